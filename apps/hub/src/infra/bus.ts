@@ -1,0 +1,42 @@
+import type { AgentStatusEvent, MetricsUpdateEvent } from '@farol/protocol';
+import type { Logger } from './logger.js';
+
+/** Every event that crosses the hub's internal bus, by topic. */
+export interface BusEvents {
+  'agent.status': AgentStatusEvent;
+  'agent.removed': { agentId: string };
+  'metrics.update': MetricsUpdateEvent;
+}
+export type BusTopic = keyof BusEvents;
+type Handler<T extends BusTopic> = (event: BusEvents[T]) => void;
+
+/**
+ * The seam between producers (presence, telemetry) and consumers (dashboard, alerts,
+ * webhooks). In-memory for one hub; a Redis implementation replaces it for several hubs.
+ */
+export interface Bus {
+  publish<T extends BusTopic>(topic: T, event: BusEvents[T]): void;
+  subscribe<T extends BusTopic>(topic: T, handler: Handler<T>): () => void;
+}
+
+/** In-process bus; a throwing subscriber is logged and does not stop the others. */
+export function createMemoryBus(logger: Logger): Bus {
+  const handlers = new Map<BusTopic, Set<Handler<BusTopic>>>();
+  return {
+    publish(topic, event) {
+      for (const handler of handlers.get(topic) ?? []) {
+        try {
+          (handler as Handler<typeof topic>)(event);
+        } catch (error) {
+          logger.error({ err: error, topic }, 'bus subscriber failed');
+        }
+      }
+    },
+    subscribe(topic, handler) {
+      let set = handlers.get(topic);
+      if (!set) handlers.set(topic, (set = new Set()));
+      set.add(handler as Handler<BusTopic>);
+      return () => set.delete(handler as Handler<BusTopic>);
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The hub's Prometheus registry and the instruments services record into. */
+export function createObservability() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'farol_hub_', eventLoopMonitoringPrecision: 20 });
+  return {
+    registry,
+    heartbeats: new Counter({
+      name: 'farol_heartbeats_received_total',
+      help: 'Heartbeat samples received from agents (live and backfilled)',
+      registers: [registry],
+    }),
+    dbWriteSeconds: new Histogram({
+      name: 'farol_db_write_seconds',
+      help: 'Time to commit one batch of heartbeats',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    writeBatchSize: new Histogram({
+      name: 'farol_db_write_batch_samples',
+      help: 'Samples committed per heartbeat batch',
+      buckets: [1, 5, 10, 50, 100, 500, 1000, 5000],
+      registers: [registry],
+    }),
+    socketConnections: new Gauge({
+      name: 'farol_socket_connections',
+      help: 'Open Socket.IO connections by namespace',
+      labelNames: ['namespace'] as const,
+      registers: [registry],
+    }),
+    badMessages: new Counter({
+      name: 'farol_socket_bad_messages_total',
+      help: 'Socket messages refused (unknown event, bad payload)',
+      registers: [registry],
+    }),
+  };
+}
+export type Observability = ReturnType<typeof createObservability>;

@@ -1,0 +1,24 @@
+import type { Db } from './database.js';
+import { createAgentsRepository } from '../modules/agents/agents.repository.js';
+import { createJoinTokensRepository } from '../modules/enrollment/join-tokens.repository.js';
+import { createTelemetryRepository } from '../modules/telemetry/telemetry.repository.js';
+
+/** Every repository, bound to one connection or transaction. */
+export function createRepositories(db: Db) {
+  return {
+    agents: createAgentsRepository(db),
+    joinTokens: createJoinTokensRepository(db),
+    telemetry: createTelemetryRepository(db),
+  };
+}
+export type Repositories = ReturnType<typeof createRepositories>;
+
+/**
+ * Runs `work` in one transaction with repositories bound to it, so a service can make several
+ * changes atomically without seeing SQL.
+ */
+export type UnitOfWork = <T>(work: (repos: Repositories) => Promise<T>) => Promise<T>;
+
+export function createUnitOfWork(db: Db): UnitOfWork {
+  return (work) => db.transaction().execute((trx) => work(createRepositories(trx)));
+}

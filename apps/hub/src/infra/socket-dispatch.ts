@@ -1,0 +1,92 @@
+import type { Socket } from 'socket.io';
+import type { z } from 'zod';
+import { errorAck, FarolError, toFieldIssues, type Ack, type ErrorAck } from '@farol/protocol';
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+
+type EventTable = Record<string, { payload: z.ZodType; ack: z.ZodType }>;
+
+/** Handlers for every event of a table; each gets the parsed payload and returns ack data. */
+export type EventHandlersOf<T extends EventTable> = {
+  [K in keyof T]: (payload: z.infer<T[K]['payload']>) => Promise<z.infer<T[K]['ack']>> | z.infer<T[K]['ack']>;
+};
+
+export interface DispatchOptions {
+  logger: Logger;
+  clock: Clock;
+  /** Bad messages (unknown event, bad payload, missing ack) tolerated per window before disconnecting. */
+  maxStrikes?: number;
+  strikeWindowMs?: number;
+  /** Called for every refused message (for metrics). */
+  onBadMessage?: () => void;
+}
+
+/**
+ * Routes every inbound event of a socket through one gate: unknown events and payloads that do
+ * not match the protocol schema get an error ack with a stable code; a socket that keeps sending
+ * garbage is disconnected. Handlers throw FarolError for expected refusals.
+ */
+export function dispatchSocketEvents<T extends EventTable>(
+  socket: Socket,
+  table: T,
+  handlers: EventHandlersOf<T>,
+  { logger, clock, maxStrikes = 10, strikeWindowMs = 60_000, onBadMessage }: DispatchOptions,
+): void {
+  let strikes: number[] = [];
+  const strike = (reason: string): void => {
+    const now = clock.now();
+    strikes = strikes.filter((t) => now - t < strikeWindowMs);
+    strikes.push(now);
+    onBadMessage?.();
+    logger.warn({ socketId: socket.id, reason, strikes: strikes.length }, 'bad socket message');
+    if (strikes.length > maxStrikes) {
+      logger.warn({ socketId: socket.id }, 'disconnecting a socket that keeps sending bad messages');
+      socket.disconnect(true);
+    }
+  };
+
+  socket.onAny((event: unknown, ...args: unknown[]) => {
+    const last = args.at(-1);
+    const ack = typeof last === 'function' ? (last as (response: Ack<unknown>) => void) : undefined;
+    const reply = (response: Ack<unknown>): void => {
+      if (ack) ack(response);
+    };
+    if (typeof event !== 'string' || !Object.hasOwn(table, event)) {
+      strike('unknown_event');
+      reply(errorAck('unknown_event', `unknown event ${JSON.stringify(String(event)).slice(0, 80)}`));
+      return;
+    }
+    if (!ack) {
+      strike('missing_ack');
+      return;
+    }
+    const entry = table[event]!;
+    const parsed = entry.payload.safeParse(args.length > 1 ? args[0] : undefined);
+    if (!parsed.success) {
+      strike('validation_failed');
+      reply(errorAck('validation_failed', `payload of ${event} does not match the protocol`, toFieldIssues(parsed.error)));
+      return;
+    }
+    const handler = handlers[event as keyof T]!;
+    Promise.resolve()
+      .then(() => handler(parsed.data as never))
+      .then(
+        (data) => reply({ ok: true, data }),
+        (error: unknown) => {
+          if (error instanceof FarolError) {
+            reply(errorAck(error.code, error.message, error.issues));
+            return;
+          }
+          logger.error({ err: error, event, socketId: socket.id }, 'socket handler failed');
+          reply(errorAck('internal', 'the hub failed to handle this event; see its log'));
+        },
+      );
+  });
+}
+
+/** Builds the Error that a Socket.IO middleware passes to `next` to refuse a connection. */
+export function connectRefusal(code: ErrorAck['error']['code'], message: string, extra: Record<string, unknown> = {}): Error {
+  const error = new Error(message) as Error & { data: unknown };
+  error.data = { code, message, ...extra };
+  return error;
+}

@@ -1,0 +1,139 @@
+import type { Namespace, Socket } from 'socket.io';
+import {
+  AgentHandshakeAuthSchema,
+  agentToHubEvents,
+  FarolError,
+  MAX_PROTOCOL_VERSION,
+  MIN_PROTOCOL_VERSION,
+} from '@farol/protocol';
+import type { Clock } from '../../infra/clock.js';
+import type { Logger } from '../../infra/logger.js';
+import type { Observability } from '../../infra/observability.js';
+import { connectRefusal, dispatchSocketEvents } from '../../infra/socket-dispatch.js';
+import type { AgentIdentityService } from '../enrollment/agent-identity.service.js';
+import type { TelemetryService } from '../telemetry/telemetry.service.js';
+import type { AgentRecord, AgentsRepository } from './agents.repository.js';
+import type { PresenceService } from './presence.service.js';
+
+interface AgentSocketData {
+  agent: AgentRecord;
+  greeted: boolean;
+}
+
+/**
+ * The /agent namespace: who may connect (a verified agent token, a supported protocol version,
+ * WebSocket only) and what an agent may say once connected. The agent's identity is the one
+ * proven at connect, never an id inside a payload.
+ */
+export function attachAgentLinkGateway(
+  namespace: Namespace,
+  {
+    identity,
+    agents,
+    presence,
+    telemetry,
+    observability,
+    clock,
+    logger,
+  }: {
+    identity: AgentIdentityService;
+    agents: AgentsRepository;
+    presence: PresenceService;
+    telemetry: TelemetryService;
+    observability: Observability;
+    clock: Clock;
+    logger: Logger;
+  },
+): void {
+  namespace.use((socket, next) => {
+    const auth = AgentHandshakeAuthSchema.safeParse(socket.handshake.auth);
+    if (!auth.success) {
+      next(connectRefusal('bad_request', 'the handshake auth must be { protocolVersion, token }'));
+      return;
+    }
+    const { protocolVersion, token } = auth.data;
+    if (protocolVersion < MIN_PROTOCOL_VERSION || protocolVersion > MAX_PROTOCOL_VERSION) {
+      next(
+        connectRefusal(
+          'protocol_version_unsupported',
+          `this hub speaks protocol versions ${MIN_PROTOCOL_VERSION} to ${MAX_PROTOCOL_VERSION}; the agent speaks ${protocolVersion}. Upgrade the ${protocolVersion > MAX_PROTOCOL_VERSION ? 'hub' : 'agent'}.`,
+          { supportedProtocolVersions: { min: MIN_PROTOCOL_VERSION, max: MAX_PROTOCOL_VERSION } },
+        ),
+      );
+      return;
+    }
+    if (socket.conn.transport.name !== 'websocket') {
+      next(connectRefusal('bad_request', 'agents connect over WebSocket only'));
+      return;
+    }
+    identity.verifyConnectToken(token).then(
+      (agent) => {
+        (socket.data as AgentSocketData) = { agent, greeted: false };
+        next();
+      },
+      (error: unknown) => {
+        if (error instanceof FarolError) {
+          logger.warn({ code: error.code, address: socket.handshake.address }, 'agent connection refused');
+          next(connectRefusal(error.code, error.message));
+        } else {
+          logger.error({ err: error }, 'agent authentication failed');
+          next(connectRefusal('internal', 'the hub could not check the token; see its log'));
+        }
+      },
+    );
+  });
+
+  namespace.on('connection', (socket: Socket) => {
+    const data = socket.data as AgentSocketData;
+    const { agent } = data;
+    observability.socketConnections.inc({ namespace: 'agent' });
+    const requireHello = (): void => {
+      if (!data.greeted) throw new FarolError('bad_request', 'send agent:hello first');
+    };
+
+    presence.connected(agent, { sessionId: socket.id, disconnect: () => socket.disconnect(true) }).catch((error: unknown) => {
+      logger.error({ err: error, agentId: agent.id }, 'could not record agent as online');
+    });
+
+    dispatchSocketEvents(
+      socket,
+      agentToHubEvents,
+      {
+        'agent:hello': async (hello) => {
+          presence.heard(agent.id, hello.heartbeatIntervalMs);
+          await agents.setSystem(agent.seq, hello.system, hello.heartbeatIntervalMs);
+          const current = (await agents.findById(agent.id)) ?? agent;
+          data.greeted = true;
+          logger.info({ agentId: agent.id, name: current.name, version: hello.system.agentVersion }, 'agent said hello');
+          return {
+            agentId: agent.id,
+            name: current.name,
+            labels: current.labels,
+            proof: await identity.proveHub(agent.id, hello.challenge),
+            serverTime: clock.now(),
+          };
+        },
+        'metrics:report': async (report) => {
+          requireHello();
+          presence.heard(agent.id);
+          return telemetry.record(agent, report.samples);
+        },
+        'agent:info': async (system) => {
+          requireHello();
+          presence.heard(agent.id);
+          await agents.setSystem(agent.seq, system, null);
+          return {};
+        },
+      },
+      { logger: logger.child({ agentId: agent.id }), clock, onBadMessage: () => observability.badMessages.inc() },
+    );
+
+    socket.on('disconnect', (reason) => {
+      observability.socketConnections.dec({ namespace: 'agent' });
+      logger.debug({ agentId: agent.id, reason }, 'agent disconnected');
+      presence.disconnected(agent.id, socket.id).catch((error: unknown) => {
+        logger.error({ err: error, agentId: agent.id }, 'could not record agent as offline');
+      });
+    });
+  });
+}

@@ -1,0 +1,105 @@
+import { decodeJwt, errors as joseErrors, importJWK, jwtVerify, SignJWT, type CryptoKey } from 'jose';
+import {
+  AGENT_TOKEN_AUDIENCE,
+  AGENT_TOKEN_MAX_LIFETIME_SECONDS,
+  FarolError,
+  HUB_PROOF_ISSUER,
+  type Ed25519PublicJwk,
+} from '@farol/protocol';
+import type { Clock } from '../../infra/clock.js';
+import type { HubKey } from '../../infra/hub-key.js';
+import type { AgentRecord, AgentsRepository } from '../agents/agents.repository.js';
+
+/** Clock skew tolerated between an agent and the hub, in seconds. */
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+/**
+ * Proves agents to the hub and the hub to agents. An agent connects with a JWT signed by its
+ * own key (≤ 60 s lifetime, unique jti); the hub answers the agent's challenge with a JWS by
+ * the hub key that the agent pinned at enrollment.
+ */
+export function createAgentIdentityService({ agents, hubKey, clock }: { agents: AgentsRepository; hubKey: HubKey; clock: Clock }) {
+  // jti → expiry (ms). Entries live only as long as the token could be valid.
+  const seenJti = new Map<string, number>();
+  const keyCache = new Map<string, CryptoKey>();
+
+  function forgetExpired(now: number): void {
+    for (const [jti, expiresAt] of seenJti) if (expiresAt < now) seenJti.delete(jti);
+  }
+
+  async function publicKeyOf(agent: AgentRecord): Promise<CryptoKey> {
+    let key = keyCache.get(agent.keyFingerprint);
+    if (!key) {
+      const jwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: agent.publicKey };
+      key = (await importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey;
+      keyCache.set(agent.keyFingerprint, key);
+    }
+    return key;
+  }
+
+  return {
+    /**
+     * Verifies an agent connect token and returns the agent it proves. The id comes from the
+     * verified token only. Throws FarolError with token_* / agent_* codes.
+     */
+    async verifyConnectToken(token: string): Promise<AgentRecord> {
+      let claimedId: unknown;
+      try {
+        claimedId = decodeJwt(token).sub;
+      } catch (error) {
+        throw new FarolError('token_invalid', 'the connect token is not a JWT', { cause: error });
+      }
+      if (typeof claimedId !== 'string' || claimedId.length > 64) throw new FarolError('token_invalid', 'the connect token has no subject');
+      const agent = await agents.findById(claimedId);
+      if (!agent) {
+        if (await agents.wasDeleted(claimedId)) {
+          throw new FarolError('agent_deleted', 'this agent was removed from the hub; enroll again with a new join token');
+        }
+        throw new FarolError('agent_unknown', 'the hub does not know this agent; enroll it with a join token');
+      }
+      const now = clock.now();
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(token, await publicKeyOf(agent), {
+          algorithms: ['EdDSA'],
+          audience: AGENT_TOKEN_AUDIENCE,
+          subject: agent.id,
+          requiredClaims: ['iat', 'exp', 'jti'],
+          currentDate: new Date(now),
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        }));
+      } catch (error) {
+        if (error instanceof joseErrors.JWTExpired) throw new FarolError('token_expired', 'the connect token has expired; check the agent clock', { cause: error });
+        throw new FarolError('token_invalid', 'the connect token does not verify with this agent key', { cause: error });
+      }
+      const iat = payload.iat!;
+      const exp = payload.exp!;
+      if (exp - iat > AGENT_TOKEN_MAX_LIFETIME_SECONDS) {
+        throw new FarolError('token_invalid', `connect tokens may live at most ${AGENT_TOKEN_MAX_LIFETIME_SECONDS} s`);
+      }
+      if (iat * 1000 > now + CLOCK_TOLERANCE_SECONDS * 1000) throw new FarolError('token_invalid', 'the connect token was issued in the future; check the agent clock');
+      const jti = `${agent.id}:${payload.jti!}`;
+      forgetExpired(now);
+      if (seenJti.has(jti)) throw new FarolError('token_replayed', 'this connect token was already used');
+      seenJti.set(jti, (exp + CLOCK_TOLERANCE_SECONDS) * 1000);
+      return agent;
+    },
+
+    /** Signs the agent's challenge with the hub key. */
+    async proveHub(agentId: string, challenge: string): Promise<string> {
+      const nowSeconds = Math.floor(clock.now() / 1000);
+      return new SignJWT({ nonce: challenge })
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
+        .setIssuer(HUB_PROOF_ISSUER)
+        .setSubject(agentId)
+        .setIssuedAt(nowSeconds)
+        .setExpirationTime(nowSeconds + 60)
+        .sign(hubKey.privateKey);
+    },
+
+    forgetKey(fingerprint: string): void {
+      keyCache.delete(fingerprint);
+    },
+  };
+}
+export type AgentIdentityService = ReturnType<typeof createAgentIdentityService>;

@@ -1,0 +1,168 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import installSh from './install.sh';
+import { renderInstallScript } from './install.service.js';
+
+/**
+ * Runs the real install.sh the way an operator does (`curl ... | sh -s -- ...`) against a tiny
+ * hub that serves the rendered script and a fake agent. The fake agent appends its arguments to
+ * a log and, on `enroll`, writes the identity file the way the real agent does.
+ */
+
+interface ShellResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let work: string;
+let server: Server;
+let hubUrl: string;
+let agentLog: string;
+let fakeAgent: string;
+
+function runShell(command: string, env: Record<string, string> = {}): Promise<ShellResult> {
+  return new Promise((resolve) => {
+    execFile(
+      'sh',
+      ['-c', command],
+      // The real node first on PATH: the script must find it and write its absolute path.
+      { env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: work, ...env }, timeout: 30_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+function install(args: string): Promise<ShellResult> {
+  return runShell(`curl -fsSL ${hubUrl}/install.sh | sh -s -- ${args}`);
+}
+
+async function enrollCalls(): Promise<string[][]> {
+  if (!existsSync(agentLog)) return [];
+  return (await readFile(agentLog, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as string[]);
+}
+
+beforeEach(async () => {
+  work = await mkdtemp(path.join(tmpdir(), 'farol-install-'));
+  agentLog = path.join(work, 'agent-calls.log');
+  fakeAgent = [
+    "import { appendFileSync, writeFileSync } from 'node:fs';",
+    'const args = process.argv.slice(2);',
+    `appendFileSync(${JSON.stringify(agentLog)}, JSON.stringify(args) + '\\n');`,
+    "if (args[0] === 'enroll') writeFileSync(args[args.indexOf('--state') + 1] + '/identity.json', '{}');",
+    "console.log('enrolled');",
+  ].join('\n');
+  server = createServer((req, res) => {
+    if (req.url === '/install.sh') res.writeHead(200, { 'content-type': 'text/x-shellscript' }).end(renderInstallScript(installSh, hubUrl));
+    else if (req.url === '/download/farol-agent.mjs') res.writeHead(200, { 'content-type': 'text/javascript' }).end(fakeAgent);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  hubUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterEach(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('install.sh run through curl | sh', () => {
+  it('downloads the agent, enrolls it and writes a systemd unit into --service-dir', async () => {
+    const prefix = path.join(work, 'p');
+    const state = path.join(work, 's');
+    const units = path.join(work, 'units');
+
+    const result = await install(`--token T0k3n --prefix ${prefix} --state ${state} --service systemd --service-dir ${units}`);
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(await readFile(path.join(prefix, 'farol-agent.mjs'), 'utf8')).toBe(fakeAgent);
+    expect(await enrollCalls()).toEqual([['enroll', '--hub', hubUrl, '--token', 'T0k3n', '--state', state]]);
+    const unit = await readFile(path.join(units, 'farol-agent.service'), 'utf8');
+    expect(unit).toContain(`ExecStart="${process.execPath}" "${prefix}/farol-agent.mjs" run --state "${state}"`);
+    expect(unit).toMatch(/^Restart=always$/m);
+    expect(unit).toMatch(/^RestartSec=5$/m);
+    expect(unit).toMatch(/^WantedBy=multi-user.target$/m);
+    expect(result.stdout).toContain(`done: this machine reports to ${hubUrl}`);
+  });
+
+  it('passes --name to the enrollment', async () => {
+    const state = path.join(work, 's');
+    const result = await install(`--token T --name db-1 --prefix ${work}/p --state ${state} --service none`);
+    expect(result.code).toBe(0);
+    expect(await enrollCalls()).toEqual([['enroll', '--hub', hubUrl, '--token', 'T', '--state', state, '--name', 'db-1']]);
+  });
+
+  it('with --service none installs no unit and prints how to start the agent', async () => {
+    const prefix = path.join(work, 'p');
+    const state = path.join(work, 's');
+
+    const result = await install(`--token T --prefix ${prefix} --state ${state} --service none`);
+
+    expect(result.code).toBe(0);
+    expect(await enrollCalls()).toHaveLength(1);
+    expect(result.stdout).toContain(`${process.execPath} ${prefix}/farol-agent.mjs run --state ${state}`);
+    expect(existsSync(path.join(work, 'units'))).toBe(false);
+  });
+
+  it('keeps the identity on a re-run and replaces the agent file and unit', async () => {
+    const args = `--token T --prefix ${work}/p --state ${work}/s --service systemd --service-dir ${work}/units`;
+    expect((await install(args)).code).toBe(0);
+    await writeFile(path.join(work, 'p', 'farol-agent.mjs'), 'stale');
+
+    const again = await install(args);
+
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('already enrolled');
+    expect(await enrollCalls()).toHaveLength(1);
+    expect(await readFile(path.join(work, 'p', 'farol-agent.mjs'), 'utf8')).toBe(fakeAgent);
+    expect(existsSync(path.join(work, 'units', 'farol-agent.service'))).toBe(true);
+  });
+
+  it('stops with a clear message when node is older than 20', async () => {
+    const bin = path.join(work, 'bin');
+    await mkdir(bin);
+    await writeFile(path.join(bin, 'node'), '#!/bin/sh\necho 18.19.0\n');
+    await chmod(path.join(bin, 'node'), 0o755);
+
+    const result = await runShell(`curl -fsSL ${hubUrl}/install.sh | sh -s -- --token T --prefix ${work}/p --state ${work}/s --service none`, {
+      PATH: `${bin}:/usr/bin:/bin`,
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Node.js 20 or newer is required');
+    expect(result.stderr).toContain('18.19.0');
+    expect(existsSync(path.join(work, 'p'))).toBe(false);
+  });
+
+  // Containers (this project's test machines) run no systemd; where one does, this cannot be shown.
+  it.skipIf(existsSync('/run/systemd/system'))('refuses a systemd install where systemd is not running, before downloading anything', async () => {
+    const result = await install(`--token T --prefix ${work}/p --state ${work}/s --service systemd`);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('systemd is not running');
+    expect(existsSync(path.join(work, 'p'))).toBe(false);
+    expect(await enrollCalls()).toEqual([]);
+  });
+
+  it('refuses to run without a join token', async () => {
+    const result = await install('--service none');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--token');
+  });
+
+  it('reports an enrollment failure and exits non-zero', async () => {
+    fakeAgent = "console.error('token expired'); process.exit(1);";
+    const result = await install(`--token T --prefix ${work}/p --state ${work}/s --service none`);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('enrollment failed');
+  });
+});

@@ -1,0 +1,120 @@
+# Farol agent installer for Windows. The hub serves this file with its own URL filled in; run it
+# in PowerShell as Administrator:
+#
+#   & ([scriptblock]::Create((irm https://hub.example/install.ps1))) -Token JOIN_TOKEN
+#
+# It needs Node.js 20 or newer, downloads the one-file agent from the hub into
+# $env:ProgramData\Farol, enrolls it with the join token, and registers it to start at boot.
+# Run it again to upgrade the agent: an enrolled machine keeps its identity.
+#
+# Why a Scheduled Task and not a Windows service: `sc.exe create` can only start programs that
+# speak the Service Control Manager protocol, which node.exe does not; Windows would kill it
+# after 30 seconds. A service would need a wrapper binary (WinSW, NSSM) that Farol does not ship.
+# A task that starts at boot as SYSTEM and relaunches the agent whenever it exits gives the same
+# result with what every Windows has.
+#
+# Failures `throw` rather than `exit`: this runs as a script block inside the operator's own
+# PowerShell session, and `exit` would close their window.
+
+param(
+  [Parameter(Mandatory = $true)][string]$Token,
+  [string]$Hub = '__FAROL_HUB_URL__',
+  [string]$Name = '',
+  [string]$Prefix = '',
+  [string]$State = ''
+)
+
+$ErrorActionPreference = 'Stop'
+$TaskName = 'Farol Agent'
+
+function Write-Step([string]$Message) {
+  Write-Host "farol: $Message"
+}
+
+if ($Hub -like '__FAROL_HUB_*') {
+  throw 'farol: give the hub URL with -Hub URL (this copy of the script was not served by a hub)'
+}
+if ($Hub -notmatch '^https?://') {
+  throw "farol: -Hub must be an http(s) URL, got: $Hub"
+}
+$Hub = $Hub.TrimEnd('/')
+if (-not $Prefix) { $Prefix = Join-Path $env:ProgramData 'Farol' }
+if (-not $State) { $State = Join-Path $Prefix 'state' }
+
+$principal = New-Object Security.Principal.WindowsPrincipal([Security.Principal.WindowsIdentity]::GetCurrent())
+if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
+  throw 'farol: run PowerShell as Administrator (the agent is registered to start at boot as SYSTEM)'
+}
+
+# Node.js 20 or newer.
+$nodeCommand = Get-Command node -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+if (-not $nodeCommand) {
+  throw 'farol: Node.js 20 or newer is required, and node is not in PATH. Install it from https://nodejs.org (or: winget install OpenJS.NodeJS.LTS), open a new PowerShell and run this again.'
+}
+$node = $nodeCommand.Source
+$nodeVersion = (& $node -p 'process.versions.node').Trim()
+if ([int]($nodeVersion.Split('.')[0]) -lt 20) {
+  throw "farol: Node.js 20 or newer is required; $node is $nodeVersion. Upgrade it and run this again."
+}
+Write-Step "using Node.js $nodeVersion ($node)"
+
+# Download the agent; renamed into place so a running agent never sees half a file.
+New-Item -ItemType Directory -Force -Path $Prefix | Out-Null
+$bundle = Join-Path $Prefix 'farol-agent.mjs'
+$partial = "$bundle.download"
+$downloadUrl = "$Hub/download/farol-agent.mjs"
+Write-Step "downloading $downloadUrl"
+# Windows PowerShell 5.1 defaults to TLS 1.0; hubs behind HTTPS need 1.2.
+[Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
+Invoke-WebRequest -UseBasicParsing -Uri $downloadUrl -OutFile $partial
+if ((Get-Item $partial).Length -eq 0) { throw "farol: $downloadUrl was empty" }
+Move-Item -Force -Path $partial -Destination $bundle
+Write-Step "agent saved to $bundle"
+
+# Enroll unless this machine already has an identity.
+if (Test-Path (Join-Path $State 'identity.json')) {
+  Write-Step "already enrolled (identity in $State); keeping it. Remove that folder to enroll again."
+} else {
+  New-Item -ItemType Directory -Force -Path $State | Out-Null
+  # The state holds the agent's private key: SYSTEM and Administrators only (SIDs, so it works
+  # on every display language).
+  & icacls.exe $State /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' | Out-Null
+  if ($LASTEXITCODE -ne 0) { throw "farol: could not restrict access to $State (icacls exit code $LASTEXITCODE)" }
+  $enrollArgs = @($bundle, 'enroll', '--hub', $Hub, '--token', $Token, '--state', $State)
+  if ($Name) { $enrollArgs += @('--name', $Name) }
+  Write-Step "enrolling with $Hub"
+  & $node @enrollArgs
+  if ($LASTEXITCODE -ne 0) {
+    throw 'farol: enrollment failed (see the message above); create a new token with farol token create if it expired'
+  }
+}
+
+# A small runner relaunches the agent 5 seconds after it exits, like systemd's Restart=always.
+$runner = Join-Path $Prefix 'run-agent.ps1'
+$runnerText = @"
+# Written by the Farol installer; started at boot by the '$TaskName' scheduled task.
+while (`$true) {
+  & '$($node.Replace("'", "''"))' '$($bundle.Replace("'", "''"))' run --state '$($State.Replace("'", "''"))' *>> '$((Join-Path $State 'agent.log').Replace("'", "''"))'
+  Start-Sleep -Seconds 5
+}
+"@
+Set-Content -Path $runner -Value $runnerText -Encoding UTF8
+
+# Re-runs replace the task, and stop the old agent so the new file is used.
+if (Get-ScheduledTask -TaskName $TaskName -ErrorAction SilentlyContinue) {
+  Stop-ScheduledTask -TaskName $TaskName
+  Unregister-ScheduledTask -TaskName $TaskName -Confirm:$false
+}
+# Stopping the task ends the runner but not the node.exe it started; end that one too, or two
+# agents would run with one identity.
+Get-CimInstance Win32_Process -Filter "Name = 'node.exe'" |
+  Where-Object { $_.CommandLine -and $_.CommandLine.Contains($bundle) } |
+  ForEach-Object { Stop-Process -Id $_.ProcessId -Force }
+$action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -WindowStyle Hidden -File `"$runner`""
+$trigger = New-ScheduledTaskTrigger -AtStartup
+$taskPrincipal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
+$settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -StartWhenAvailable -ExecutionTimeLimit ([TimeSpan]::Zero) -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1)
+Register-ScheduledTask -TaskName $TaskName -Description "Farol agent reporting to $Hub" -Action $action -Trigger $trigger -Principal $taskPrincipal -Settings $settings | Out-Null
+Start-ScheduledTask -TaskName $TaskName
+Write-Step "registered the '$TaskName' scheduled task (starts at boot as SYSTEM) and started it; log: $(Join-Path $State 'agent.log')"
+Write-Step "done: this machine reports to $Hub"

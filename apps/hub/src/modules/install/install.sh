@@ -1,0 +1,344 @@
+#!/bin/sh
+# Farol agent installer for Linux and macOS. The hub serves this file with its own URL filled in:
+#
+#   curl -fsSL https://hub.example/install.sh | sh -s -- --token JOIN_TOKEN
+#
+# It needs Node.js 20 or newer, downloads the one-file agent from the hub, enrolls it with the
+# join token, and installs a service (systemd or launchd) that keeps it running. Run it again to
+# upgrade the agent: an enrolled machine keeps its identity. Plain POSIX sh: no bashisms.
+#
+# Everything is inside functions and `main` runs on the last line, so when the script arrives on
+# stdin (curl | sh) the shell has read all of it before any command can consume stdin.
+
+set -eu
+
+FAROL_DEFAULT_HUB='__FAROL_HUB_URL__'
+
+usage() {
+  cat <<'EOF'
+Usage: sh install.sh --token TOKEN [options]
+
+  --token TOKEN        join token from `farol token create` (required)
+  --hub URL            hub URL (default: the hub this script came from)
+  --name NAME          name of this machine in Farol (default: its hostname)
+  --prefix DIR         where the agent file goes
+                       (default: /opt/farol as root, else ~/.local/share/farol)
+  --state DIR          where the agent keeps its identity and buffer
+                       (default: /var/lib/farol-agent as root, else ~/.local/state/farol-agent)
+  --service KIND       auto | systemd | launchd | none (default: auto)
+  --service-dir DIR    write the unit/plist into DIR and do not load it
+  -h, --help           show this help
+EOF
+}
+
+say() {
+  printf 'farol: %s\n' "$*"
+}
+
+die() {
+  printf 'farol: %s\n' "$*" >&2
+  exit 1
+}
+
+usage_error() {
+  printf 'farol: %s\n' "$*" >&2
+  printf 'Run with --help for the options.\n' >&2
+  exit 2
+}
+
+# Reads the options into FAROL_* variables.
+parse_args() {
+  FAROL_TOKEN=''
+  FAROL_HUB="$FAROL_DEFAULT_HUB"
+  FAROL_NAME=''
+  FAROL_PREFIX=''
+  FAROL_STATE=''
+  FAROL_SERVICE='auto'
+  FAROL_SERVICE_DIR=''
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --token|--hub|--name|--prefix|--state|--service|--service-dir)
+        [ $# -ge 2 ] || usage_error "$1 needs a value"
+        set_option "$1" "$2"
+        shift 2
+        ;;
+      --token=*|--hub=*|--name=*|--prefix=*|--state=*|--service=*|--service-dir=*)
+        set_option "${1%%=*}" "${1#*=}"
+        shift
+        ;;
+      -h|--help)
+        usage
+        exit 0
+        ;;
+      *)
+        usage_error "unknown option: $1"
+        ;;
+    esac
+  done
+
+  [ -n "$FAROL_TOKEN" ] || usage_error 'give the join token: --token TOKEN (create one with: farol token create)'
+  case "$FAROL_HUB" in
+    __FAROL_HUB_*) usage_error 'give the hub URL: --hub URL (this copy of the script was not served by a hub)' ;;
+    http://*|https://*) FAROL_HUB="${FAROL_HUB%/}" ;;
+    *) usage_error "--hub must be an http(s) URL, got: $FAROL_HUB" ;;
+  esac
+  case "$FAROL_SERVICE" in
+    auto|systemd|launchd|none) ;;
+    *) usage_error "--service must be auto, systemd, launchd or none, got: $FAROL_SERVICE" ;;
+  esac
+}
+
+set_option() {
+  case "$1" in
+    --token) FAROL_TOKEN="$2" ;;
+    --hub) FAROL_HUB="$2" ;;
+    --name) FAROL_NAME="$2" ;;
+    --prefix) FAROL_PREFIX="$2" ;;
+    --state) FAROL_STATE="$2" ;;
+    --service) FAROL_SERVICE="$2" ;;
+    --service-dir) FAROL_SERVICE_DIR="$2" ;;
+  esac
+}
+
+is_root() {
+  [ "$(id -u)" -eq 0 ]
+}
+
+# Turns a relative path into an absolute one (services do not run in this directory).
+absolute_path() {
+  case "$1" in
+    /*) printf '%s\n' "$1" ;;
+    *) printf '%s/%s\n' "$(pwd)" "$1" ;;
+  esac
+}
+
+choose_defaults() {
+  if is_root; then
+    : "${FAROL_PREFIX:=/opt/farol}"
+    : "${FAROL_STATE:=/var/lib/farol-agent}"
+  else
+    [ -n "${HOME:-}" ] || die 'HOME is not set; give --prefix and --state'
+    : "${FAROL_PREFIX:=${XDG_DATA_HOME:-$HOME/.local/share}/farol}"
+    : "${FAROL_STATE:=${XDG_STATE_HOME:-$HOME/.local/state}/farol-agent}"
+  fi
+  FAROL_PREFIX="$(absolute_path "$FAROL_PREFIX")"
+  FAROL_STATE="$(absolute_path "$FAROL_STATE")"
+  FAROL_BUNDLE="$FAROL_PREFIX/farol-agent.mjs"
+
+  if [ "$FAROL_SERVICE" = auto ]; then
+    case "$(uname -s)" in
+      Linux)
+        if [ -n "$FAROL_SERVICE_DIR" ] || [ -d /run/systemd/system ]; then FAROL_SERVICE=systemd; else FAROL_SERVICE=none; fi
+        ;;
+      Darwin) FAROL_SERVICE=launchd ;;
+      *) FAROL_SERVICE=none ;;
+    esac
+  fi
+  # Checked before anything is downloaded or enrolled, so a wrong choice changes nothing.
+  if [ -z "$FAROL_SERVICE_DIR" ]; then
+    case "$FAROL_SERVICE" in
+      systemd)
+        [ -d /run/systemd/system ] || die 'systemd is not running on this machine; use --service none, or --service-dir DIR to only write the unit'
+        command -v systemctl >/dev/null 2>&1 || die 'systemctl is not in PATH; use --service none, or --service-dir DIR to only write the unit'
+        ;;
+      launchd)
+        command -v launchctl >/dev/null 2>&1 || die 'launchctl is not in PATH (launchd is macOS only); use --service none, or --service-dir DIR to only write the plist'
+        ;;
+    esac
+  fi
+}
+
+check_node() {
+  FAROL_NODE="$(command -v node 2>/dev/null || true)"
+  [ -n "$FAROL_NODE" ] || die 'Node.js 20 or newer is required, and node is not in PATH. Install it (https://nodejs.org or your package manager) and run this again.'
+  case "$FAROL_NODE" in
+    /*) ;;
+    *) die "node resolves to '$FAROL_NODE', not an absolute path; put a real node binary in PATH" ;;
+  esac
+  node_version="$("$FAROL_NODE" -p 'process.versions.node' </dev/null 2>/dev/null || true)"
+  node_major="${node_version%%.*}"
+  case "$node_major" in
+    ''|*[!0-9]*) die "cannot tell the version of $FAROL_NODE; Node.js 20 or newer is required" ;;
+  esac
+  [ "$node_major" -ge 20 ] || die "Node.js 20 or newer is required; $FAROL_NODE is $node_version. Upgrade it and run this again."
+  say "using Node.js $node_version ($FAROL_NODE)"
+}
+
+download_agent() {
+  mkdir -p "$FAROL_PREFIX"
+  url="$FAROL_HUB/download/farol-agent.mjs"
+  partial="$FAROL_BUNDLE.download"
+  say "downloading $url"
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsSL --retry 3 -o "$partial" "$url" </dev/null || die "could not download $url"
+  elif command -v wget >/dev/null 2>&1; then
+    wget -q -O "$partial" "$url" </dev/null || die "could not download $url"
+  else
+    die 'need curl or wget to download the agent'
+  fi
+  [ -s "$partial" ] || die "$url was empty"
+  chmod 0755 "$partial"
+  # Renamed into place so a running agent never sees half a file.
+  mv -f "$partial" "$FAROL_BUNDLE"
+  say "agent saved to $FAROL_BUNDLE"
+}
+
+enroll_agent() {
+  if [ -f "$FAROL_STATE/identity.json" ]; then
+    say "already enrolled (identity in $FAROL_STATE); keeping it. Remove that directory to enroll again."
+    return 0
+  fi
+  mkdir -p "$FAROL_STATE"
+  # The state holds the agent's private key.
+  chmod 0700 "$FAROL_STATE"
+  say "enrolling with $FAROL_HUB"
+  if [ -n "$FAROL_NAME" ]; then
+    "$FAROL_NODE" "$FAROL_BUNDLE" enroll --hub "$FAROL_HUB" --token "$FAROL_TOKEN" --state "$FAROL_STATE" --name "$FAROL_NAME" </dev/null \
+      || die 'enrollment failed (see the message above); create a new token with farol token create if it expired'
+  else
+    "$FAROL_NODE" "$FAROL_BUNDLE" enroll --hub "$FAROL_HUB" --token "$FAROL_TOKEN" --state "$FAROL_STATE" </dev/null \
+      || die 'enrollment failed (see the message above); create a new token with farol token create if it expired'
+  fi
+}
+
+# systemd reads % as a specifier and needs quotes around paths with spaces.
+systemd_quote() {
+  printf '"%s"' "$(printf '%s' "$1" | sed -e 's/%/%%/g' -e 's/\\/\\\\/g' -e 's/"/\\"/g')"
+}
+
+xml_escape() {
+  printf '%s' "$1" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g'
+}
+
+install_systemd() {
+  if [ -n "$FAROL_SERVICE_DIR" ]; then
+    unit_dir="$(absolute_path "$FAROL_SERVICE_DIR")"
+    load_unit=no
+  elif is_root; then
+    unit_dir=/etc/systemd/system
+    load_unit=system
+  else
+    unit_dir="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user"
+    load_unit=user
+  fi
+  if [ "$load_unit" = user ]; then wanted_by=default.target; else wanted_by=multi-user.target; fi
+
+  mkdir -p "$unit_dir"
+  unit="$unit_dir/farol-agent.service"
+  unit_partial="$unit.partial"
+  cat >"$unit_partial" <<EOF
+[Unit]
+Description=Farol agent
+Documentation=$FAROL_HUB
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+ExecStart=$(systemd_quote "$FAROL_NODE") $(systemd_quote "$FAROL_BUNDLE") run --state $(systemd_quote "$FAROL_STATE")
+Restart=always
+RestartSec=5
+Environment=NODE_ENV=production
+
+[Install]
+WantedBy=$wanted_by
+EOF
+  mv -f "$unit_partial" "$unit"
+  say "wrote $unit"
+
+  case "$load_unit" in
+    system)
+      systemctl daemon-reload
+      systemctl enable farol-agent.service
+      # restart, not start: a re-run must pick up the freshly downloaded agent.
+      systemctl restart farol-agent.service
+      say 'farol-agent.service is enabled and running; logs: journalctl -u farol-agent -f'
+      ;;
+    user)
+      systemctl --user daemon-reload
+      systemctl --user enable farol-agent.service
+      systemctl --user restart farol-agent.service
+      say 'farol-agent.service (user) is enabled and running; logs: journalctl --user -u farol-agent -f'
+      say "to keep it running after you log out: loginctl enable-linger $(id -un)"
+      ;;
+    no)
+      say "not loading it; to use it: copy it to /etc/systemd/system, then systemctl daemon-reload && systemctl enable --now farol-agent.service"
+      ;;
+  esac
+}
+
+install_launchd() {
+  if [ -n "$FAROL_SERVICE_DIR" ]; then
+    plist_dir="$(absolute_path "$FAROL_SERVICE_DIR")"
+    domain=''
+  elif is_root; then
+    plist_dir=/Library/LaunchDaemons
+    domain=system
+  else
+    plist_dir="$HOME/Library/LaunchAgents"
+    domain="gui/$(id -u)"
+  fi
+  mkdir -p "$plist_dir" "$FAROL_STATE"
+  plist="$plist_dir/com.farol.agent.plist"
+  plist_partial="$plist.partial"
+  cat >"$plist_partial" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+  <key>Label</key>
+  <string>com.farol.agent</string>
+  <key>ProgramArguments</key>
+  <array>
+    <string>$(xml_escape "$FAROL_NODE")</string>
+    <string>$(xml_escape "$FAROL_BUNDLE")</string>
+    <string>run</string>
+    <string>--state</string>
+    <string>$(xml_escape "$FAROL_STATE")</string>
+  </array>
+  <key>RunAtLoad</key>
+  <true/>
+  <key>KeepAlive</key>
+  <true/>
+  <key>ThrottleInterval</key>
+  <integer>5</integer>
+  <key>StandardOutPath</key>
+  <string>$(xml_escape "$FAROL_STATE")/agent.log</string>
+  <key>StandardErrorPath</key>
+  <string>$(xml_escape "$FAROL_STATE")/agent.log</string>
+</dict>
+</plist>
+EOF
+  mv -f "$plist_partial" "$plist"
+  say "wrote $plist"
+
+  if [ -z "$domain" ]; then
+    say "not loading it; to use it: copy it to ~/Library/LaunchAgents, then launchctl bootstrap gui/\$(id -u) ~/Library/LaunchAgents/com.farol.agent.plist"
+    return 0
+  fi
+  # A re-run replaces the loaded job; on a first run there is nothing to unload, which is fine.
+  launchctl bootout "$domain/com.farol.agent" 2>/dev/null || say 'no previous launchd job to unload'
+  launchctl bootstrap "$domain" "$plist"
+  say "com.farol.agent is loaded; logs: $FAROL_STATE/agent.log"
+}
+
+print_manual_run() {
+  say 'no service installed. Start the agent with:'
+  printf '  %s %s run --state %s\n' "$FAROL_NODE" "$FAROL_BUNDLE" "$FAROL_STATE"
+}
+
+main() {
+  parse_args "$@"
+  choose_defaults
+  check_node
+  download_agent
+  enroll_agent
+  case "$FAROL_SERVICE" in
+    systemd) install_systemd ;;
+    launchd) install_launchd ;;
+    none) print_manual_run ;;
+  esac
+  say "done: this machine reports to $FAROL_HUB"
+}
+
+main "$@"

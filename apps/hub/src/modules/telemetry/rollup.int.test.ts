@@ -1,0 +1,133 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HISTORY_METRICS, type HistoryValues } from '@farol/protocol';
+import { openSqliteDatabase, type Db } from '../../infra/database.js';
+import { createLogger } from '../../infra/logger.js';
+import { createRepositories, createUnitOfWork, type Repositories } from '../../infra/repositories.js';
+import { createRollupService } from './rollup.service.js';
+import { pickResolution } from './telemetry.service.js';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const START = Date.UTC(2026, 0, 1); // a synthetic day, aligned to midnight UTC
+const retention = { raw: 2 * DAY, minute: 30 * DAY, hour: 365 * DAY };
+
+let dir: string;
+let db: Db;
+let repos: Repositories;
+
+function values(cpu: number | null): HistoryValues {
+  const v = Object.fromEntries(HISTORY_METRICS.map((m) => [m, null])) as HistoryValues;
+  v.cpu = cpu;
+  v.memory = cpu === null ? null : 100 - cpu;
+  return v;
+}
+
+/** A day of samples every 10 s; cpu follows a known saw-tooth, with a gap of nulls each hour. */
+function syntheticCpu(ts: number): number | null {
+  const second = (ts - START) / 1000;
+  if (second % 3600 === 0) return null;
+  return (second / 10) % 37;
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'farol-rollup-'));
+  ({ db } = await openSqliteDatabase(dir));
+  repos = createRepositories(db);
+  await repos.agents.insert({
+    id: 'ag_rollup000000000',
+    name: 'rollup',
+    hostname: 'rollup',
+    publicKey: 'x',
+    keyFingerprint: 'fp',
+    labels: {},
+    system: null,
+    createdAt: START,
+    joinTokenId: 'jt',
+  });
+});
+afterEach(async () => {
+  await db.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function rollupAt(now: number) {
+  return createRollupService({ telemetry: repos.telemetry, unitOfWork: createUnitOfWork(db), clock: { now: () => now }, logger: createLogger('silent'), retention });
+}
+
+describe('rollups', () => {
+  it('computes exact 1-minute and 1-hour avg/min/max over a synthetic day', async () => {
+    const agentSeq = 1;
+    const rows = [];
+    for (let ts = START; ts < START + DAY; ts += 10_000) rows.push({ agentSeq, ts, values: values(syntheticCpu(ts)) });
+    await repos.telemetry.insertSamples(rows);
+    await rollupAt(START + DAY).runOnce();
+
+    const minutes = await repos.telemetry.queryRange(agentSeq, '1m', START, START + DAY);
+    expect(minutes).toHaveLength(1440);
+    for (const point of [minutes[0]!, minutes[61]!, minutes[777]!, minutes[1439]!]) {
+      const cpus = [];
+      for (let ts = point.ts; ts < point.ts + MINUTE; ts += 10_000) {
+        const c = syntheticCpu(ts);
+        if (c !== null) cpus.push(c);
+      }
+      expect(point.values.cpu!.avg).toBeCloseTo(cpus.reduce((a, b) => a + b, 0) / cpus.length, 9);
+      expect(point.values.cpu!.min).toBe(Math.min(...cpus));
+      expect(point.values.cpu!.max).toBe(Math.max(...cpus));
+      expect(point.values.disk).toEqual({ avg: null, min: null, max: null });
+    }
+
+    const hours = await repos.telemetry.queryRange(agentSeq, '1h', START, START + DAY);
+    expect(hours).toHaveLength(24);
+    for (const point of hours) {
+      const cpus = [];
+      for (let ts = point.ts; ts < point.ts + HOUR; ts += 10_000) {
+        const c = syntheticCpu(ts);
+        if (c !== null) cpus.push(c);
+      }
+      expect(point.values.cpu!.avg).toBeCloseTo(cpus.reduce((a, b) => a + b, 0) / cpus.length, 9);
+      expect(point.values.cpu!.min).toBe(Math.min(...cpus));
+      expect(point.values.cpu!.max).toBe(Math.max(...cpus));
+      expect(point.values.memory!.max).toBe(100 - Math.min(...cpus));
+    }
+  });
+
+  it('folds late (backfilled) samples into buckets already rolled up', async () => {
+    const t0 = START + 5 * HOUR;
+    await repos.telemetry.insertSamples([{ agentSeq: 1, ts: t0, values: values(10) }]);
+    await rollupAt(START + DAY).runOnce();
+    await repos.telemetry.insertSamples([{ agentSeq: 1, ts: t0 + 20_000, values: values(30) }]);
+    await rollupAt(START + DAY).runOnce();
+    const [minute] = await repos.telemetry.queryRange(1, '1m', t0, t0);
+    expect(minute!.values.cpu).toEqual({ avg: 20, min: 10, max: 30 });
+    const [hour] = await repos.telemetry.queryRange(1, '1h', START + 5 * HOUR, START + 5 * HOUR);
+    expect(hour!.values.cpu).toEqual({ avg: 20, min: 10, max: 30 });
+  });
+
+  it('applies retention per tier', async () => {
+    await repos.telemetry.insertSamples([
+      { agentSeq: 1, ts: START, values: values(1) },
+      { agentSeq: 1, ts: START + 3 * DAY, values: values(2) },
+    ]);
+    await rollupAt(START + 3 * DAY + MINUTE).runOnce();
+    expect(await repos.telemetry.queryRange(1, 'raw', 0, START + 4 * DAY)).toHaveLength(1);
+    expect(await repos.telemetry.queryRange(1, '1m', 0, START + 4 * DAY)).toHaveLength(2);
+    await rollupAt(START + 40 * DAY).runOnce();
+    expect(await repos.telemetry.queryRange(1, '1m', 0, START + 4 * DAY)).toHaveLength(0);
+    expect(await repos.telemetry.queryRange(1, '1h', 0, START + 4 * DAY)).toHaveLength(2);
+  });
+});
+
+describe('pickResolution', () => {
+  const now = START + 10 * DAY;
+  it('uses raw for short recent ranges, minutes up to two days, hours beyond', () => {
+    expect(pickResolution(now - HOUR, now, now, retention)).toBe('raw');
+    expect(pickResolution(now - DAY, now, now, retention)).toBe('1m');
+    expect(pickResolution(now - 7 * DAY, now, now, retention)).toBe('1h');
+    // An hour that raw retention no longer covers falls back to minutes.
+    expect(pickResolution(now - 3 * DAY, now - 3 * DAY + HOUR, now, retention)).toBe('1m');
+  });
+});

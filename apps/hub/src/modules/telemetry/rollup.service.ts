@@ -1,0 +1,91 @@
+import type { Clock } from '../../infra/clock.js';
+import type { Logger } from '../../infra/logger.js';
+import type { UnitOfWork } from '../../infra/repositories.js';
+import type { TelemetryRepository } from './telemetry.repository.js';
+import type { Retention } from './telemetry.service.js';
+
+const WATERMARK_KEY = 'rollup.raw_id';
+/** Raw rows rolled up per transaction, so a long backlog does not hold the write lock for long. */
+const CHUNK_ROWS = 100_000;
+
+/**
+ * Keeps the 1-minute and 1-hour tiers up to date and applies retention. Progress is a
+ * watermark on raw row ids stored in the database, so nothing is missed across restarts and
+ * late (backfilled) samples are rolled into their buckets when they arrive.
+ */
+export function createRollupService({
+  telemetry,
+  unitOfWork,
+  clock,
+  logger,
+  retention,
+}: {
+  telemetry: TelemetryRepository;
+  unitOfWork: UnitOfWork;
+  clock: Clock;
+  logger: Logger;
+  retention: Retention;
+}) {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  async function rollupPending(): Promise<{ minutes: number; hours: number }> {
+    const total = { minutes: 0, hours: 0 };
+    const upTo = await telemetry.maxRawId();
+    let from = Number((await telemetry.getKv(WATERMARK_KEY)) ?? 0);
+    while (from < upTo) {
+      const to = Math.min(upTo, from + CHUNK_ROWS);
+      const counts = await unitOfWork(async (repos) => {
+        const result = await repos.telemetry.rollup(from, to);
+        await repos.telemetry.setKv(WATERMARK_KEY, String(to));
+        return result;
+      });
+      total.minutes += counts.minutes;
+      total.hours += counts.hours;
+      from = to;
+    }
+    return total;
+  }
+
+  async function applyRetention(): Promise<{ raw: number; minute: number; hour: number }> {
+    const now = clock.now();
+    let raw = 0;
+    for (;;) {
+      const deleted = await telemetry.deleteOlderThan('raw', now - retention.raw);
+      raw += deleted;
+      if (deleted < 50_000) break;
+    }
+    const minute = await telemetry.deleteOlderThan('1m', now - retention.minute);
+    const hour = await telemetry.deleteOlderThan('1h', now - retention.hour);
+    return { raw, minute, hour };
+  }
+
+  const service = {
+    /** One full pass: roll up everything new, then drop what retention says is too old. */
+    async runOnce(): Promise<void> {
+      if (running) return running;
+      running = (async () => {
+        const rolled = await rollupPending();
+        const removed = await applyRetention();
+        logger.debug({ rolled, removed }, 'rollup and retention pass');
+      })().finally(() => {
+        running = undefined;
+      });
+      return running;
+    },
+
+    start(everyMs: number): void {
+      timer = setInterval(() => {
+        service.runOnce().catch((error: unknown) => logger.error({ err: error }, 'rollup pass failed'));
+      }, everyMs);
+      timer.unref();
+    },
+
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer);
+      await running;
+    },
+  };
+  return service;
+}
+export type RollupService = ReturnType<typeof createRollupService>;

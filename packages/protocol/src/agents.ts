@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { HeartbeatSampleSchema, HISTORY_METRICS, SystemInfoSchema } from './telemetry.js';
+
+/** Label keys and values: the Kubernetes-like charset, so selectors stay unambiguous. */
+export const LabelKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/, 'label keys are 1-63 chars of A-Z a-z 0-9 . _ / -');
+export const LabelValueSchema = z
+  .string()
+  .regex(/^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/, 'label values are 0-63 chars of A-Z a-z 0-9 . _ -');
+export const LabelsSchema = z.record(LabelKeySchema, LabelValueSchema).refine((l) => Object.keys(l).length <= 64, {
+  message: 'at most 64 labels',
+});
+export type Labels = z.infer<typeof LabelsSchema>;
+
+/** Machine names: what operators type in the CLI, so no spaces or shell metacharacters. */
+export const AgentNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$/, 'names are 1-63 chars of A-Z a-z 0-9 . _ - starting with a letter or digit');
+
+export const AgentStatusSchema = z.enum(['online', 'offline']);
+export type AgentStatus = z.infer<typeof AgentStatusSchema>;
+
+export const AgentIdSchema = z.string().regex(/^ag_[a-z0-9]{16}$/, 'agent ids look like ag_ followed by 16 chars');
+
+export const AgentSchema = z
+  .object({
+    id: AgentIdSchema,
+    name: AgentNameSchema,
+    hostname: z.string(),
+    status: AgentStatusSchema,
+    labels: LabelsSchema,
+    createdAt: z.number().int().describe('ms since epoch'),
+    lastSeen: z.number().int().nullable().describe('Last message from the agent, ms since epoch'),
+    system: SystemInfoSchema.nullable(),
+    keyFingerprint: z.string().describe('SHA-256 of the agent public key, base64url'),
+    heartbeatIntervalMs: z.number().int().nullable(),
+    latest: HeartbeatSampleSchema.nullable().describe('Most recent sample while the hub has one'),
+  })
+  .meta({ id: 'Agent' });
+export type Agent = z.infer<typeof AgentSchema>;
+
+export const AgentListQuerySchema = z.object({
+  status: AgentStatusSchema.optional(),
+  label: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe('key=value; repeat or comma-separate for several (all must match)'),
+});
+export type AgentListQuery = z.infer<typeof AgentListQuerySchema>;
+
+export const AgentListSchema = z.object({ agents: z.array(AgentSchema) }).meta({ id: 'AgentList' });
+export type AgentList = z.infer<typeof AgentListSchema>;
+
+export const AgentRefParamsSchema = z.object({
+  id: z.string().min(1).max(128).describe('Agent id or name'),
+});
+
+export const AgentPatchSchema = z
+  .object({
+    name: AgentNameSchema.optional(),
+    labels: LabelsSchema.optional(),
+  })
+  .strict()
+  .refine((p) => p.name !== undefined || p.labels !== undefined, { message: 'give name or labels' })
+  .meta({ id: 'AgentPatch' });
+export type AgentPatch = z.infer<typeof AgentPatchSchema>;
+
+export const ResolutionSchema = z.enum(['raw', '1m', '1h']);
+export type Resolution = z.infer<typeof ResolutionSchema>;
+
+export const MetricsQuerySchema = z.object({
+  from: z.coerce.number().int().nonnegative().optional().describe('ms since epoch; default one hour before `to`'),
+  to: z.coerce.number().int().nonnegative().optional().describe('ms since epoch; default now'),
+  resolution: ResolutionSchema.optional().describe('Force a tier; default: the finest that fits the range'),
+});
+export type MetricsQuery = z.infer<typeof MetricsQuerySchema>;
+
+const NullableNumber = z.number().nullable();
+/** One point of a series: raw points carry only `avg` (min = max = avg). */
+export const MetricPointSchema = z.object({
+  ts: z.number().int(),
+  values: z.record(z.enum(HISTORY_METRICS), z.object({ avg: NullableNumber, min: NullableNumber, max: NullableNumber })),
+});
+export type MetricPoint = z.infer<typeof MetricPointSchema>;
+
+export const MetricsResponseSchema = z
+  .object({
+    agentId: AgentIdSchema,
+    from: z.number().int(),
+    to: z.number().int(),
+    resolution: ResolutionSchema,
+    stepMs: z.number().int().describe('Nominal spacing of points'),
+    points: z.array(MetricPointSchema),
+  })
+  .meta({ id: 'MetricsResponse' });
+export type MetricsResponse = z.infer<typeof MetricsResponseSchema>;

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { AgentIdSchema, AgentNameSchema, AgentStatusSchema, LabelsSchema } from './agents.js';
+import { ErrorCodeSchema, type ErrorAck } from './errors.js';
+import { HeartbeatSampleSchema, HISTORY_METRICS, SystemInfoSchema } from './telemetry.js';
+
+/** Socket.IO namespaces. */
+export const AGENT_NAMESPACE = '/agent';
+export const UI_NAMESPACE = '/ui';
+
+/** What an agent puts in the Socket.IO handshake `auth`. */
+export const AgentHandshakeAuthSchema = z.object({
+  protocolVersion: z.number().int(),
+  token: z.string().min(1).max(4096).describe('EdDSA JWT signed by the agent key, lifetime <= 60 s'),
+});
+export type AgentHandshakeAuth = z.infer<typeof AgentHandshakeAuthSchema>;
+
+/** What a dashboard or the CLI puts in the Socket.IO handshake `auth`. */
+export const UiHandshakeAuthSchema = z.object({ token: z.string().min(1).max(4096) });
+
+/** `data` of a refused connection (Socket.IO `connect_error`). */
+export const ConnectErrorDataSchema = z.object({
+  code: ErrorCodeSchema,
+  message: z.string(),
+  supportedProtocolVersions: z.object({ min: z.number().int(), max: z.number().int() }).optional(),
+});
+export type ConnectErrorData = z.infer<typeof ConnectErrorDataSchema>;
+
+/** A successful acknowledgement. */
+export type OkAck<T> = { ok: true; data: T };
+export type Ack<T> = OkAck<T> | ErrorAck;
+
+// ---- /agent namespace: agent → hub -------------------------------------------------------
+
+export const AgentHelloSchema = z.object({
+  system: SystemInfoSchema,
+  heartbeatIntervalMs: z.number().int().min(1_000).max(3_600_000),
+  challenge: z.string().regex(/^[A-Za-z0-9_-]{43}$/, '32 random bytes, base64url').describe('The hub signs this back'),
+});
+export type AgentHello = z.infer<typeof AgentHelloSchema>;
+
+export const AgentHelloAckSchema = z.object({
+  agentId: AgentIdSchema,
+  name: AgentNameSchema,
+  labels: LabelsSchema,
+  proof: z.string().describe('Compact JWS by the hub key over { sub: agentId, nonce: challenge }'),
+  serverTime: z.number().int(),
+});
+export type AgentHelloAck = z.infer<typeof AgentHelloAckSchema>;
+
+/** Heartbeats, live (one sample) or backfilled from the agent's buffer (many, oldest first). */
+export const MetricsReportSchema = z.object({
+  samples: z.array(HeartbeatSampleSchema).min(1).max(1000),
+});
+export type MetricsReport = z.infer<typeof MetricsReportSchema>;
+
+export const MetricsReportAckSchema = z.object({
+  stored: z.number().int().describe('Samples newly stored'),
+  duplicates: z.number().int().describe('Samples the hub already had (same timestamp)'),
+});
+export type MetricsReportAck = z.infer<typeof MetricsReportAckSchema>;
+
+export const EmptySchema = z.object({}).strict();
+
+/**
+ * Every event an agent may send, with its payload schema and the schema of the ack data.
+ * The hub validates each payload against this table; an event not in it is `unknown_event`.
+ */
+export const agentToHubEvents = {
+  'agent:hello': { payload: AgentHelloSchema, ack: AgentHelloAckSchema },
+  'metrics:report': { payload: MetricsReportSchema, ack: MetricsReportAckSchema },
+  'agent:info': { payload: SystemInfoSchema, ack: EmptySchema },
+} as const;
+export type AgentToHubEventName = keyof typeof agentToHubEvents;
+
+type EventHandlers<T extends Record<string, { payload: z.ZodType; ack: z.ZodType }>> = {
+  [K in keyof T]: (payload: z.input<T[K]['payload']>, ack: (response: Ack<z.infer<T[K]['ack']>>) => void) => void;
+};
+
+/** Socket.IO typing for the /agent namespace, derived from the table above. */
+export type AgentClientToServerEvents = EventHandlers<typeof agentToHubEvents>;
+
+/** Events the hub sends an agent (none yet beyond acks; commands arrive with issue #3). */
+export type AgentServerToClientEvents = Record<never, never>;
+
+// ---- /ui namespace: hub → dashboards and CLI -----------------------------------------------
+
+export const AgentStatusEventSchema = z.object({
+  agentId: AgentIdSchema,
+  name: AgentNameSchema,
+  status: AgentStatusSchema,
+  lastSeen: z.number().int().nullable(),
+  at: z.number().int(),
+  reason: z.enum(['connected', 'disconnected', 'heartbeat_missed', 'deleted', 'hub_shutdown']),
+});
+export type AgentStatusEvent = z.infer<typeof AgentStatusEventSchema>;
+
+export const MetricsUpdateEventSchema = z.object({
+  agentId: AgentIdSchema,
+  ts: z.number().int(),
+  values: z.record(z.enum(HISTORY_METRICS), z.number().nullable()),
+});
+export type MetricsUpdateEvent = z.infer<typeof MetricsUpdateEventSchema>;
+
+export const AgentRemovedEventSchema = z.object({ agentId: AgentIdSchema });
+
+export const hubToUiEvents = {
+  'agent:status': AgentStatusEventSchema,
+  'metrics:update': MetricsUpdateEventSchema,
+  'agent:removed': AgentRemovedEventSchema,
+} as const;
+
+export type UiServerToClientEvents = {
+  [K in keyof typeof hubToUiEvents]: (payload: z.infer<(typeof hubToUiEvents)[K]>) => void;
+};
+export type UiClientToServerEvents = Record<never, never>;

@@ -1,0 +1,157 @@
+import { z } from 'zod';
+
+const Percent = z.number().min(0).max(1000).describe('Percent, 0..100 (per core may exceed on some kernels)');
+const Bytes = z.number().nonnegative().describe('Bytes');
+const Rate = z.number().nonnegative().describe('Bytes per second');
+const ShortText = (max: number) => z.string().max(max);
+
+/** A process among the top consumers. */
+export const ProcessSampleSchema = z.object({
+  pid: z.number().int().nonnegative(),
+  name: ShortText(256),
+  command: ShortText(1024).optional(),
+  user: ShortText(128).optional(),
+  cpu: z.number().nonnegative().describe('CPU percent of one core'),
+  memory: Percent.describe('Memory percent of total'),
+  rss: Bytes,
+});
+export type ProcessSample = z.infer<typeof ProcessSampleSchema>;
+
+export const FilesystemSampleSchema = z.object({
+  mount: ShortText(1024),
+  device: ShortText(1024),
+  type: ShortText(64),
+  size: Bytes,
+  used: Bytes,
+  percent: Percent,
+});
+export type FilesystemSample = z.infer<typeof FilesystemSampleSchema>;
+
+export const GpuSampleSchema = z.object({
+  index: z.number().int().nonnegative(),
+  name: ShortText(256),
+  utilization: Percent.nullable(),
+  memoryUsed: Bytes.nullable(),
+  memoryTotal: Bytes.nullable(),
+  temperature: z.number().nullable().describe('°C'),
+  powerWatts: z.number().nonnegative().nullable(),
+});
+export type GpuSample = z.infer<typeof GpuSampleSchema>;
+
+export const NetworkInterfaceSampleSchema = z.object({
+  name: ShortText(128),
+  rxBps: Rate,
+  txBps: Rate,
+});
+
+/**
+ * One heartbeat's measurements. Fields a collector could not read are null (or an empty list):
+ * a failing collector never stops the heartbeat.
+ */
+export const HeartbeatSampleSchema = z
+  .object({
+    ts: z.number().int().positive().describe('When the agent took the sample, ms since epoch'),
+    cpu: z.object({
+      total: Percent.nullable(),
+      perCore: z.array(Percent).max(1024),
+      load: z.tuple([z.number(), z.number(), z.number()]).nullable().describe('1, 5, 15 min load average'),
+    }),
+    memory: z
+      .object({
+        total: Bytes,
+        used: Bytes,
+        available: Bytes,
+        percent: Percent,
+        swapTotal: Bytes,
+        swapUsed: Bytes,
+        swapPercent: Percent,
+      })
+      .nullable(),
+    filesystems: z.array(FilesystemSampleSchema).max(256),
+    diskIo: z.object({ readBps: Rate, writeBps: Rate }).nullable(),
+    network: z
+      .object({ rxBps: Rate, txBps: Rate, interfaces: z.array(NetworkInterfaceSampleSchema).max(256) })
+      .nullable(),
+    uptimeSeconds: z.number().nonnegative().nullable(),
+    processCount: z.number().int().nonnegative().nullable(),
+    topCpu: z.array(ProcessSampleSchema).max(10),
+    topMemory: z.array(ProcessSampleSchema).max(10),
+    temperatures: z
+      .object({ cpu: z.number().nullable(), max: z.number().nullable() })
+      .nullable()
+      .describe('°C where the platform exposes sensors'),
+    gpus: z.array(GpuSampleSchema).max(64),
+  })
+  .meta({ id: 'HeartbeatSample' });
+export type HeartbeatSample = z.infer<typeof HeartbeatSampleSchema>;
+
+export const IpAddressSchema = z.object({
+  interface: ShortText(128),
+  address: ShortText(64),
+  family: z.enum(['IPv4', 'IPv6']),
+  isTailscale: z.boolean().describe('In 100.64.0.0/10 or fd7a:115c:a1e0::/48'),
+});
+export type IpAddress = z.infer<typeof IpAddressSchema>;
+
+/** Facts about a machine that change rarely: sent at hello and when they change. */
+export const SystemInfoSchema = z
+  .object({
+    hostname: ShortText(255),
+    os: ShortText(64).describe('Platform: linux, darwin, win32, ...'),
+    distro: ShortText(128),
+    release: ShortText(128),
+    kernel: ShortText(128),
+    arch: ShortText(32),
+    cpuModel: ShortText(256),
+    cpuCores: z.number().int().nonnegative(),
+    memoryTotal: Bytes,
+    agentVersion: ShortText(64),
+    ips: z.array(IpAddressSchema).max(256),
+  })
+  .meta({ id: 'SystemInfo' });
+export type SystemInfo = z.infer<typeof SystemInfoSchema>;
+
+/**
+ * The numeric series kept in history (raw, 1-minute and 1-hour tiers), each derived from a
+ * sample by one function so hub, alerts and dashboard agree on what "disk" means.
+ */
+export const HISTORY_METRICS = [
+  'cpu',
+  'memory',
+  'swap',
+  'disk',
+  'load1',
+  'netRx',
+  'netTx',
+  'diskRead',
+  'diskWrite',
+  'temperature',
+  'gpu',
+] as const;
+export type HistoryMetric = (typeof HISTORY_METRICS)[number];
+export type HistoryValues = Record<HistoryMetric, number | null>;
+
+/** Reduces a sample to the series kept in history. `disk` is the fullest filesystem. */
+export function toHistoryValues(sample: HeartbeatSample): HistoryValues {
+  const fullest = sample.filesystems.reduce<number | null>(
+    (max, fs) => (max === null || fs.percent > max ? fs.percent : max),
+    null,
+  );
+  const busiestGpu = sample.gpus.reduce<number | null>(
+    (max, gpu) => (gpu.utilization !== null && (max === null || gpu.utilization > max) ? gpu.utilization : max),
+    null,
+  );
+  return {
+    cpu: sample.cpu.total,
+    memory: sample.memory?.percent ?? null,
+    swap: sample.memory?.swapPercent ?? null,
+    disk: fullest,
+    load1: sample.cpu.load?.[0] ?? null,
+    netRx: sample.network?.rxBps ?? null,
+    netTx: sample.network?.txBps ?? null,
+    diskRead: sample.diskIo?.readBps ?? null,
+    diskWrite: sample.diskIo?.writeBps ?? null,
+    temperature: sample.temperatures?.max ?? sample.temperatures?.cpu ?? null,
+    gpu: busiestGpu,
+  };
+}
