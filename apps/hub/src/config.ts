@@ -18,15 +18,15 @@ export const HubConfigSchema = z.object({
   dataDir: z.string().min(1).default('./data').describe('FAROL_DATA_DIR: where the SQLite database, the hub key and the admin token live'),
   publicUrl: z.url().optional().describe('FAROL_PUBLIC_URL: URL agents use to reach the hub (install scripts); default: taken from the request'),
   adminToken: z.string().min(24, 'FAROL_ADMIN_TOKEN must be at least 24 characters').optional().describe('FAROL_ADMIN_TOKEN: operator API token; generated on first start and stored in the data directory when unset'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('FAROL_LOG_LEVEL'),
-  retentionRaw: Duration.default(parseDuration('48h')).describe('FAROL_RETENTION_RAW: how long raw heartbeat samples are kept'),
-  retention1m: Duration.default(parseDuration('30d')).describe('FAROL_RETENTION_1M: how long 1-minute rollups are kept'),
-  retention1h: Duration.default(parseDuration('365d')).describe('FAROL_RETENTION_1H: how long 1-hour rollups are kept'),
-  rollupInterval: Duration.default(parseDuration('60s')).describe('FAROL_ROLLUP_INTERVAL: how often rollups and retention run'),
-  writeBatchWindow: Duration.default(parseDuration('10ms')).describe('FAROL_WRITE_BATCH_WINDOW: heartbeats arriving within this window are committed in one transaction'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('FAROL_LOG_LEVEL: fatal, error, warn, info, debug, trace or silent'),
+  retentionRaw: Duration.prefault('48h').describe('FAROL_RETENTION_RAW: how long raw heartbeat samples are kept'),
+  retention1m: Duration.prefault('30d').describe('FAROL_RETENTION_1M: how long 1-minute rollups are kept'),
+  retention1h: Duration.prefault('365d').describe('FAROL_RETENTION_1H: how long 1-hour rollups are kept'),
+  rollupInterval: Duration.prefault('60s').describe('FAROL_ROLLUP_INTERVAL: how often rollups and retention run'),
+  writeBatchWindow: Duration.prefault('10ms').describe('FAROL_WRITE_BATCH_WINDOW: heartbeats arriving within this window are committed in one transaction'),
   missedHeartbeats: z.coerce.number().int().min(2).max(20).default(3).describe('FAROL_MISSED_HEARTBEATS: an agent silent for this many intervals is marked offline'),
   agentBundle: z.string().optional().describe('FAROL_AGENT_BUNDLE: path of the one-file agent served at /download/farol-agent.mjs'),
-  shutdownGrace: Duration.default(parseDuration('10s')).describe('FAROL_SHUTDOWN_GRACE: how long SIGTERM waits for in-flight work'),
+  shutdownGrace: Duration.prefault('10s').describe('FAROL_SHUTDOWN_GRACE: how long SIGTERM waits for in-flight work'),
 });
 export type HubConfig = z.infer<typeof HubConfigSchema>;
 
@@ -84,14 +84,23 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: HubOverrides = {})
   return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) };
 }
 
+/** Flags of `farol hub` (apps/cli) and the setting each overrides. */
+const FLAGS: Partial<Record<keyof HubConfig, string>> = {
+  port: '--port',
+  bind: '--bind',
+  dataDir: '--data',
+  publicUrl: '--public-url',
+  logLevel: '--log-level',
+};
+
 /** Markdown table of every setting, for docs/configuration.md. */
 export function describeConfig(): string {
   const rows = Object.entries(HubConfigSchema.shape).map(([key, schema]) => {
-    const description = schema.description ?? '';
-    const [envName, ...rest] = description.split(': ');
-    const parsedDefault = (schema as z.ZodType).safeParse(undefined);
-    const shown = parsedDefault.success && parsedDefault.data !== undefined ? String(parsedDefault.data) : '';
-    return `| \`${envName}\` | \`--${key}\` | ${rest.join(': ')} | ${shown} |`;
+    const [envName, ...rest] = (schema.description ?? '').split(': ');
+    const def = (schema as unknown as { def: { type: string; defaultValue?: unknown } }).def;
+    const shown = def.type === 'default' || def.type === 'prefault' ? `\`${String(def.defaultValue)}\`` : '';
+    const flag = FLAGS[key as keyof HubConfig];
+    return `| \`${envName}\` | ${flag ? `\`${flag}\`` : ''} | ${rest.join(': ')} | ${shown} |`;
   });
   return ['| variable | flag | meaning | default |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
