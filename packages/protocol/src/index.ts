@@ -7,3 +7,4 @@ export * from './enrollment.js';
 export * from './realtime.js';
 export * from './health.js';
 export * from './selectors.js';
+export * from './auth.js';

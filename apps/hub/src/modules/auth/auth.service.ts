@@ -1,13 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
-import { FarolError } from '@farol/protocol';
+import { FarolError, type Principal } from '@farol/protocol';
 import { readOrCreateSecretFile } from '../../infra/secrets-files.js';
 
-/** Who is making an operator request. Accounts and roles (issue #6) add kinds and permissions. */
-export interface Principal {
-  kind: 'admin';
-  id: string;
-}
+export type { Principal };
 
 /**
  * The operator authentication seam. Today one admin API token; accounts, roles and scoped API

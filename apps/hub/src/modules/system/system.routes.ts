@@ -1,10 +1,7 @@
-import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
-import { FAROL_VERSION, HealthSchema, ProblemSchema, ReadySchema } from '@farol/protocol';
+import { FAROL_VERSION, HealthSchema, PrincipalSchema, ProblemSchema, ReadySchema } from '@farol/protocol';
 import type { Clock } from '../../infra/clock.js';
-
-export const PrincipalSchema = z.object({ kind: z.literal('admin'), id: z.string() }).meta({ id: 'Principal' });
 
 /** Liveness, readiness and Prometheus metrics: unauthenticated so probes and scrapers work. */
 export function systemRoutes({

@@ -1,0 +1,124 @@
+import path from 'node:path';
+import { openSampleBuffer } from '../buffer/sample-buffer.js';
+import { defaultCollectorSource } from '../collectors/collector.js';
+import { createDefaultCollectors, createSampler, type SampleCollectors } from '../collectors/sampler.js';
+import { collectSystemInfo } from '../collectors/system-info.collector.js';
+import type { AgentConfig } from '../config.js';
+import { createHeartbeatService } from '../heartbeat/heartbeat.service.js';
+import { createBackoff } from '../hub-link/backoff.js';
+import { createHubLink } from '../hub-link/hub-link.client.js';
+import { importEd25519Key } from '../identity/connect-token.js';
+import { createIdentityRepository } from '../identity/identity.repository.js';
+import type { Logger } from '../logging/logger.js';
+import { AgentExitError, EXIT_CODES } from '../runtime/exit-error.js';
+import { createCommandLogger, shutdownSignal, type CommandContext } from './context.js';
+import { ensureIdentity } from './enroll.command.js';
+
+/** The first reconnect ceiling; doubles per failed attempt up to --reconnect-max. */
+export const RECONNECT_BASE_DELAY_MS = 1_000;
+
+export interface RunAgentOverrides {
+  logger?: Logger;
+  /** Replace collectors (tests feed synthetic samples to a test hub). */
+  collectors?: SampleCollectors;
+  reconnectBaseDelayMs?: number;
+}
+
+/**
+ * `farol-agent run`: enroll if needed, then sample, buffer and report until SIGINT/SIGTERM
+ * (exit 0) or a fatal refusal by the hub (exit 3). Returns the exit code.
+ */
+export async function runAgent(config: AgentConfig, context: CommandContext, overrides: RunAgentOverrides = {}): Promise<number> {
+  const logger = overrides.logger ?? createCommandLogger(context, config.logLevel);
+  const shutdown = shutdownSignal(context);
+  try {
+    const identity = await ensureIdentity(config, context, logger, { requireNew: false });
+    if (shutdown.signal.aborted) return EXIT_CODES.ok;
+    const hubUrl = config.hubUrl ?? identity.hubUrl;
+    if (config.hubUrl && config.hubUrl !== identity.hubUrl) {
+      logger.info({ hubUrl, enrolledWith: identity.hubUrl }, 'using --hub instead of the URL this agent enrolled with');
+    }
+    const agentLogger = logger.child({ agentId: identity.agentId });
+    const repository = createIdentityRepository(config.stateDir);
+    const source = defaultCollectorSource();
+    const systemInfo = () => collectSystemInfo(source);
+
+    const buffer = openSampleBuffer({
+      dir: path.join(config.stateDir, 'buffer'),
+      maxAgeMs: config.bufferMaxAgeMs,
+      maxBytes: config.bufferMaxBytes,
+      clock: context.clock,
+      logger: agentLogger,
+    });
+    const sampler = createSampler({
+      collectors: overrides.collectors ?? createDefaultCollectors({ clock: context.clock, logger: agentLogger, env: context.env }),
+      clock: context.clock,
+      logger: agentLogger,
+    });
+    await sampler.prime();
+
+    let identityNow = identity;
+    const link = createHubLink({
+      hubUrl,
+      agentId: identity.agentId,
+      privateKey: await importEd25519Key(identity.privateKeyJwk),
+      hubPublicKey: await importEd25519Key(identity.hubPublicKey),
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      systemInfo,
+      backoff: createBackoff({
+        baseMs: overrides.reconnectBaseDelayMs ?? RECONNECT_BASE_DELAY_MS,
+        capMs: config.reconnectMaxDelayMs,
+        random: context.random,
+      }),
+      clock: context.clock,
+      logger: agentLogger,
+      onLinked: (ack, sentInfo) => {
+        heartbeat.setSentSystemInfo(sentInfo);
+        const labelsChanged = JSON.stringify(ack.labels) !== JSON.stringify(identityNow.labels);
+        if (ack.name !== identityNow.name || labelsChanged) {
+          identityNow = { ...identityNow, name: ack.name, labels: ack.labels };
+          try {
+            repository.save(identityNow);
+            agentLogger.info({ name: ack.name, labels: ack.labels }, 'name or labels changed on the hub; identity.json updated');
+          } catch (error) {
+            agentLogger.error({ err: error, file: repository.filePath }, 'cannot update identity.json');
+          }
+        }
+        void heartbeat.drain();
+      },
+    });
+    const heartbeat = createHeartbeatService({
+      sampler,
+      buffer,
+      link,
+      logger: agentLogger,
+      intervalMs: config.heartbeatIntervalMs,
+      systemInfo,
+    });
+
+    const onShutdown = (): void => {
+      agentLogger.info({ signal: shutdown.received() }, 'shutting down');
+      link.stop();
+    };
+    shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    if (shutdown.signal.aborted) onShutdown();
+
+    heartbeat.start();
+    agentLogger.info(
+      { hubUrl, name: identity.name, intervalMs: config.heartbeatIntervalMs, pending: buffer.size().samples },
+      'agent started',
+    );
+    const outcome = await link.run();
+    shutdown.signal.removeEventListener('abort', onShutdown);
+    await heartbeat.stop();
+    buffer.close();
+    if (outcome.kind === 'refused') return EXIT_CODES.refusedByHub;
+    agentLogger.info('stopped');
+    return EXIT_CODES.ok;
+  } catch (error) {
+    if (error instanceof AgentExitError) throw error;
+    throw new AgentExitError(`agent failed: ${(error as Error).message}`, EXIT_CODES.failure, { cause: error });
+  } finally {
+    shutdown.dispose();
+  }
+}

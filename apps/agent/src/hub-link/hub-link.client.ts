@@ -1,0 +1,275 @@
+import { io, type Socket } from 'socket.io-client';
+import type { CryptoKey } from 'jose';
+import type { z } from 'zod';
+import {
+  AGENT_NAMESPACE,
+  AgentHelloAckSchema,
+  ConnectErrorDataSchema,
+  ErrorAckSchema,
+  PROTOCOL_VERSION,
+  agentToHubEvents,
+  type AgentHelloAck,
+  type AgentToHubEventName,
+  type ConnectErrorData,
+  type ErrorAck,
+  type ErrorCode,
+  type OkAck,
+  type SystemInfo,
+} from '@farol/protocol';
+import { createChallenge, signConnectToken, verifyHubProof } from '../identity/connect-token.js';
+import type { Logger } from '../logging/logger.js';
+import { sleep, type Clock, type Gate } from '../runtime/clock.js';
+import type { Backoff } from './backoff.js';
+
+/** Refusals that no retry can cure: the agent stops and the service manager should not restart it. */
+export const FATAL_CONNECT_CODES: ReadonlySet<ErrorCode> = new Set(['agent_deleted', 'key_revoked', 'protocol_version_unsupported']);
+
+const HELLO_TIMEOUT_MS = 10_000;
+/** Clock skew beyond which the hub will reject our 30 s connect tokens. */
+const CLOCK_SKEW_WARN_MS = 20_000;
+
+export type HubLinkOutcome =
+  | { kind: 'stopped' }
+  | { kind: 'refused'; code: ErrorCode; message: string; supportedProtocolVersions?: { min: number; max: number } };
+
+type AckData<E extends AgentToHubEventName> = z.infer<(typeof agentToHubEvents)[E]['ack']>;
+type AckPayload<E extends AgentToHubEventName> = z.input<(typeof agentToHubEvents)[E]['payload']>;
+
+/** An acknowledgement whose shape was checked against the protocol. */
+export type CheckedAck<T> = OkAck<T> | ErrorAck;
+
+export interface HubLinkOptions {
+  hubUrl: string;
+  agentId: string;
+  privateKey: CryptoKey;
+  /** The hub key pinned at enrollment. */
+  hubPublicKey: CryptoKey;
+  heartbeatIntervalMs: number;
+  /** Called at every hello; the SystemInfo sent is passed to `onLinked`. */
+  systemInfo: () => Promise<SystemInfo>;
+  backoff: Backoff;
+  clock: Clock;
+  logger: Logger;
+  /** Limits concurrent connection attempts (the simulator connects thousands). */
+  connectGate?: Gate;
+  /** Handshake timeout (Socket.IO `timeout`). */
+  connectTimeoutMs?: number;
+  /** After a verified hello: metrics may flow from here on. */
+  onLinked?: (ack: AgentHelloAck, sentSystemInfo: SystemInfo) => void;
+  onUnlinked?: () => void;
+}
+
+/** The agent's connection to its hub: connect, prove both sides, reconnect with backoff. */
+export interface HubLink {
+  /** Runs the connection loop until `stop()` or a fatal refusal. */
+  run(): Promise<HubLinkOutcome>;
+  stop(): void;
+  /** True between a verified hello and the next disconnect. */
+  isLinked(): boolean;
+  /**
+   * Sends an event and waits for its ack, checked against the protocol. Rejects when not
+   * linked, on timeout, or when the connection drops before the ack.
+   */
+  request<E extends AgentToHubEventName>(event: E, payload: AckPayload<E>, timeoutMs: number): Promise<CheckedAck<AckData<E>>>;
+}
+
+type AttemptResult =
+  | { kind: 'linked'; socket: Socket }
+  | { kind: 'retry' }
+  | { kind: 'refused'; outcome: Extract<HubLinkOutcome, { kind: 'refused' }> }
+  | { kind: 'stopped' };
+
+/** Checks a raw ack against `{ ok: true, data }` / `{ ok: false, error }`. */
+export function parseAck<T>(raw: unknown, dataSchema: z.ZodType<T>): CheckedAck<T> {
+  const failure = ErrorAckSchema.safeParse(raw);
+  if (failure.success) return failure.data;
+  if (typeof raw === 'object' && raw !== null && (raw as { ok?: unknown }).ok === true) {
+    const data = dataSchema.safeParse((raw as { data?: unknown }).data);
+    if (data.success) return { ok: true, data: data.data };
+    throw new Error(`hub ack does not match protocol ${PROTOCOL_VERSION}: ${data.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  throw new Error(`hub ack does not match protocol ${PROTOCOL_VERSION}`);
+}
+
+/** A one-line description of a refusal, with what the operator can do about it. */
+export function describeRefusal(refusal: { code: ErrorCode; message: string; supportedProtocolVersions?: { min: number; max: number } | undefined }): string {
+  switch (refusal.code) {
+    case 'agent_deleted':
+      return `the hub deleted this agent (${refusal.message}): stopping. To add this machine again, remove the state dir's identity.json and enroll with a new token`;
+    case 'key_revoked':
+      return `the hub revoked this agent's key (${refusal.message}): stopping. Remove identity.json and enroll again with a new token`;
+    case 'protocol_version_unsupported': {
+      const range = refusal.supportedProtocolVersions;
+      const supported = range ? `the hub supports protocol ${range.min}-${range.max}` : 'the hub did not say which versions it supports';
+      return `the hub does not speak protocol ${PROTOCOL_VERSION} (${supported}): stopping. Install the agent version that matches the hub`;
+    }
+    default:
+      return `the hub refused this agent: ${refusal.message} (${refusal.code})`;
+  }
+}
+
+export function createHubLink(options: HubLinkOptions): HubLink {
+  const { logger, clock, backoff } = options;
+  const stopper = new AbortController();
+  let current: Socket | null = null;
+  let linked = false;
+
+  function closeSocket(socket: Socket): void {
+    socket.removeAllListeners();
+    socket.disconnect();
+  }
+
+  /** Opens a socket with a freshly signed token; resolves on connect or connect_error. */
+  async function connect(): Promise<AttemptResult> {
+    const token = await signConnectToken({ agentId: options.agentId, privateKey: options.privateKey, clock });
+    if (stopper.signal.aborted) return { kind: 'stopped' };
+    const socket = io(`${options.hubUrl}${AGENT_NAMESPACE}`, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      timeout: options.connectTimeoutMs ?? 20_000,
+      // Computed per attempt: the token is signed just above, right before this handshake.
+      auth: (cb) => cb({ protocolVersion: PROTOCOL_VERSION, token }),
+    });
+    current = socket;
+    return new Promise<AttemptResult>((resolve) => {
+      const onAbort = (): void => {
+        closeSocket(socket);
+        resolve({ kind: 'stopped' });
+      };
+      stopper.signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('connect', () => {
+        stopper.signal.removeEventListener('abort', onAbort);
+        resolve({ kind: 'linked', socket });
+      });
+      socket.once('connect_error', (error: Error & { data?: unknown }) => {
+        stopper.signal.removeEventListener('abort', onAbort);
+        closeSocket(socket);
+        const data = ConnectErrorDataSchema.safeParse(error.data);
+        if (!data.success) {
+          // Network errors, TLS failures, timeouts: no refusal from a hub, just try again.
+          logger.warn({ err: error, hubUrl: options.hubUrl }, 'cannot reach the hub');
+          resolve({ kind: 'retry' });
+          return;
+        }
+        resolve(classifyRefusal(data.data));
+      });
+    });
+  }
+
+  function classifyRefusal(data: ConnectErrorData): AttemptResult {
+    if (FATAL_CONNECT_CODES.has(data.code)) {
+      return {
+        kind: 'refused',
+        outcome: {
+          kind: 'refused',
+          code: data.code,
+          message: data.message,
+          ...(data.supportedProtocolVersions ? { supportedProtocolVersions: data.supportedProtocolVersions } : {}),
+        },
+      };
+    }
+    const hint = data.code === 'token_expired' ? ' (is this machine\'s clock right?)' : '';
+    logger.warn({ code: data.code, hubUrl: options.hubUrl }, `hub refused the connection: ${data.message}${hint}`);
+    return { kind: 'retry' };
+  }
+
+  /** Hello with a challenge; the hub must sign it back with the pinned key. */
+  async function hello(socket: Socket): Promise<AttemptResult> {
+    const system = await options.systemInfo();
+    const challenge = createChallenge();
+    let ack: CheckedAck<AgentHelloAck>;
+    try {
+      const raw: unknown = await socket
+        .timeout(HELLO_TIMEOUT_MS)
+        .emitWithAck('agent:hello', { system, heartbeatIntervalMs: options.heartbeatIntervalMs, challenge });
+      ack = parseAck(raw, AgentHelloAckSchema);
+    } catch (error) {
+      logger.warn({ err: error }, 'hello failed');
+      return { kind: 'retry' };
+    }
+    if (!ack.ok) {
+      const refusal = classifyRefusal({ code: ack.error.code, message: ack.error.message });
+      if (refusal.kind === 'retry') logger.warn({ code: ack.error.code }, 'hub refused the hello');
+      return refusal;
+    }
+    const proven =
+      ack.data.agentId === options.agentId &&
+      (await verifyHubProof({ proof: ack.data.proof, hubPublicKey: options.hubPublicKey, agentId: options.agentId, challenge, clock }));
+    if (!proven) {
+      logger.error({ hubUrl: options.hubUrl, agentId: options.agentId }, 'hub could not prove its identity (key mismatch): refusing to send data');
+      return { kind: 'retry' };
+    }
+    const skew = ack.data.serverTime - clock.now();
+    if (Math.abs(skew) > CLOCK_SKEW_WARN_MS) {
+      logger.warn({ skewMs: skew }, 'this machine\'s clock differs from the hub\'s: connect tokens may be refused; enable NTP');
+    }
+    linked = true;
+    backoff.reset();
+    logger.info({ agentId: options.agentId, name: ack.data.name, hubUrl: options.hubUrl }, 'connected to hub');
+    options.onLinked?.(ack.data, system);
+    return { kind: 'linked', socket };
+  }
+
+  function waitForDisconnect(socket: Socket): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        stopper.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      socket.once('disconnect', (reason) => {
+        logger.warn({ reason }, 'disconnected from hub');
+        done();
+      });
+      stopper.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  async function attempt(): Promise<AttemptResult> {
+    const connected = await connect();
+    if (connected.kind !== 'linked') return connected;
+    const greeted = await hello(connected.socket);
+    if (greeted.kind !== 'linked') closeSocket(connected.socket);
+    return greeted;
+  }
+
+  return {
+    async run() {
+      while (!stopper.signal.aborted) {
+        const result = options.connectGate ? await options.connectGate.run(attempt) : await attempt();
+        if (result.kind === 'stopped') break;
+        if (result.kind === 'refused') {
+          logger.fatal({ code: result.outcome.code, agentId: options.agentId }, describeRefusal(result.outcome));
+          return result.outcome;
+        }
+        if (result.kind === 'linked') {
+          await waitForDisconnect(result.socket);
+          linked = false;
+          options.onUnlinked?.();
+          closeSocket(result.socket);
+          if (stopper.signal.aborted) break;
+        }
+        const delay = backoff.next();
+        logger.info({ delayMs: delay, attempt: backoff.attempt }, 'reconnecting after a delay');
+        await sleep(delay, stopper.signal);
+      }
+      return { kind: 'stopped' };
+    },
+
+    stop() {
+      stopper.abort();
+      linked = false;
+      if (current) closeSocket(current);
+    },
+
+    isLinked: () => linked,
+
+    async request<E extends AgentToHubEventName>(event: E, payload: AckPayload<E>, timeoutMs: number) {
+      const socket = current;
+      if (!linked || !socket?.connected) throw new Error('not connected to the hub');
+      const raw: unknown = await socket.timeout(timeoutMs).emitWithAck(event, payload);
+      // The table pairs each event with its ack schema; TypeScript cannot follow the index.
+      return parseAck(raw, agentToHubEvents[event].ack as unknown as z.ZodType<AckData<E>>);
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import {
+  EnrollResponseSchema,
+  PROTOCOL_VERSION,
+  ProblemSchema,
+  type EnrollRequest,
+  type EnrollResponse,
+  type SystemInfo,
+} from '@farol/protocol';
+import { AgentExitError, EXIT_CODES } from '../runtime/exit-error.js';
+import type { Clock } from '../runtime/clock.js';
+import { generateAgentKeyPair } from './connect-token.js';
+import type { IdentityFile } from './identity.schema.js';
+
+export type FetchFunction = typeof fetch;
+
+export interface EnrollOptions {
+  hubUrl: string;
+  joinToken: string;
+  system: SystemInfo;
+  name?: string;
+  clock: Clock;
+  fetch?: FetchFunction;
+  /** Abort a hung request; enrollment is interactive, so it must not wait forever. */
+  timeoutMs?: number;
+}
+
+/** `https://hub:8080/` → `https://hub:8080`, so paths can be appended. */
+export function normalizeHubUrl(hubUrl: string): string {
+  return hubUrl.replace(/\/+$/, '');
+}
+
+/**
+ * Posts the enrollment request and returns the response body. A refusal becomes an
+ * AgentExitError reading `enrollment refused: <detail> (<code>)`.
+ */
+export async function postEnrollment(
+  hubUrl: string,
+  request: EnrollRequest,
+  options: { fetch?: FetchFunction; timeoutMs?: number } = {},
+): Promise<EnrollResponse> {
+  const doFetch = options.fetch ?? fetch;
+  const url = `${normalizeHubUrl(hubUrl)}/api/enroll`;
+  let response: Response;
+  try {
+    response = await doFetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(request),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+    throw new AgentExitError(`cannot reach the hub at ${hubUrl}: ${reason} (check --hub)`, EXIT_CODES.failure, {
+      cause: error,
+    });
+  }
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new AgentExitError(
+      `enrollment failed: ${url} answered HTTP ${response.status} with a body that is not JSON (is --hub a Farol hub?)`,
+      EXIT_CODES.failure,
+      { cause: error },
+    );
+  }
+  if (!response.ok) {
+    const problem = ProblemSchema.safeParse(body);
+    if (problem.success) {
+      const detail = problem.data.detail ?? problem.data.title;
+      throw new AgentExitError(`enrollment refused: ${detail} (${problem.data.code})`, EXIT_CODES.failure);
+    }
+    throw new AgentExitError(`enrollment refused: HTTP ${response.status}`, EXIT_CODES.failure);
+  }
+  const parsed = EnrollResponseSchema.safeParse(body);
+  if (!parsed.success) {
+    throw new AgentExitError(
+      `enrollment failed: the hub's answer does not match protocol ${PROTOCOL_VERSION} (${parsed.error.issues[0]?.message ?? 'invalid'}); upgrade the agent or the hub`,
+      EXIT_CODES.failure,
+    );
+  }
+  return parsed.data;
+}
+
+/** Generates a key pair, enrolls it with the hub and returns the identity to save. */
+export async function enrollAgent(options: EnrollOptions): Promise<IdentityFile> {
+  const keys = await generateAgentKeyPair();
+  const response = await postEnrollment(
+    options.hubUrl,
+    {
+      token: options.joinToken,
+      publicKey: keys.publicKeyJwk,
+      system: options.system,
+      protocolVersion: PROTOCOL_VERSION,
+      ...(options.name === undefined ? {} : { name: options.name }),
+    },
+    { ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) },
+  );
+  return {
+    agentId: response.agentId,
+    name: response.name,
+    labels: response.labels,
+    hubUrl: normalizeHubUrl(options.hubUrl),
+    privateKeyJwk: keys.privateKeyJwk,
+    publicKeyJwk: keys.publicKeyJwk,
+    hubPublicKey: response.hubPublicKey,
+    hubKeyFingerprint: response.hubKeyFingerprint,
+    enrolledAt: options.clock.now(),
+  };
+}

@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { CryptoKey } from 'jose';
+import { PROTOCOL_VERSION, type Ed25519PublicJwk } from '@farol/protocol';
+import { createBackoff } from '../hub-link/backoff.js';
+import { createHubLink, describeRefusal, type HubLink } from '../hub-link/hub-link.client.js';
+import { generateAgentKeyPair, importEd25519Key } from '../identity/connect-token.js';
+import { postEnrollment, type FetchFunction } from '../identity/enroll.client.js';
+import type { Logger } from '../logging/logger.js';
+import { createGate, sleep, type Clock, type RandomSource } from '../runtime/clock.js';
+import { AgentExitError, EXIT_CODES } from '../runtime/exit-error.js';
+import { createLatencyRecorder, type LatencySummary } from './latency-recorder.js';
+import { createSimIdentitiesRepository, type SimIdentitiesFile, type SimIdentity } from './sim-identities.repository.js';
+import { createSyntheticMachine, syntheticSample, syntheticSystemInfo } from './synthetic-sample.js';
+
+export const ENROLL_CONCURRENCY = 50;
+const REPORT_ACK_TIMEOUT_MS = 15_000;
+/** How long in-flight heartbeats may take to be acknowledged once the run ends. */
+const FINAL_ACK_GRACE_MS = 3_000;
+
+export interface SimulationOptions {
+  hubUrl: string;
+  joinToken?: string;
+  agents: number;
+  heartbeatIntervalMs: number;
+  stateDir: string;
+  durationMs?: number;
+  connectConcurrency: number;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+  signal: AbortSignal;
+  fetch?: FetchFunction;
+  reconnectBaseDelayMs?: number;
+  reconnectMaxDelayMs?: number;
+}
+
+export interface SimulationSummary {
+  hubUrl: string;
+  agents: number;
+  intervalMs: number;
+  durationMs: number;
+  enrolled: number;
+  /** Linked when the run ended. */
+  connected: number;
+  /** Linked at least once. */
+  everConnected: number;
+  /** Stopped by a fatal refusal (deleted, key revoked, protocol). */
+  refused: number;
+  /** Time from start until every agent was linked once, ms; null if some never were. */
+  allConnectedAfterMs: number | null;
+  heartbeats: {
+    sent: number;
+    acked: number;
+    /** Error ack, timeout, or connection lost before the ack. */
+    failed: number;
+    /** Ticks while the agent was not linked (nothing sent). */
+    skipped: number;
+  };
+  latencyMs: LatencySummary;
+}
+
+function newRunId(): string {
+  return randomBytes(6).toString('hex').slice(0, 8);
+}
+
+/** Enrolls the agents the cache lacks, `ENROLL_CONCURRENCY` at a time, saving progress as it goes. */
+async function ensureIdentities(options: SimulationOptions): Promise<SimIdentitiesFile> {
+  const repository = createSimIdentitiesRepository(options.stateDir);
+  const cached = repository.load(options.hubUrl);
+  if (cached && cached.identities.length >= options.agents) return cached;
+  if (!options.joinToken) {
+    throw new AgentExitError(
+      `${cached?.identities.length ?? 0} simulated agents are enrolled with ${options.hubUrl}, ${options.agents} needed: pass --token TOKEN allowing ${options.agents - (cached?.identities.length ?? 0)} uses (farol token create --uses N)`,
+      EXIT_CODES.usage,
+    );
+  }
+  const joinToken = options.joinToken;
+  const runId = cached?.runId ?? newRunId();
+  const existing = cached?.identities ?? [];
+  const missing = options.agents - existing.length;
+  options.logger.warn({ enrolling: missing, cached: existing.length }, 'enrolling simulated agents');
+  const gate = createGate(ENROLL_CONCURRENCY);
+  const enrolled: SimIdentity[] = [];
+  let hubPublicKey: Ed25519PublicJwk | null = cached?.hubPublicKey ?? null;
+  let failure: unknown = null;
+  const start = existing.length;
+  await Promise.all(
+    Array.from({ length: missing }, (_, offset) =>
+      gate.run(async () => {
+        if (failure !== null || options.signal.aborted) return;
+        const index = start + offset;
+        const machine = createSyntheticMachine(index, options.random, options.clock.now());
+        const keys = await generateAgentKeyPair();
+        try {
+          const response = await postEnrollment(
+            options.hubUrl,
+            {
+              token: joinToken,
+              publicKey: keys.publicKeyJwk,
+              system: syntheticSystemInfo(machine),
+              protocolVersion: PROTOCOL_VERSION,
+              name: `sim-${runId}-${index}`,
+            },
+            options.fetch ? { fetch: options.fetch } : {},
+          );
+          hubPublicKey = response.hubPublicKey;
+          enrolled.push({ agentId: response.agentId, name: response.name, ...keys });
+        } catch (error) {
+          failure ??= error;
+        }
+      }),
+    ),
+  );
+  if (hubPublicKey !== null) {
+    // Saved even after a failure: the agents enrolled so far exist on the hub and are reused.
+    const saved: SimIdentitiesFile = { hubUrl: options.hubUrl, runId, hubPublicKey, identities: [...existing, ...enrolled] };
+    repository.save(saved);
+    if (failure === null && !options.signal.aborted) return saved;
+  }
+  if (failure instanceof AgentExitError) {
+    throw new AgentExitError(`${failure.message} (after ${enrolled.length} of ${missing} enrollments; those are cached)`, failure.exitCode);
+  }
+  if (failure !== null) throw failure;
+  throw new AgentExitError('interrupted while enrolling simulated agents (the enrolled ones are cached)', EXIT_CODES.failure);
+}
+
+/** Open file descriptors allowed (Linux); every simulated agent holds one socket. */
+function openFileLimit(): number | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch (error) {
+    // Only used for an early warning; without it, EMFILE errors say the same later.
+    if ((error as NodeJS.ErrnoException).code) return null;
+    throw error;
+  }
+}
+
+/**
+ * Runs N simulated agents speaking the real protocol (own keys, connect JWTs, hello with proof
+ * verification) against a hub, sending synthetic heartbeats with phases spread evenly over the
+ * interval, and measures emit-to-ack latency. Resolves when the duration ends or `signal` aborts.
+ */
+export async function runSimulation(options: SimulationOptions): Promise<SimulationSummary> {
+  const { logger, clock } = options;
+  const limit = openFileLimit();
+  if (limit !== null && limit < options.agents + 256) {
+    logger.warn({ limit, agents: options.agents }, `open file limit ${limit} is too low for ${options.agents} sockets: raise it (ulimit -n ${options.agents + 1024})`);
+  }
+  const cache = await ensureIdentities(options);
+  const identities = cache.identities.slice(0, options.agents);
+  const hubPublicKey: CryptoKey = await importEd25519Key(cache.hubPublicKey);
+
+  const latency = createLatencyRecorder();
+  const counts = { sent: 0, acked: 0, failed: 0, skipped: 0 };
+  const gate = createGate(options.connectConcurrency);
+  const everLinked = new Set<number>();
+  let refused = 0;
+  let allConnectedAt: number | null = null;
+  const startedAt = clock.now();
+  let ticking = true;
+  let inFlight = 0;
+
+  const agents = await Promise.all(
+    identities.map(async (identity, index) => {
+      const machine = createSyntheticMachine(index, options.random, startedAt);
+      const system = syntheticSystemInfo(machine);
+      const link: HubLink = createHubLink({
+        hubUrl: options.hubUrl,
+        agentId: identity.agentId,
+        privateKey: await importEd25519Key(identity.privateKeyJwk),
+        hubPublicKey,
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+        systemInfo: async () => system,
+        backoff: createBackoff({
+          baseMs: options.reconnectBaseDelayMs ?? 1_000,
+          capMs: options.reconnectMaxDelayMs ?? 60_000,
+          random: options.random,
+        }),
+        clock,
+        logger: logger.child({ agent: identity.name }),
+        connectGate: gate,
+        onLinked: () => {
+          everLinked.add(index);
+          if (everLinked.size === identities.length && allConnectedAt === null) {
+            allConnectedAt = clock.now();
+            logger.warn({ afterMs: allConnectedAt - startedAt }, 'all simulated agents connected');
+          }
+        },
+      });
+      return { identity, machine, link };
+    }),
+  );
+
+  async function beat(agent: (typeof agents)[number]): Promise<void> {
+    if (!ticking) return;
+    if (!agent.link.isLinked()) {
+      counts.skipped++;
+      return;
+    }
+    const sample = syntheticSample(agent.machine, clock.now(), options.random);
+    counts.sent++;
+    inFlight++;
+    const sentAt = performance.now();
+    try {
+      const ack = await agent.link.request('metrics:report', { samples: [sample] }, REPORT_ACK_TIMEOUT_MS);
+      if (ack.ok) {
+        counts.acked++;
+        latency.record(performance.now() - sentAt);
+      } else {
+        counts.failed++;
+        logger.warn({ agent: agent.identity.name, code: ack.error.code, reason: ack.error.message }, 'heartbeat refused');
+      }
+    } catch (error) {
+      counts.failed++;
+      logger.debug({ agent: agent.identity.name, err: error }, 'heartbeat not acknowledged');
+    } finally {
+      inFlight--;
+    }
+  }
+
+  // Phases spread uniformly over the interval, as real agents started at random times are.
+  const timers: NodeJS.Timeout[] = [];
+  agents.forEach((agent, index) => {
+    const phase = Math.floor((index / agents.length) * options.heartbeatIntervalMs);
+    timers.push(
+      setTimeout(() => {
+        void beat(agent);
+        timers.push(setInterval(() => void beat(agent), options.heartbeatIntervalMs));
+      }, phase),
+    );
+  });
+
+  const runs = agents.map((agent) =>
+    agent.link.run().then((outcome) => {
+      if (outcome.kind === 'refused') {
+        refused++;
+        if (refused === 1) logger.error({ agent: agent.identity.name }, describeRefusal(outcome));
+      }
+    }),
+  );
+
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  if (options.signal.aborted) stop.abort();
+  if (options.durationMs !== undefined) await sleep(options.durationMs, stop.signal);
+  else await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+  options.signal.removeEventListener('abort', onAbort);
+
+  ticking = false;
+  for (const timer of timers) clearTimeout(timer);
+  const durationMs = clock.now() - startedAt;
+  const graceEnd = performance.now() + FINAL_ACK_GRACE_MS;
+  while (inFlight > 0 && performance.now() < graceEnd) await sleep(20);
+  const connected = agents.filter((agent) => agent.link.isLinked()).length;
+  for (const agent of agents) agent.link.stop();
+  await Promise.all(runs);
+
+  return {
+    hubUrl: options.hubUrl,
+    agents: agents.length,
+    intervalMs: options.heartbeatIntervalMs,
+    durationMs,
+    enrolled: identities.length,
+    connected,
+    everConnected: everLinked.size,
+    refused,
+    allConnectedAfterMs: allConnectedAt === null ? null : allConnectedAt - startedAt,
+    heartbeats: counts,
+    latencyMs: latency.summary(),
+  };
+}
+
+/** The summary as the few lines printed at the end of a run. */
+export function formatSummary(summary: SimulationSummary): string {
+  const l = summary.latencyMs;
+  const ms = (value: number | null): string => (value === null ? 'n/a' : `${value} ms`);
+  return [
+    `simulated ${summary.agents} agents against ${summary.hubUrl} for ${(summary.durationMs / 1000).toFixed(1)} s (interval ${summary.intervalMs / 1000} s)`,
+    `  agents connected: ${summary.connected} at the end, ${summary.everConnected} at least once${summary.allConnectedAfterMs === null ? '' : `, all within ${(summary.allConnectedAfterMs / 1000).toFixed(1)} s`}${summary.refused > 0 ? `, ${summary.refused} refused` : ''}`,
+    `  heartbeats: ${summary.heartbeats.sent} sent, ${summary.heartbeats.acked} acked, ${summary.heartbeats.failed} failed, ${summary.heartbeats.skipped} skipped while disconnected`,
+    `  latency (emit to ack): p50 ${ms(l.p50)}, p90 ${ms(l.p90)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,209 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeJwt, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey } from 'jose';
+import { Server } from 'socket.io';
+import {
+  AGENT_NAMESPACE,
+  AGENT_TOKEN_AUDIENCE,
+  AgentHandshakeAuthSchema,
+  AgentHelloSchema,
+  EnrollRequestSchema,
+  HUB_PROOF_ISSUER,
+  MetricsReportSchema,
+  PROTOCOL_VERSION,
+  errorAck,
+  problemFor,
+  type ConnectErrorData,
+  type Ed25519PublicJwk,
+  type ErrorAck,
+  type HeartbeatSample,
+  type Labels,
+} from '@farol/protocol';
+
+/**
+ * A minimal hub for agent tests: real HTTP enrollment and a real Socket.IO `/agent` namespace
+ * that verifies connect JWTs and signs hello proofs. It stands in for apps/hub, which the agent
+ * must not import; it is not the hub's logic, only its wire behaviour.
+ */
+
+export interface TestHubAgent {
+  agentId: string;
+  name: string;
+  labels: Labels;
+  publicKey: Ed25519PublicJwk;
+  samples: HeartbeatSample[];
+}
+
+/** What outlives a hub restart (the hub's database). */
+export interface TestHubState {
+  joinToken: string;
+  hubKey: { privateKey: CryptoKey; publicJwk: Ed25519PublicJwk };
+  agents: Map<string, TestHubAgent>;
+  /** Every handshake seen: the JWT's jti and subject. */
+  handshakes: Array<{ agentId: string; jti: string; iat: number; exp: number }>;
+  hellos: number;
+  /** Decides the ack of each metrics report; default: store and ack ok. */
+  onReport?: (agent: TestHubAgent, samples: HeartbeatSample[]) => ErrorAck | null;
+  /** Refuses a handshake with this error, or null to accept. */
+  refuse?: (agentId: string) => ConnectErrorData | null;
+  /** Signs hello proofs with this key instead of the hub key (an impostor hub). */
+  proofKey?: CryptoKey;
+  /** Overrides what the hello ack says the agent's name and labels are. */
+  renameTo?: { name: string; labels: Labels };
+}
+
+export interface TestHub {
+  url: string;
+  port: number;
+  state: TestHubState;
+  close(): Promise<void>;
+}
+
+export async function createTestHubState(joinToken = 'join-secret'): Promise<TestHubState> {
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const jwk = await exportJWK(publicKey);
+  return {
+    joinToken,
+    hubKey: { privateKey, publicJwk: { kty: 'OKP', crv: 'Ed25519', x: jwk.x! } },
+    agents: new Map(),
+    handshakes: [],
+    hellos: 0,
+  };
+}
+
+/** A fresh Ed25519 key that is not the hub's. */
+export async function createImpostorKey(): Promise<CryptoKey> {
+  return (await generateKeyPair('EdDSA', { crv: 'Ed25519' })).privateKey;
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+async function readBody(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+function newAgentId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return `ag_${Array.from(randomBytes(16), (byte) => alphabet[byte % alphabet.length]).join('')}`;
+}
+
+async function handleEnroll(state: TestHubState, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const parsed = EnrollRequestSchema.safeParse(await readBody(request));
+  if (!parsed.success) return sendJson(response, 400, problemFor('validation_failed', 'bad enrollment request'));
+  if (parsed.data.token !== state.joinToken) {
+    return sendJson(response, 401, problemFor('token_invalid', 'join token is not valid'));
+  }
+  const agent: TestHubAgent = {
+    agentId: newAgentId(),
+    name: parsed.data.name ?? parsed.data.system.hostname,
+    labels: { env: 'test' },
+    publicKey: parsed.data.publicKey,
+    samples: [],
+  };
+  state.agents.set(agent.agentId, agent);
+  sendJson(response, 200, {
+    agentId: agent.agentId,
+    name: agent.name,
+    labels: agent.labels,
+    hubPublicKey: state.hubKey.publicJwk,
+    hubKeyFingerprint: 'test-fingerprint',
+  });
+}
+
+function connectError(data: ConnectErrorData): Error & { data: ConnectErrorData } {
+  return Object.assign(new Error(data.message), { data });
+}
+
+/** Starts a test hub on 127.0.0.1 (`port` 0 picks a free one; pass the old port to restart). */
+export async function startTestHub(state: TestHubState, port = 0): Promise<TestHub> {
+  const http: HttpServer = createServer((request, response) => {
+    if (request.method === 'POST' && request.url === '/api/enroll') {
+      handleEnroll(state, request, response).catch((error: unknown) => {
+        sendJson(response, 500, problemFor('internal', String(error)));
+      });
+      return;
+    }
+    sendJson(response, 404, problemFor('not_found'));
+  });
+  const io = new Server(http, { transports: ['websocket'] });
+  const namespace = io.of(AGENT_NAMESPACE);
+
+  namespace.use((socket, next) => {
+    void (async () => {
+      const auth = AgentHandshakeAuthSchema.safeParse(socket.handshake.auth);
+      if (!auth.success) return next(connectError({ code: 'unauthorized', message: 'bad handshake' }));
+      if (auth.data.protocolVersion !== PROTOCOL_VERSION) {
+        return next(connectError({ code: 'protocol_version_unsupported', message: 'unsupported', supportedProtocolVersions: { min: 1, max: 1 } }));
+      }
+      const claims = decodeJwt(auth.data.token);
+      const agent = state.agents.get(String(claims.sub));
+      if (!agent) return next(connectError({ code: 'agent_unknown', message: 'unknown agent' }));
+      try {
+        const { payload } = await jwtVerify(auth.data.token, await importJWK(agent.publicKey, 'EdDSA'), {
+          audience: AGENT_TOKEN_AUDIENCE,
+          algorithms: ['EdDSA'],
+        });
+        state.handshakes.push({ agentId: agent.agentId, jti: String(payload.jti), iat: payload.iat!, exp: payload.exp! });
+      } catch (error) {
+        return next(connectError({ code: 'token_invalid', message: `token rejected: ${(error as Error).message}` }));
+      }
+      const refusal = state.refuse?.(agent.agentId) ?? null;
+      if (refusal) return next(connectError(refusal));
+      socket.data.agentId = agent.agentId;
+      next();
+    })();
+  });
+
+  namespace.on('connection', (socket) => {
+    const agent = state.agents.get(socket.data.agentId as string)!;
+    let greeted = false;
+    socket.on('agent:hello', (payload: unknown, ack: (response: unknown) => void) => {
+      void (async () => {
+        const hello = AgentHelloSchema.safeParse(payload);
+        if (!hello.success) return ack(errorAck('validation_failed', 'bad hello'));
+        state.hellos++;
+        if (state.renameTo) Object.assign(agent, state.renameTo);
+        const proof = await new SignJWT({ nonce: hello.data.challenge })
+          .setProtectedHeader({ alg: 'EdDSA' })
+          .setIssuer(HUB_PROOF_ISSUER)
+          .setSubject(agent.agentId)
+          .setIssuedAt()
+          .setExpirationTime('60s')
+          .sign(state.proofKey ?? state.hubKey.privateKey);
+        greeted = true;
+        ack({ ok: true, data: { agentId: agent.agentId, name: agent.name, labels: agent.labels, proof, serverTime: Date.now() } });
+      })();
+    });
+    socket.on('metrics:report', (payload: unknown, ack: (response: unknown) => void) => {
+      if (!greeted) return ack(errorAck('forbidden', 'hello first'));
+      const report = MetricsReportSchema.safeParse(payload);
+      if (!report.success) return ack(errorAck('validation_failed', 'bad report'));
+      const refusal = state.onReport?.(agent, report.data.samples) ?? null;
+      if (refusal) return ack(refusal);
+      const known = new Set(agent.samples.map((s) => s.ts));
+      const fresh = report.data.samples.filter((s) => !known.has(s.ts));
+      agent.samples.push(...fresh);
+      ack({ ok: true, data: { stored: fresh.length, duplicates: report.data.samples.length - fresh.length } });
+    });
+    socket.on('agent:info', (_payload: unknown, ack: (response: unknown) => void) => ack({ ok: true, data: {} }));
+  });
+
+  await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
+  const actualPort = (http.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${actualPort}`,
+    port: actualPort,
+    state,
+    close: () =>
+      new Promise<void>((resolve) => {
+        io.close(() => resolve());
+        http.closeAllConnections();
+      }),
+  };
+}

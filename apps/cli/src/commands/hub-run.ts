@@ -1,0 +1,46 @@
+import path from 'node:path';
+import { Command } from 'commander';
+import { loadBundleExport, type HubBundle, type HubOverrides } from '../bundles.js';
+import { parseHubUrl } from '../connection.js';
+import type { CliContext } from '../context.js';
+import { parsePort } from '../options.js';
+
+/** Flags shared by `farol hub` and `farol dev`. */
+export interface HubFlags {
+  port?: number;
+  bind?: string;
+  data?: string;
+  publicUrl?: string;
+}
+
+/** Adds `--port`, `--bind` and `--data` to a command. */
+export function withHubFlags(command: Command): Command {
+  return command
+    .option('--port <n>', 'TCP port to listen on', parsePort)
+    .option('--bind <address>', 'address to listen on, e.g. 0.0.0.0 for every interface')
+    .option('--data <dir>', 'data directory (database, keys, admin token)');
+}
+
+/** Turns flags into the hub's overrides, leaving out what was not given. */
+export function hubOverridesFrom(flags: HubFlags, cwd: string): HubOverrides {
+  return {
+    ...(flags.port === undefined ? {} : { port: flags.port }),
+    ...(flags.bind === undefined ? {} : { bind: flags.bind }),
+    ...(flags.data === undefined ? {} : { dataDir: path.resolve(cwd, flags.data) }),
+    ...(flags.publicUrl === undefined ? {} : { publicUrl: parseHubUrl(flags.publicUrl) }),
+  };
+}
+
+/** `farol hub`: runs the hub in this process until it is stopped. */
+export function createHubCommand(context: CliContext): Command {
+  const command = withHubFlags(new Command('hub').description('run the hub (API, dashboard, agent endpoint)')).option(
+    '--public-url <url>',
+    'URL machines use to reach this hub (install scripts, join commands)',
+  );
+  command.action(async (flags: HubFlags) => {
+    const overrides = hubOverridesFrom(flags, context.cwd);
+    const runHub = await loadBundleExport<HubBundle, 'runHub'>(context, context.bundles.hub, 'hub', 'runHub');
+    await runHub(overrides);
+  });
+  return command;
+}

@@ -1,0 +1,115 @@
+import { problemFor } from '@farol/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createCliHarness, type CliHarness } from './test-support/cli-runner.js';
+import { sampleAgent, startFakeHub, type FakeHub } from './test-support/fake-hub.js';
+
+let cli: CliHarness;
+let hub: FakeHub | undefined;
+
+beforeEach(async () => {
+  cli = await createCliHarness();
+});
+afterEach(async () => {
+  await hub?.close();
+  hub = undefined;
+  await cli.cleanup();
+});
+
+describe('farol errors', () => {
+  it('says the hub is unreachable in one line and exits 1', async () => {
+    hub = await startFakeHub({});
+    const deadUrl = hub.url;
+    await hub.close();
+    hub = undefined;
+
+    const result = await cli.run(['agents', 'ls', '--hub', deadUrl, '--token', 't']);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `farol: cannot reach the hub at ${deadUrl} (connection refused); is it running? set --hub or FAROL_HUB_URL\n`,
+    );
+  });
+
+  it('tells the operator to log in again when the hub refuses the token', async () => {
+    hub = await startFakeHub({}, { token: 'right' });
+
+    const result = await cli.run(['agents', 'ls', '--hub', hub.url, '--token', 'wrong']);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`farol: the hub refused the token (token_invalid); run farol login --hub ${hub.url} --token T\n`);
+  });
+
+  it('names the unknown agent and points to the list', async () => {
+    hub = await startFakeHub({});
+    const result = await cli.run(['agents', 'show', 'ghost', '--hub', hub.url, '--token', 't']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('farol: no agent named "ghost"; see farol agents ls\n');
+  });
+
+  it('explains a missing token instead of calling the hub without one', async () => {
+    hub = await startFakeHub({});
+    const result = await cli.run(['agents', 'ls', '--hub', hub.url]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`farol: no token for the hub at ${hub.url}; run farol login --hub ${hub.url} --token T (or set FAROL_TOKEN)\n`);
+    expect(hub.requests).toEqual([]);
+  });
+
+  it('lists the hub\'s field issues when it rejects a request', async () => {
+    hub = await startFakeHub({
+      'PATCH /api/agents/web-1': { status: 400, body: problemFor('validation_failed', 'bad', [{ path: 'name', message: 'too long' }]) },
+    });
+    const result = await cli.run(['agents', 'rename', 'web-1', 'web-2', '--hub', hub.url, '--token', 't']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('farol: the hub rejected the request: name: too long\n');
+  });
+
+  it('points to the hub log when the hub fails', async () => {
+    hub = await startFakeHub({ 'GET /api/agents': { status: 500, body: problemFor('internal', 'database is locked') } });
+    const result = await cli.run(['agents', 'ls', '--hub', hub.url, '--token', 't']);
+    expect(result).toMatchObject({ code: 1, stderr: "farol: the hub failed (internal): database is locked; see the hub's log\n" });
+  });
+
+  it('exits 2 for an unknown option', async () => {
+    const result = await cli.run(['agents', 'ls', '--bogus']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("farol: unknown option '--bogus'\n");
+  });
+
+  it('exits 2 for an unknown command', async () => {
+    const result = await cli.run(['agnets']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^farol: unknown command 'agnets'/);
+  });
+
+  it('exits 2 for a hub URL that is not http(s)', async () => {
+    const result = await cli.run(['agents', 'ls', '--hub', 'ftp://x', '--token', 't']);
+    expect(result).toMatchObject({ code: 2, stderr: 'farol: "ftp://x" is not an http(s) URL; give the hub as http://HOST:PORT\n' });
+  });
+
+  it('exits 2 and shows help when a command group is given no subcommand', async () => {
+    const result = await cli.run(['agents']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Usage: farol agents');
+  });
+
+  it('prints the version and exits 0', async () => {
+    const result = await cli.run(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('prints help for --help and exits 0', async () => {
+    const result = await cli.run(['--help']);
+    expect(result.code).toBe(0);
+    for (const command of ['login', 'agents', 'token', 'hub', 'dev', 'agent']) expect(result.stdout).toContain(command);
+  });
+
+  it('accepts the connection options before the subcommand too', async () => {
+    hub = await startFakeHub({ 'GET /api/agents': { status: 200, body: { agents: [sampleAgent()] } } });
+    const result = await cli.run(['--hub', hub.url, '--token', 'early', '--json', 'agents', 'ls']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ agents: [sampleAgent()] });
+    expect(hub.requests[0]?.authorization).toBe('Bearer early');
+  });
+});

@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Runs every benchmark in turn (npm run bench). Each prints its figures and writes them to
+// bench/results/; docs/benchmarks.md records them with the machine and command.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { root } from './lib.mjs';
+
+const steps = [
+  ['agent-idle.mjs', '--duration', '300'],
+  ['heartbeats.mjs', '--agents', '1000', '--duration', '180'],
+  ['heartbeats.mjs', '--agents', '10000', '--duration', '180'],
+];
+for (const [script, ...args] of steps) {
+  console.error(`\n== ${script} ${args.join(' ')}`);
+  const result = spawnSync(process.execPath, [path.join(root, 'bench', script), ...args], { stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}

@@ -1,0 +1,192 @@
+import {
+  AgentListSchema,
+  AgentSchema,
+  HealthSchema,
+  JoinTokenCreatedSchema,
+  JoinTokenListSchema,
+  MetricsResponseSchema,
+  PrincipalSchema,
+  ReadySchema,
+  type Agent,
+  type AgentList,
+  type AgentPatch,
+  type AgentStatus,
+  type Health,
+  type JoinToken,
+  type JoinTokenCreated,
+  type JoinTokenCreateInput,
+  type MetricsResponse,
+  type Principal,
+  type Ready,
+  type Resolution,
+} from '@farol/protocol';
+import { contractFailure, networkFailure, responseFailure } from './api-error.js';
+
+/** How to reach a hub. */
+export interface FarolClientOptions {
+  /** The hub's base URL, e.g. `http://127.0.0.1:8080` (a path prefix is kept). */
+  baseUrl: string;
+  /** An operator token, sent as `Authorization: Bearer`. Only health and ready work without. */
+  token?: string | undefined;
+  /** A fetch implementation; default the global one (Node 20 and browsers). */
+  fetch?: typeof fetch;
+  /** Abort a request that has not answered after this long; default 30 s, 0 for never. */
+  timeoutMs?: number;
+}
+
+/** Filters of `GET /api/agents`. */
+export interface ListAgentsQuery {
+  status?: AgentStatus | undefined;
+  /** `key=value` terms; all must match. */
+  label?: string | string[] | undefined;
+}
+
+/** Range of `GET /api/agents/:id/metrics`, times in ms since epoch. */
+export interface MetricsRangeQuery {
+  from?: number | undefined;
+  to?: number | undefined;
+  resolution?: Resolution | undefined;
+}
+
+/** The operator who owns a token, as `GET /api/me` describes it. */
+/** The authenticated operator, as `GET /api/me` answers. */
+export type Me = Principal;
+
+/** Typed access to a hub's operator API. Every method throws {@link FarolApiError} on failure. */
+export interface FarolClient {
+  /** The normalised base URL (no trailing slash). */
+  readonly baseUrl: string;
+  health(): Promise<Health>;
+  ready(): Promise<Ready>;
+  me(): Promise<Me>;
+  listAgents(query?: ListAgentsQuery): Promise<AgentList>;
+  /** `ref` is an agent id or name. */
+  getAgent(ref: string): Promise<Agent>;
+  updateAgent(ref: string, patch: AgentPatch): Promise<Agent>;
+  deleteAgent(ref: string): Promise<void>;
+  getMetrics(ref: string, query?: MetricsRangeQuery): Promise<MetricsResponse>;
+  createJoinToken(input: JoinTokenCreateInput): Promise<JoinTokenCreated>;
+  listJoinTokens(): Promise<{ tokens: JoinToken[] }>;
+  revokeJoinToken(id: string): Promise<void>;
+}
+
+type QueryValue = string | number | string[] | undefined;
+
+/** The part of a zod schema the client uses to check a response. */
+interface ResponseSchema<T> {
+  safeParse(data: unknown): { success: true; data: T } | { success: false; error: unknown };
+}
+
+interface RequestSpec<T> {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, QueryValue>;
+  body?: unknown;
+  /** Schema of a 2xx body; omitted for 204 answers. */
+  schema?: ResponseSchema<T>;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Removes trailing slashes so paths can be appended: `http://hub/` → `http://hub`. */
+export function normalizeBaseUrl(baseUrl: string): string {
+  return baseUrl.trim().replace(/\/+$/, '');
+}
+
+/**
+ * Creates a client for one hub. Uses only `fetch`, `URL` and `AbortSignal`, so the same code runs
+ * in the CLI (Node 20) and the dashboard (browser).
+ */
+export function createFarolClient(options: FarolClientOptions): FarolClient {
+  const baseUrl = normalizeBaseUrl(options.baseUrl);
+  // Wrapped rather than stored: browsers throw "Illegal invocation" when fetch is called as a
+  // method of another object.
+  const doFetch: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  async function request<T>(spec: RequestSpec<T>): Promise<T> {
+    const url = buildUrl(baseUrl, spec.path, spec.query);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (spec.body !== undefined) headers['content-type'] = 'application/json';
+
+    let response: Response;
+    try {
+      response = await doFetch(url, {
+        method: spec.method,
+        headers,
+        body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+        signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined,
+      });
+    } catch (error) {
+      throw networkFailure(baseUrl, error);
+    }
+
+    const text = await readText(response, baseUrl);
+    const body = parseJson(text);
+    if (!response.ok) throw responseFailure(baseUrl, response.status, response.statusText, body);
+    if (!spec.schema) return undefined as T;
+    const parsed = spec.schema.safeParse(body);
+    if (!parsed.success) throw contractFailure(baseUrl, response.status, `${spec.method} ${spec.path}`, parsed.error);
+    return parsed.data;
+  }
+
+  const agentPath = (ref: string) => `/api/agents/${encodeURIComponent(ref)}`;
+
+  return {
+    baseUrl,
+    health: () => request({ method: 'GET', path: '/health', schema: HealthSchema }),
+    ready: () => request({ method: 'GET', path: '/ready', schema: ReadySchema }),
+    me: () => request({ method: 'GET', path: '/api/me', schema: PrincipalSchema }),
+    listAgents: (query = {}) =>
+      request({
+        method: 'GET',
+        path: '/api/agents',
+        query: { status: query.status, label: query.label },
+        schema: AgentListSchema,
+      }),
+    getAgent: (ref) => request({ method: 'GET', path: agentPath(ref), schema: AgentSchema }),
+    updateAgent: (ref, patch) => request({ method: 'PATCH', path: agentPath(ref), body: patch, schema: AgentSchema }),
+    deleteAgent: (ref) => request<void>({ method: 'DELETE', path: agentPath(ref) }),
+    getMetrics: (ref, query = {}) =>
+      request({
+        method: 'GET',
+        path: `${agentPath(ref)}/metrics`,
+        query: { from: query.from, to: query.to, resolution: query.resolution },
+        schema: MetricsResponseSchema,
+      }),
+    createJoinToken: (input) =>
+      request({ method: 'POST', path: '/api/join-tokens', body: input, schema: JoinTokenCreatedSchema }),
+    listJoinTokens: () => request({ method: 'GET', path: '/api/join-tokens', schema: JoinTokenListSchema }),
+    revokeJoinToken: (id) => request<void>({ method: 'DELETE', path: `/api/join-tokens/${encodeURIComponent(id)}` }),
+  };
+}
+
+function buildUrl(baseUrl: string, path: string, query: Record<string, QueryValue> | undefined): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) params.append(key, String(item));
+  }
+  const search = params.toString();
+  return `${baseUrl}${path}${search ? `?${search}` : ''}`;
+}
+
+async function readText(response: Response, baseUrl: string): Promise<string> {
+  try {
+    return await response.text();
+  } catch (error) {
+    // The status line arrived but the body did not: the connection dropped or timed out mid-way.
+    throw networkFailure(baseUrl, error);
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Not JSON (an HTML error page from a proxy, say): callers report it by status instead.
+    return text;
+  }
+}

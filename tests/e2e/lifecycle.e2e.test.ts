@@ -1,0 +1,59 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AgentList } from '@farol/protocol';
+import { agentBundle, api, farolBin, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from './support/processes.js';
+
+const dir = tempDir('lifecycle');
+const procs: Proc[] = [];
+afterAll(async () => {
+  for (const proc of procs) await proc.stop('SIGKILL');
+  dir.remove();
+});
+
+describe('process lifecycle', () => {
+  it('stops agent and hub cleanly on SIGTERM', async () => {
+    const hub = await startHubProcess(path.join(dir.path, 'hub'), await freePort());
+    procs.push(hub);
+    const agent = run([agentBundle, 'run', '--hub', hub.url, '--token', await joinToken(hub.url), '--state', path.join(dir.path, 'agent'), '--interval', '1s']);
+    procs.push(agent);
+    await waitFor(async () => ((await api<AgentList>(hub.url, 'GET', '/api/agents?status=online')).body.agents.length ? true : undefined), 30_000, 'online');
+
+    const agentStopped = Date.now();
+    expect(await agent.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - agentStopped).toBeLessThan(3_000);
+    await waitFor(async () => ((await api<AgentList>(hub.url, 'GET', '/api/agents?status=offline')).body.agents.length ? true : undefined), 5_000, 'offline');
+
+    const hubStopped = Date.now();
+    expect(await hub.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - hubStopped).toBeLessThan(10_000);
+    expect(hub.output()).toContain('hub stopped');
+  });
+
+  it('refuses to start an agent that is not enrolled, saying what to do', async () => {
+    const agent = run([agentBundle, 'run', '--state', path.join(dir.path, 'nobody')]);
+    expect(await agent.exited).not.toBe(0);
+    expect(agent.output()).toMatch(/--token/);
+  });
+
+  it('starts the main job: hub, local agent enrolled automatically, URL and admin token printed', async () => {
+    const port = await freePort();
+    const dataDir = path.join(dir.path, 'dev-data');
+    const dev = run([farolBin, 'dev', '--port', String(port), '--data', dataDir]);
+    procs.push(dev);
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(() => (dev.output().includes(url) ? true : undefined), 30_000, 'the banner');
+    const tokenFile = path.join(dataDir, 'admin-token');
+    await waitFor(() => (existsSync(tokenFile) ? true : undefined), 10_000, 'admin token file');
+    const adminToken = readFileSync(tokenFile, 'utf8').trim();
+    expect(dev.output()).toContain(adminToken);
+    const agents = await waitFor(async () => {
+      const response = await fetch(`${url}/api/agents?status=online`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const body = (await response.json()) as AgentList;
+      return body.agents.length === 1 ? body.agents : undefined;
+    }, 40_000, 'the local agent online');
+    expect(agents[0]!.status).toBe('online');
+    expect(await dev.stop('SIGINT')).toBe(0);
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
+});
