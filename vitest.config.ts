@@ -17,6 +17,7 @@ export default defineConfig({
     },
   ],
   test: {
+    reporters: ['default', './scripts/summary-reporter.mjs'],
     include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'tests/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 60_000,

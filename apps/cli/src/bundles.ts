@@ -12,6 +12,7 @@ export interface HubOverrides {
   bind?: string;
   dataDir?: string;
   publicUrl?: string;
+  logLevel?: string;
 }
 
 /** A hub started in this process by `startHub`. */

@@ -11,14 +11,16 @@ export interface HubFlags {
   bind?: string;
   data?: string;
   publicUrl?: string;
+  logLevel?: string;
 }
 
-/** Adds `--port`, `--bind` and `--data` to a command. */
+/** Adds `--port`, `--bind`, `--data` and `--log-level` to a command. */
 export function withHubFlags(command: Command): Command {
   return command
     .option('--port <n>', 'TCP port to listen on', parsePort)
     .option('--bind <address>', 'address to listen on, e.g. 0.0.0.0 for every interface')
-    .option('--data <dir>', 'data directory (database, keys, admin token)');
+    .option('--data <dir>', 'data directory (database, keys, admin token)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent');
 }
 
 /** Turns flags into the hub's overrides, leaving out what was not given. */
@@ -28,6 +30,7 @@ export function hubOverridesFrom(flags: HubFlags, cwd: string): HubOverrides {
     ...(flags.bind === undefined ? {} : { bind: flags.bind }),
     ...(flags.data === undefined ? {} : { dataDir: path.resolve(cwd, flags.data) }),
     ...(flags.publicUrl === undefined ? {} : { publicUrl: parseHubUrl(flags.publicUrl) }),
+    ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
   };
 }
 

@@ -128,37 +128,22 @@ export function createTelemetryRepository(db: Db) {
     },
 
     async queryRange(agentSeq: number, tier: Resolution, from: number, to: number): Promise<MetricPoint[]> {
-      if (tier === 'raw') {
-        const rows = await db
-          .selectFrom('metrics_raw')
-          .selectAll()
-          .where('agent_seq', '=', agentSeq)
-          .where('ts', '>=', from)
-          .where('ts', '<=', to)
-          .orderBy('ts')
-          .execute();
-        return rows.map((row) => {
-          const values = {} as MetricPoint['values'];
-          for (const metric of HISTORY_METRICS) {
-            const v = row[METRIC_COLUMNS[metric]];
-            values[metric] = { avg: v, min: v, max: v };
-          }
-          return { ts: Number(row.ts), values };
-        });
-      }
-      const rows = await db
-        .selectFrom(tier === '1m' ? 'metrics_1m' : 'metrics_1h')
+      const table = tier === 'raw' ? 'metrics_raw' : tier === '1m' ? 'metrics_1m' : 'metrics_1h';
+      const rows = (await db
+        .selectFrom(table)
         .selectAll()
         .where('agent_seq', '=', agentSeq)
         .where('ts', '>=', from)
         .where('ts', '<=', to)
         .orderBy('ts')
-        .execute();
+        .execute()) as Array<Record<string, number | null>>;
       return rows.map((row) => {
         const values = {} as MetricPoint['values'];
         for (const metric of HISTORY_METRICS) {
           const c = METRIC_COLUMNS[metric];
-          values[metric] = { avg: row[`${c}_avg`], min: row[`${c}_min`], max: row[`${c}_max`] };
+          // A raw sample is its own average and extremes.
+          const [avg, min, max] = tier === 'raw' ? [row[c], row[c], row[c]] : [row[`${c}_avg`], row[`${c}_min`], row[`${c}_max`]];
+          values[metric] = { avg: avg ?? null, min: min ?? null, max: max ?? null };
         }
         return { ts: Number(row.ts), values };
       });
