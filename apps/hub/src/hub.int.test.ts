@@ -263,4 +263,34 @@ describe('/ui namespace', () => {
     await waitFor(() => events.find((e) => e.agentId === peer.agentId && e.status === 'offline'), 5_000, 'offline event');
     ui.close();
   });
+
+  it('streams a watched machine live: the agent is asked for 1 s samples, they reach only watchers, and it stops after', async () => {
+    const peer = await enrolled('live-watch-host');
+    const socket = await connected(peer);
+    const liveRequests: Array<{ intervalMs: number | null }> = [];
+    socket.on('telemetry:live', (request: { intervalMs: number | null }) => liveRequests.push(request));
+
+    const ui = io(`${hub.url}${UI_NAMESPACE}`, { transports: ['websocket'], reconnection: false, auth: { token: hub.adminToken } });
+    const bystander = io(`${hub.url}${UI_NAMESPACE}`, { transports: ['websocket'], reconnection: false, auth: { token: hub.adminToken } });
+    await Promise.all([ui, bystander].map((s) => new Promise<void>((resolve) => s.once('connect', () => resolve()))));
+    const seen: unknown[] = [];
+    const seenByBystander: unknown[] = [];
+    ui.on('metrics:live', (event: unknown) => seen.push(event));
+    bystander.on('metrics:live', (event: unknown) => seenByBystander.push(event));
+
+    expect(await ui.timeout(5_000).emitWithAck('agent:watch', { agentId: 'ag_0000000000000000' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await ui.timeout(5_000).emitWithAck('agent:watch', { agentId: peer.agentId })).toEqual({ ok: true, data: { intervalMs: 1_000, online: true } });
+    await waitFor(() => liveRequests.find((r) => r.intervalMs === 1_000), 5_000, 'live request');
+
+    expect(await emitAck(socket, 'metrics:live', { sample: sample(Date.now(), 42) })).toEqual({ ok: true, data: {} });
+    const event = await waitFor(() => seen[0], 5_000, 'live sample') as { agentId: string; sample: { cpu: { total: number } } };
+    expect(event.agentId).toBe(peer.agentId);
+    expect(event.sample.cpu.total).toBe(42);
+    expect(seenByBystander).toHaveLength(0);
+
+    ui.close();
+    await waitFor(() => liveRequests.find((r) => r.intervalMs === null), 5_000, 'live off after the watcher left');
+    bystander.close();
+    socket.close();
+  });
 });

@@ -15,6 +15,7 @@ import { createAuthService, resolveAdminToken } from './modules/auth/auth.servic
 import { createAgentIdentityService } from './modules/enrollment/agent-identity.service.js';
 import { createEnrollmentService } from './modules/enrollment/enrollment.service.js';
 import { createJoinTokensService } from './modules/enrollment/join-tokens.service.js';
+import { createLiveService } from './modules/telemetry/live.service.js';
 import { createRollupService } from './modules/telemetry/rollup.service.js';
 import { createTelemetryService } from './modules/telemetry/telemetry.service.js';
 import { buildServer } from './server.js';
@@ -65,6 +66,7 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
   });
   const rollup = createRollupService({ telemetry: repos.telemetry, unitOfWork, clock, logger, retention });
   const agents = createAgentsService({ agents: repos.agents, presence, telemetry, bus, clock, logger });
+  const live = createLiveService({ presence, bus, logger });
 
   const wentOffline = await repos.agents.markAllOffline();
   if (wentOffline > 0) logger.info({ agents: wentOffline }, 'agents marked offline until they reconnect');
@@ -80,6 +82,7 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
     agents,
     presence,
     telemetry,
+    live,
     joinTokens,
     enrollment,
     checkDatabase: async () => {

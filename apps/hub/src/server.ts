@@ -30,6 +30,7 @@ import { installRoutes } from './modules/install/install.routes.js';
 import { registerFleetMetrics } from './modules/system/fleet-metrics.js';
 import { meRoutes, systemRoutes } from './modules/system/system.routes.js';
 import { telemetryRoutes } from './modules/telemetry/telemetry.routes.js';
+import type { LiveService } from './modules/telemetry/live.service.js';
 import type { TelemetryService } from './modules/telemetry/telemetry.service.js';
 import { attachUiGateway } from './modules/ui/ui.gateway.js';
 
@@ -44,6 +45,7 @@ export interface ServerDeps {
   agents: AgentsService;
   presence: PresenceService;
   telemetry: TelemetryService;
+  live: LiveService;
   joinTokens: JoinTokensService;
   enrollment: EnrollmentService;
   checkDatabase: () => Promise<void>;
@@ -97,6 +99,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     agents: deps.agentsRepository,
     presence: deps.presence,
     telemetry: deps.telemetry,
+    live: deps.live,
     observability: deps.observability,
     clock: deps.clock,
     logger: deps.logger.child({ component: 'agent-link' }),
@@ -107,6 +110,8 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     clock: deps.clock,
     logger: deps.logger.child({ component: 'ui' }),
     observability: deps.observability,
+    live: deps.live,
+    agents: deps.agentsRepository,
   });
   return { app, io, detach: detachUi };
 }

@@ -65,10 +65,15 @@ export const EmptySchema = z.object({}).strict();
  * Every event an agent may send, with its payload schema and the schema of the ack data.
  * The hub validates each payload against this table; an event not in it is `unknown_event`.
  */
+/** A sample streamed while someone watches the machine live; relayed, not stored. */
+export const MetricsLiveSchema = z.object({ sample: HeartbeatSampleSchema });
+export type MetricsLive = z.infer<typeof MetricsLiveSchema>;
+
 export const agentToHubEvents = {
   'agent:hello': { payload: AgentHelloSchema, ack: AgentHelloAckSchema },
   'metrics:report': { payload: MetricsReportSchema, ack: MetricsReportAckSchema },
   'agent:info': { payload: SystemInfoSchema, ack: EmptySchema },
+  'metrics:live': { payload: MetricsLiveSchema, ack: EmptySchema },
 } as const;
 export type AgentToHubEventName = keyof typeof agentToHubEvents;
 
@@ -79,8 +84,24 @@ type EventHandlers<T extends Record<string, { payload: z.ZodType; ack: z.ZodType
 /** Socket.IO typing for the /agent namespace, derived from the table above. */
 export type AgentClientToServerEvents = EventHandlers<typeof agentToHubEvents>;
 
-/** Events the hub sends an agent (none yet beyond acks; commands arrive with issue #3). */
-export type AgentServerToClientEvents = Record<never, never>;
+/**
+ * Live mode: while at least one dashboard watches a machine, the hub asks its agent to stream
+ * samples every `intervalMs` (1 s) with `metrics:live`; `intervalMs: null` ends it. The
+ * regular heartbeats (stored) go on unchanged.
+ */
+export const TelemetryLiveSchema = z.object({
+  intervalMs: z.number().int().min(250).max(60_000).nullable(),
+});
+export type TelemetryLive = z.infer<typeof TelemetryLiveSchema>;
+
+export const hubToAgentEvents = {
+  'telemetry:live': TelemetryLiveSchema,
+} as const;
+
+/** Events the hub sends an agent. */
+export type AgentServerToClientEvents = {
+  [K in keyof typeof hubToAgentEvents]: (payload: z.infer<(typeof hubToAgentEvents)[K]>) => void;
+};
 
 // ---- /ui namespace: hub → dashboards and CLI -----------------------------------------------
 
@@ -103,13 +124,33 @@ export type MetricsUpdateEvent = z.infer<typeof MetricsUpdateEventSchema>;
 
 export const AgentRemovedEventSchema = z.object({ agentId: AgentIdSchema });
 
+/** A live sample of a watched machine, sent only to the sockets watching it. */
+export const MetricsLiveEventSchema = z.object({ agentId: AgentIdSchema, sample: HeartbeatSampleSchema });
+export type MetricsLiveEvent = z.infer<typeof MetricsLiveEventSchema>;
+
 export const hubToUiEvents = {
   'agent:status': AgentStatusEventSchema,
   'metrics:update': MetricsUpdateEventSchema,
   'agent:removed': AgentRemovedEventSchema,
+  'metrics:live': MetricsLiveEventSchema,
 } as const;
 
 export type UiServerToClientEvents = {
   [K in keyof typeof hubToUiEvents]: (payload: z.infer<(typeof hubToUiEvents)[K]>) => void;
 };
-export type UiClientToServerEvents = Record<never, never>;
+
+export const WatchRequestSchema = z.object({ agentId: AgentIdSchema });
+export const WatchAckSchema = z.object({
+  intervalMs: z.number().int().describe('How often live samples will arrive'),
+  online: z.boolean().describe('false when the agent is offline: samples start when it returns'),
+});
+
+/**
+ * Events a dashboard may send. Watching starts live mode for that machine (samples every
+ * second over `metrics:live`) until `agent:unwatch` or the socket closes.
+ */
+export const uiToHubEvents = {
+  'agent:watch': { payload: WatchRequestSchema, ack: WatchAckSchema },
+  'agent:unwatch': { payload: WatchRequestSchema, ack: EmptySchema },
+} as const;
+export type UiClientToServerEvents = EventHandlers<typeof uiToHubEvents>;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { SystemInfo } from '@farol/protocol';
 import { openSampleBuffer } from '../buffer/sample-buffer.js';
 import { defaultCollectorSource } from '../collectors/collector.js';
 import { createDefaultCollectors, createSampler, type SampleCollectors } from '../collectors/sampler.js';
@@ -22,6 +23,9 @@ export interface RunAgentOverrides {
   /** Replace collectors (tests feed synthetic samples to a test hub). */
   collectors?: SampleCollectors;
   reconnectBaseDelayMs?: number;
+  /** Replace the SystemInfo source (tests change it to see agent:info go out). */
+  systemInfo?: () => Promise<SystemInfo>;
+  systemInfoIntervalMs?: number;
 }
 
 /**
@@ -41,7 +45,7 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
     const agentLogger = logger.child({ agentId: identity.agentId });
     const repository = createIdentityRepository(config.stateDir);
     const source = defaultCollectorSource();
-    const systemInfo = () => collectSystemInfo(source);
+    const systemInfo = overrides.systemInfo ?? (() => collectSystemInfo(source));
 
     const buffer = openSampleBuffer({
       dir: path.join(config.stateDir, 'buffer'),
@@ -94,6 +98,7 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
       logger: agentLogger,
       intervalMs: config.heartbeatIntervalMs,
       systemInfo,
+      ...(overrides.systemInfoIntervalMs ? { systemInfoIntervalMs: overrides.systemInfoIntervalMs } : {}),
     });
 
     const onShutdown = (): void => {

@@ -95,13 +95,13 @@ export function parseAck<T>(raw: unknown, dataSchema: z.ZodType<T>): CheckedAck<
 export function describeRefusal(refusal: { code: ErrorCode; message: string; supportedProtocolVersions?: { min: number; max: number } | undefined }): string {
   switch (refusal.code) {
     case 'agent_deleted':
-      return `the hub deleted this agent (${refusal.message}): stopping. To add this machine again, remove the state dir's identity.json and enroll with a new token`;
+      return `the hub deleted this agent, stopping: ${refusal.message}`;
     case 'key_revoked':
-      return `the hub revoked this agent's key (${refusal.message}): stopping. Remove identity.json and enroll again with a new token`;
+      return `the hub revoked this agent's key, stopping: ${refusal.message}`;
     case 'protocol_version_unsupported': {
       const range = refusal.supportedProtocolVersions;
       const supported = range ? `the hub supports protocol ${range.min}-${range.max}` : 'the hub did not say which versions it supports';
-      return `the hub does not speak protocol ${PROTOCOL_VERSION} (${supported}): stopping. Install the agent version that matches the hub`;
+      return `the hub does not speak protocol ${PROTOCOL_VERSION} (${supported}), stopping: install the agent version that matches the hub`;
     }
     default:
       return `the hub refused this agent: ${refusal.message} (${refusal.code})`;

@@ -12,6 +12,7 @@ import {
   HUB_PROOF_ISSUER,
   MetricsReportSchema,
   PROTOCOL_VERSION,
+  SystemInfoSchema,
   errorAck,
   problemFor,
   type ConnectErrorData,
@@ -19,6 +20,7 @@ import {
   type ErrorAck,
   type HeartbeatSample,
   type Labels,
+  type SystemInfo,
 } from '@farol/protocol';
 
 /**
@@ -43,6 +45,8 @@ export interface TestHubState {
   /** Every handshake seen: the JWT's jti and subject. */
   handshakes: Array<{ agentId: string; jti: string; iat: number; exp: number }>;
   hellos: number;
+  /** SystemInfo received with agent:info. */
+  infos: SystemInfo[];
   /** Decides the ack of each metrics report; default: store and ack ok. */
   onReport?: (agent: TestHubAgent, samples: HeartbeatSample[]) => ErrorAck | null;
   /** Refuses a handshake with this error, or null to accept. */
@@ -69,6 +73,7 @@ export async function createTestHubState(joinToken = 'join-secret'): Promise<Tes
     agents: new Map(),
     handshakes: [],
     hellos: 0,
+    infos: [],
   };
 }
 
@@ -191,7 +196,12 @@ export async function startTestHub(state: TestHubState, port = 0): Promise<TestH
       agent.samples.push(...fresh);
       ack({ ok: true, data: { stored: fresh.length, duplicates: report.data.samples.length - fresh.length } });
     });
-    socket.on('agent:info', (_payload: unknown, ack: (response: unknown) => void) => ack({ ok: true, data: {} }));
+    socket.on('agent:info', (payload: unknown, ack: (response: unknown) => void) => {
+      const info = SystemInfoSchema.safeParse(payload);
+      if (!info.success) return ack(errorAck('validation_failed', 'bad system info'));
+      state.infos.push(info.data);
+      ack({ ok: true, data: {} });
+    });
   });
 
   await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));

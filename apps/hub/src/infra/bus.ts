@@ -1,4 +1,4 @@
-import type { AgentStatusEvent, MetricsUpdateEvent } from '@farol/protocol';
+import type { AgentStatusEvent, MetricsLiveEvent, MetricsUpdateEvent } from '@farol/protocol';
 import type { Logger } from './logger.js';
 
 /** Every event that crosses the hub's internal bus, by topic. */
@@ -6,6 +6,7 @@ export interface BusEvents {
   'agent.status': AgentStatusEvent;
   'agent.removed': { agentId: string };
   'metrics.update': MetricsUpdateEvent;
+  'metrics.live': MetricsLiveEvent;
 }
 export type BusTopic = keyof BusEvents;
 type Handler<T extends BusTopic> = (event: BusEvents[T]) => void;

@@ -11,6 +11,7 @@ import type { Logger } from '../../infra/logger.js';
 import type { Observability } from '../../infra/observability.js';
 import { connectRefusal, dispatchSocketEvents } from '../../infra/socket-dispatch.js';
 import type { AgentIdentityService } from '../enrollment/agent-identity.service.js';
+import type { LiveService } from '../telemetry/live.service.js';
 import type { TelemetryService } from '../telemetry/telemetry.service.js';
 import type { AgentRecord, AgentsRepository } from './agents.repository.js';
 import type { PresenceService } from './presence.service.js';
@@ -32,6 +33,7 @@ export function attachAgentLinkGateway(
     agents,
     presence,
     telemetry,
+    live,
     observability,
     clock,
     logger,
@@ -40,6 +42,7 @@ export function attachAgentLinkGateway(
     agents: AgentsRepository;
     presence: PresenceService;
     telemetry: TelemetryService;
+    live: LiveService;
     observability: Observability;
     clock: Clock;
     logger: Logger;
@@ -91,7 +94,12 @@ export function attachAgentLinkGateway(
       if (!data.greeted) throw new FarolError('bad_request', 'send agent:hello first');
     };
 
-    presence.connected(agent, { sessionId: socket.id, disconnect: () => socket.disconnect(true) }).catch((error: unknown) => {
+    const session = {
+      sessionId: socket.id,
+      disconnect: () => socket.disconnect(true),
+      send: (event: string, payload: unknown) => socket.emit(event, payload),
+    };
+    presence.connected(agent, session).catch((error: unknown) => {
       logger.error({ err: error, agentId: agent.id }, 'could not record agent as online');
     });
 
@@ -105,18 +113,27 @@ export function attachAgentLinkGateway(
           const current = (await agents.findById(agent.id)) ?? agent;
           data.greeted = true;
           logger.info({ agentId: agent.id, name: current.name, version: hello.system.agentVersion }, 'agent said hello');
-          return {
+          const ack = {
             agentId: agent.id,
             name: current.name,
             labels: current.labels,
             proof: await identity.proveHub(agent.id, hello.challenge),
             serverTime: clock.now(),
           };
+          // After the ack, so the agent has verified the hub before it is asked for anything.
+          setImmediate(() => live.agentReady(agent.id));
+          return ack;
         },
         'metrics:report': async (report) => {
           requireHello();
           presence.heard(agent.id);
           return telemetry.record(agent, report.samples);
+        },
+        'metrics:live': async ({ sample }) => {
+          requireHello();
+          presence.heard(agent.id);
+          live.relay(agent.id, sample);
+          return {};
         },
         'agent:info': async (system) => {
           requireHello();

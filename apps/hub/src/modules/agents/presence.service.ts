@@ -1,4 +1,4 @@
-import type { AgentStatusEvent } from '@farol/protocol';
+import type { AgentServerToClientEvents, AgentStatusEvent } from '@farol/protocol';
 import type { Bus } from '../../infra/bus.js';
 import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
@@ -8,6 +8,8 @@ import type { AgentRecord, AgentsRepository } from './agents.repository.js';
 export interface AgentSession {
   sessionId: string;
   disconnect(): void;
+  /** Sends an event to the agent on this connection. */
+  send<E extends keyof AgentServerToClientEvents>(event: E, payload: Parameters<AgentServerToClientEvents[E]>[0]): void;
 }
 
 interface LiveAgent {
@@ -109,6 +111,11 @@ export function createPresenceService({
     rename(agentId: string, name: string): void {
       const entry = live.get(agentId);
       if (entry) entry.agent.name = name;
+    },
+
+    /** The live connection of an agent, if it has one on this hub. */
+    sessionOf(agentId: string): AgentSession | undefined {
+      return live.get(agentId)?.session;
     },
 
     isOnline(agentId: string): boolean {
