@@ -1,8 +1,9 @@
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'data/**', '.farol-test/**', 'apps/web/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'data/**', '.farol-test/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,5 +15,15 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
     },
+  },
+  {
+    // Mission Control runs in browsers: React's rules of hooks (and the compiler-backed checks
+    // for refs, purity and effects), browser globals for the plain script in public/.
+    files: ['apps/web/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat['recommended-latest'],
+  },
+  {
+    files: ['apps/web/public/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly' } },
   },
 );

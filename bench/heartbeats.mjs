@@ -32,17 +32,17 @@ const reportFile = path.join(dataDir, 'sim-report.json');
 const sim = spawn(
   process.execPath,
   [agentBundle, 'simulate', '--hub', hub.url, '--token', token, '--agents', String(agents), '--interval', args.interval,
-    '--duration', `${warmup + duration}s`, '--state', path.join(dataDir, 'sim'), '--report-json', reportFile, '--warmup', `${warmup}s`],
+    '--duration', `${warmup + duration}s`, '--state', path.join(dataDir, 'sim'), '--report-json', reportFile],
   { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, FAROL_LOG_LEVEL: 'warn' } },
 );
 console.error(`bench: ${agents} agents, warm-up ${warmup} s, measuring ${duration} s`);
 await sleep(warmup * 1000);
+const online = (await api(hub, 'GET', '/api/agents?status=online')).agents.length;
 const hubWatch = watchProcess(hub.child.pid);
 const simWatch = watchProcess(sim.pid);
 const simExit = await waitExit(sim);
 const hubStats = hubWatch.stop();
 const simStats = simWatch.stop();
-const online = (await api(hub, 'GET', '/api/agents?status=online')).agents.length;
 const prom = await (await fetch(`${hub.url}/metrics`)).text();
 hub.child.kill('SIGTERM');
 await waitExit(hub.child);
@@ -63,7 +63,7 @@ const result = {
   agents,
   interval: args.interval,
   measuredSeconds: Math.round(hubStats.seconds),
-  agentsOnlineAtEnd: online,
+  agentsOnlineAfterWarmup: online,
   simulator: report,
   simulatorExit: simExit,
   hub: {

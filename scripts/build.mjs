@@ -5,8 +5,12 @@
 // serves to machines being added (see docs/adr/0002-bundling-and-one-command.md).
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const rootPkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -32,7 +36,45 @@ const common = {
   banner: { js: banner },
 };
 
+/**
+ * Mission Control (apps/web) with Vite, into apps/web/dist, which the hub serves at `/`. Vite is
+ * a dependency of the web workspace, so it is loaded from there. Text assets are also written
+ * pre-compressed (.br, .gz): the hub sends those to browsers that accept them.
+ */
+async function buildWeb() {
+  const webDir = path.join(root, 'apps/web');
+  const vitePath = createRequire(path.join(webDir, 'package.json')).resolve('vite');
+  const { build: viteBuild } = await import(pathToFileURL(vitePath).href);
+  await viteBuild({ root: webDir, configFile: path.join(webDir, 'vite.config.ts'), logLevel: 'warn', clearScreen: false });
+  await precompress(path.join(webDir, 'dist'));
+}
+
+const COMPRESSIBLE = new Set(['.js', '.css', '.html', '.svg', '.json']);
+const brotli = promisify(brotliCompress);
+const gzipAsync = promisify(gzip);
+
+async function precompress(dir) {
+  const entries = await readdir(dir, { recursive: true });
+  await Promise.all(
+    entries
+      .filter((name) => COMPRESSIBLE.has(path.extname(name)))
+      .map(async (name) => {
+        const file = path.join(dir, name);
+        if (!(await stat(file)).isFile()) return;
+        const content = await readFile(file);
+        if (content.length < 1024) return;
+        const [br, gz] = await Promise.all([
+          brotli(content, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 10, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: content.length } }),
+          gzipAsync(content, { level: 9 }),
+        ]);
+        await Promise.all([writeFile(`${file}.br`, br), writeFile(`${file}.gz`, gz)]);
+      }),
+  );
+}
+
+const started = Date.now();
 await Promise.all([
+  buildWeb(),
   build({
     ...common,
     entryPoints: [path.join(root, 'apps/hub/src/main.ts')],
@@ -55,3 +97,4 @@ await Promise.all([
     external: externalsOf('cli'),
   }),
 ]);
+console.log(`farol: built hub, agent, cli and web in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -152,6 +152,7 @@ export const SimulateConfigSchema = z.object({
 });
 export type SimulateConfig = z.infer<typeof SimulateConfigSchema>;
 
+/** The flag and environment variable behind each simulator field. */
 export const SIMULATE_CONFIG_SOURCES: Record<keyof SimulateConfig, { flag: string; env?: string; default?: string }> = {
   hubUrl: { flag: '--hub', env: 'FAROL_HUB_URL' },
   joinToken: { flag: '--token', env: 'FAROL_JOIN_TOKEN' },
@@ -164,6 +165,7 @@ export const SIMULATE_CONFIG_SOURCES: Record<keyof SimulateConfig, { flag: strin
   logLevel: { flag: '--log-level', env: 'FAROL_LOG_LEVEL', default: 'warn' },
 };
 
+/** Simulator options as commander hands them over (all strings). */
 export interface SimulateFlags {
   hub?: string;
   token?: string;
@@ -188,6 +190,7 @@ const SIMULATE_FLAG_KEYS: Record<keyof SimulateConfig, keyof SimulateFlags> = {
   logLevel: 'logLevel',
 };
 
+/** Builds the simulator config from flags, env and defaults; throws ConfigError listing every problem. */
 export function loadSimulateConfig(flags: SimulateFlags, env: NodeJS.ProcessEnv = process.env): SimulateConfig {
   const raw: Record<string, string | undefined> = {};
   for (const key of Object.keys(SIMULATE_CONFIG_SOURCES) as Array<keyof SimulateConfig>) {

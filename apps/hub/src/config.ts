@@ -23,7 +23,7 @@ export const HubConfigSchema = z.object({
   retention1m: Duration.prefault('30d').describe('FAROL_RETENTION_1M: how long 1-minute rollups are kept'),
   retention1h: Duration.prefault('365d').describe('FAROL_RETENTION_1H: how long 1-hour rollups are kept'),
   rollupInterval: Duration.prefault('60s').describe('FAROL_ROLLUP_INTERVAL: how often rollups and retention run'),
-  writeBatchWindow: Duration.prefault('10ms').describe('FAROL_WRITE_BATCH_WINDOW: heartbeats arriving within this window are committed in one transaction'),
+  writeBatchWindow: Duration.prefault('2ms').describe('FAROL_WRITE_BATCH_WINDOW: heartbeats arriving within this window are committed in one transaction'),
   missedHeartbeats: z.coerce.number().int().min(2).max(20).default(3).describe('FAROL_MISSED_HEARTBEATS: an agent silent for this many intervals is marked offline'),
   agentBundle: z.string().optional().describe('FAROL_AGENT_BUNDLE: path of the one-file agent served at /download/farol-agent.mjs'),
   shutdownGrace: Duration.prefault('10s').describe('FAROL_SHUTDOWN_GRACE: how long SIGTERM waits for in-flight work'),

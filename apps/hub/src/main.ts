@@ -90,6 +90,7 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
     },
     publicUrl: config.publicUrl,
     agentBundlePath: config.agentBundle ?? fileURLToPath(new URL('../../agent/dist/farol-agent.mjs', import.meta.url)),
+    webDistPath: fileURLToPath(new URL('../../web/dist/', import.meta.url)),
     startedAt,
   });
 

@@ -33,6 +33,8 @@ import { telemetryRoutes } from './modules/telemetry/telemetry.routes.js';
 import type { LiveService } from './modules/telemetry/live.service.js';
 import type { TelemetryService } from './modules/telemetry/telemetry.service.js';
 import { attachUiGateway } from './modules/ui/ui.gateway.js';
+import { BASELINE_SECURITY_HEADERS, securityHeaders } from './modules/web/security-headers.hook.js';
+import { webRoutes } from './modules/web/web.routes.js';
 
 export interface ServerDeps {
   logger: Logger;
@@ -51,15 +53,20 @@ export interface ServerDeps {
   checkDatabase: () => Promise<void>;
   publicUrl: string | undefined;
   agentBundlePath: string;
+  /** The built dashboard (apps/web/dist), served at `/`. */
+  webDistPath: string;
   startedAt: number;
 }
 
 /** Builds HTTP and realtime on one server without listening (tests inject requests). */
 export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInstance; io: SocketServer; detach: () => void }> {
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: MAX_MESSAGE_BYTES, disableRequestLogging: true });
+  // Request lines only at debug: errors are logged by the error handler with context.
+  const httpLogger = deps.logger.child({ component: 'http' }, { level: deps.logger.level === 'debug' || deps.logger.level === 'trace' ? deps.logger.level : 'warn' });
+  const app = Fastify({ loggerInstance: httpLogger as FastifyBaseLogger, bodyLimit: MAX_MESSAGE_BYTES });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installHttpErrorHandling(app, deps.logger);
+  app.addHook('onSend', securityHeaders());
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -77,6 +84,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   await typed.register(systemRoutes({ registry: deps.observability.registry, checkDatabase: deps.checkDatabase, clock: deps.clock, startedAt: deps.startedAt }));
   await typed.register(enrollmentRoutes({ enrollment: deps.enrollment }));
   await typed.register(installRoutes({ publicUrl: deps.publicUrl, agentBundlePath: deps.agentBundlePath }));
+  await typed.register(webRoutes({ distPath: deps.webDistPath }));
   await typed.register(async (operator) => {
     operator.decorateRequest('principal', undefined);
     operator.addHook('onRequest', requireOperator(deps.auth));
@@ -94,6 +102,8 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     pingInterval: 25_000,
     pingTimeout: 20_000,
   });
+  // Socket.IO answers its polling requests itself, outside Fastify's hooks.
+  io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, BASELINE_SECURITY_HEADERS));
   attachAgentLinkGateway(io.of(AGENT_NAMESPACE), {
     identity: deps.identity,
     agents: deps.agentsRepository,

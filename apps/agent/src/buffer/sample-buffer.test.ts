@@ -143,4 +143,20 @@ describe('sample buffer', () => {
     expect(drainAll(reopened.buffer)).toEqual([T0, T0 + 1]);
     expect([...logs(), ...reopened.logs()].some((line) => String(line.msg).includes('unreadable'))).toBe(true);
   });
+
+  it('never stalls on bytes another writer put in its files (two agents on one state dir)', () => {
+    const a = open();
+    const b = open();
+    for (let i = 0; i < 6; i++) {
+      a.buffer.append(sampleAt(T0 + i * 2));
+      b.buffer.append(sampleAt(T0 + i * 2 + 1));
+    }
+    let rounds = 0;
+    for (let batch = a.buffer.peekBatch(4, 512 * 1024); batch; batch = a.buffer.peekBatch(4, 512 * 1024)) {
+      expect(++rounds).toBeLessThan(20);
+      if (!a.buffer.commit(batch)) break;
+    }
+    expect(a.buffer.size().samples).toBe(0);
+  });
 });
+

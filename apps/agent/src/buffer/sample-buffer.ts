@@ -33,13 +33,17 @@ export interface SampleBuffer {
   append(sample: HeartbeatSample): void;
   /** The oldest samples not yet committed, at most `maxCount` and about `maxBytes` of JSON. */
   peekBatch(maxCount: number, maxBytes: number): SampleBatch | null;
-  /** Removes a batch returned by peekBatch (it must still be the oldest). */
-  commit(batch: SampleBatch): void;
+  /**
+   * Removes a batch returned by peekBatch. False when there was nothing left to remove (the
+   * caps already dropped it).
+   */
+  commit(batch: SampleBatch): boolean;
   /** Pending samples and their bytes on disk. */
   size(): { samples: number; bytes: number };
   close(): void;
 }
 
+/** Samples read from the buffer but not yet removed from it. */
 export interface SampleBatch {
   samples: HeartbeatSample[];
   /** Bytes of `{"samples":[...]}` when serialized. */
@@ -52,11 +56,13 @@ export interface SampleBatch {
   readonly linesInEndSegment: number;
 }
 
+/** A byte offset in a segment. */
 export interface BufferPosition {
   segment: number;
   offset: number;
 }
 
+/** Where the buffer lives and how much it may hold. */
 export interface SampleBufferOptions {
   dir: string;
   maxAgeMs: number;
@@ -201,11 +207,11 @@ export function openSampleBuffer(options: SampleBufferOptions): SampleBuffer {
   let consumedLines = head ? countNewlines(readSegmentBytes(head.seq, 0, cursor.offset)) : 0;
 
   function pendingBytes(): number {
-    return segments.reduce((sum, s) => sum + s.bytes, 0) - (segments.length > 0 ? cursor.offset : 0);
+    return Math.max(0, segments.reduce((sum, s) => sum + s.bytes, 0) - (segments.length > 0 ? cursor.offset : 0));
   }
 
   function pendingSamples(): number {
-    return segments.reduce((sum, s) => sum + s.lines, 0) - consumedLines;
+    return Math.max(0, segments.reduce((sum, s) => sum + s.lines, 0) - consumedLines);
   }
 
   /** Drops the head segment with all its unsent lines; returns how many. */
@@ -281,6 +287,14 @@ export function openSampleBuffer(options: SampleBufferOptions): SampleBuffer {
         let lines = 0;
         while (start < chunk.length && samples.length < maxCount) {
           const newline = chunk.indexOf(0x0a, start);
+          if (newline < 0) {
+            // Only possible if something else wrote to this file (the state lock forbids it):
+            // skip the unterminated rest rather than stall on it.
+            damaged++;
+            lines++;
+            start = chunk.length;
+            break;
+          }
           const line = chunk.subarray(start, newline).toString('utf8');
           const lineBytes = newline - start + 1; // the newline's byte pays for the comma
           if (samples.length > 0 && jsonBytes + lineBytes > maxBytes) {
@@ -326,7 +340,7 @@ export function openSampleBuffer(options: SampleBufferOptions): SampleBuffer {
 
     commit(batch) {
       // The caps may have dropped the batch's segments while it was in flight.
-      if (!isBefore(cursor, batch.end)) return;
+      if (!isBefore(cursor, batch.end)) return false;
       const sameSegment = batch.end.segment === cursor.segment;
       while (segments.length > 1 && segments[0]!.seq < batch.end.segment) removeHead();
       consumedLines = sameSegment ? consumedLines + batch.linesInEndSegment : batch.linesInEndSegment;
@@ -339,6 +353,7 @@ export function openSampleBuffer(options: SampleBufferOptions): SampleBuffer {
         cursor = { segment: segments[0]!.seq, offset: 0 };
       }
       writeCursor();
+      return true;
     },
 
     size() {

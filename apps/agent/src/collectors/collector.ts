@@ -1,5 +1,4 @@
 import type * as SystemInformationModule from 'systeminformation';
-import type { Clock } from '../runtime/clock.js';
 
 /**
  * One source of measurements. `collect` may throw: the sampler catches, logs once and uses
@@ -18,11 +17,7 @@ export interface Collector<T> {
  */
 export type CollectorSource = 'procfs' | 'portable';
 
-export interface CollectorContext {
-  source: CollectorSource;
-  clock: Clock;
-}
-
+/** procfs on Linux, systeminformation elsewhere. */
 export function defaultCollectorSource(platform: NodeJS.Platform = process.platform): CollectorSource {
   return platform === 'linux' ? 'procfs' : 'portable';
 }
@@ -54,6 +49,7 @@ export interface RateMeter {
   prune(keep: Set<string>): void;
 }
 
+/** A rate meter with no baselines yet. */
 export function createRateMeter(): RateMeter {
   const previous = new Map<string, { read: number; written: number; atMs: number }>();
   return {

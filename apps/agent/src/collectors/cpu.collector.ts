@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { round2, type Collector } from './collector.js';
 
+/** CPU busy percent, total and per core. */
 export interface CpuReading {
   total: number | null;
   perCore: number[];

@@ -5,6 +5,7 @@ import type { GpuSample } from '@farol/protocol';
 import type { Logger } from '../logging/logger.js';
 import type { Collector } from './collector.js';
 
+/** The nvidia-smi query: one CSV line per GPU, without header or units. */
 export const NVIDIA_SMI_ARGS = [
   '--query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw',
   '--format=csv,noheader,nounits',

@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger.js';
 import { loadSystemInformation, round2, type Collector, type CollectorSource } from './collector.js';
 import { parsePasswd, parseProcStat, parseStatusUid, type ProcStat } from './procfs.js';
 
+/** Process count and top consumers. */
 export interface ProcessesReading {
   count: number | null;
   topCpu: ProcessSample[];

@@ -31,6 +31,7 @@ export function parseMeminfo(text: string): MemInfo {
   };
 }
 
+/** One line of /proc/self/mounts. */
 export interface MountEntry {
   device: string;
   mount: string;
@@ -100,6 +101,7 @@ export function isPhysicalDisk(name: string): boolean {
   return !/^(loop|ram|zram|dm-|md|nbd|fd|sr|drbd)\d/.test(name);
 }
 
+/** The fields of /proc/<pid>/stat the process collector uses. */
 export interface ProcStat {
   pid: number;
   comm: string;

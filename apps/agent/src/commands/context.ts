@@ -16,6 +16,7 @@ export interface CommandContext {
   signal?: AbortSignal;
 }
 
+/** The real process: env, stdout, stderr, clock and randomness. */
 export function defaultCommandContext(): CommandContext {
   return { env: process.env, stdout: process.stdout, stderr: process.stderr, clock: systemClock, random: mathRandom };
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import { AgentExitError, EXIT_CODES } from '../runtime/exit-error.js';
 import type { CommandContext } from './context.js';
 
+/** What an unenrolled agent without a token says. */
 export const NOT_ENROLLED_MESSAGE =
   'this agent is not enrolled: pass --hub URL --token TOKEN (create one with `farol token create`)';
 

@@ -6,22 +6,25 @@ import { createDefaultCollectors, createSampler, type SampleCollectors } from '.
 import { collectSystemInfo } from '../collectors/system-info.collector.js';
 import type { AgentConfig } from '../config.js';
 import { createHeartbeatService } from '../heartbeat/heartbeat.service.js';
+import { createLiveStream } from '../heartbeat/live-stream.service.js';
 import { createBackoff } from '../hub-link/backoff.js';
 import { createHubLink } from '../hub-link/hub-link.client.js';
 import { importEd25519Key } from '../identity/connect-token.js';
 import { createIdentityRepository } from '../identity/identity.repository.js';
 import type { Logger } from '../logging/logger.js';
 import { AgentExitError, EXIT_CODES } from '../runtime/exit-error.js';
+import { acquireStateLock, type StateLock } from '../runtime/state-lock.js';
 import { createCommandLogger, shutdownSignal, type CommandContext } from './context.js';
 import { ensureIdentity } from './enroll.command.js';
 
 /** The first reconnect ceiling; doubles per failed attempt up to --reconnect-max. */
 export const RECONNECT_BASE_DELAY_MS = 1_000;
 
+/** Test seams of `runAgent`; production passes none. */
 export interface RunAgentOverrides {
   logger?: Logger;
-  /** Replace collectors (tests feed synthetic samples to a test hub). */
-  collectors?: SampleCollectors;
+  /** Replace the collectors (called once for heartbeats and once for live mode). */
+  createCollectors?: () => SampleCollectors;
   reconnectBaseDelayMs?: number;
   /** Replace the SystemInfo source (tests change it to see agent:info go out). */
   systemInfo?: () => Promise<SystemInfo>;
@@ -35,8 +38,10 @@ export interface RunAgentOverrides {
 export async function runAgent(config: AgentConfig, context: CommandContext, overrides: RunAgentOverrides = {}): Promise<number> {
   const logger = overrides.logger ?? createCommandLogger(context, config.logLevel);
   const shutdown = shutdownSignal(context);
+  let lock: StateLock | null = null;
   try {
     const identity = await ensureIdentity(config, context, logger, { requireNew: false });
+    lock = acquireStateLock(config.stateDir);
     if (shutdown.signal.aborted) return EXIT_CODES.ok;
     const hubUrl = config.hubUrl ?? identity.hubUrl;
     if (config.hubUrl && config.hubUrl !== identity.hubUrl) {
@@ -54,11 +59,11 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
       clock: context.clock,
       logger: agentLogger,
     });
-    const sampler = createSampler({
-      collectors: overrides.collectors ?? createDefaultCollectors({ clock: context.clock, logger: agentLogger, env: context.env }),
-      clock: context.clock,
-      logger: agentLogger,
-    });
+
+    const collectorsFor = (): SampleCollectors =>
+      overrides.createCollectors?.() ?? createDefaultCollectors({ clock: context.clock, logger: agentLogger, env: context.env });
+
+    const sampler = createSampler({ collectors: collectorsFor(), clock: context.clock, logger: agentLogger });
     await sampler.prime();
 
     let identityNow = identity;
@@ -90,6 +95,14 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
         }
         void heartbeat.drain();
       },
+      onUnlinked: () => live.stop(),
+      onLiveRequest: (intervalMs) => live.request(intervalMs),
+    });
+    const live = createLiveStream({
+      // Its own collectors: live samples must not reset the rate baselines of the heartbeats.
+      createSampler: () => createSampler({ collectors: collectorsFor(), clock: context.clock, logger: agentLogger.child({ live: true }) }),
+      link,
+      logger: agentLogger,
     });
     const heartbeat = createHeartbeatService({
       sampler,
@@ -115,6 +128,7 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
     );
     const outcome = await link.run();
     shutdown.signal.removeEventListener('abort', onShutdown);
+    live.stop();
     await heartbeat.stop();
     buffer.close();
     if (outcome.kind === 'refused') return EXIT_CODES.refusedByHub;
@@ -124,6 +138,7 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
     if (error instanceof AgentExitError) throw error;
     throw new AgentExitError(`agent failed: ${(error as Error).message}`, EXIT_CODES.failure, { cause: error });
   } finally {
+    lock?.release();
     shutdown.dispose();
   }
 }

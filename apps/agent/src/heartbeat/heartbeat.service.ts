@@ -7,9 +7,12 @@ import type { Logger } from '../logging/logger.js';
 /** Backfill batch limits: well under the hub's 1,000 samples and 1 MB per message. */
 export const BATCH_MAX_SAMPLES = 500;
 export const BATCH_MAX_BYTES = 512 * 1024;
+/** How long a metrics:report or agent:info ack may take before the batch is retried. */
 export const REPORT_ACK_TIMEOUT_MS = 15_000;
+/** How often SystemInfo is recomputed and, if changed, sent. */
 export const SYSTEM_INFO_INTERVAL_MS = 5 * 60_000;
 
+/** The collaborators of the heartbeat loop. */
 export interface HeartbeatServiceOptions {
   sampler: Sampler;
   buffer: SampleBuffer;
@@ -36,6 +39,7 @@ export interface HeartbeatService {
   stop(): Promise<void>;
 }
 
+/** Creates the heartbeat loop; nothing runs until `start()`. */
 export function createHeartbeatService(options: HeartbeatServiceOptions): HeartbeatService {
   const { sampler, buffer, link, logger } = options;
   let stopped = false;
@@ -51,7 +55,8 @@ export function createHeartbeatService(options: HeartbeatServiceOptions): Heartb
       const batch = buffer.peekBatch(BATCH_MAX_SAMPLES, BATCH_MAX_BYTES);
       if (batch === null) return;
       if (batch.samples.length === 0) {
-        buffer.commit(batch); // only unreadable or expired lines: move past them
+        // Only unreadable or expired lines: move past them, and never spin in place.
+        if (!buffer.commit(batch)) return;
         continue;
       }
       const first = batch.samples[0]!.ts;

@@ -1,5 +1,6 @@
 import type { RandomSource } from '../runtime/clock.js';
 
+/** Parameters of the reconnect backoff. */
 export interface BackoffOptions {
   /** First ceiling, ms (1 s in production). */
   baseMs: number;
@@ -28,6 +29,7 @@ export function fullJitterDelay(attempt: number, options: BackoffOptions): numbe
   return Math.floor(options.random() * ceiling);
 }
 
+/** A backoff counter starting at attempt 0. */
 export function createBackoff(options: BackoffOptions): Backoff {
   let attempt = 0;
   return {

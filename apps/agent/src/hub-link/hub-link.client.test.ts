@@ -2,6 +2,10 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HeartbeatSampleSchema, type ErrorCode } from '@farol/protocol';
+import { runAgent } from '../commands/run.command.js';
+import { loadAgentConfig } from '../config.js';
+import { createMemoryLogger } from '../logging/logger.js';
+import { mathRandom, systemClock } from '../runtime/clock.js';
 import { useAgentHarness, waitFor } from '../testing/agent-harness.js';
 import { createImpostorKey } from '../testing/test-hub.js';
 
@@ -64,5 +68,23 @@ describe('hub link (against a real Socket.IO test hub)', () => {
     const jtis = h.hubState.handshakes.map((handshake) => handshake.jti);
     expect(jtis.length).toBeGreaterThanOrEqual(3);
     expect(new Set(jtis).size).toBe(jtis.length);
+  });
+});
+
+describe('state dir', () => {
+  const h = useAgentHarness();
+
+  it('refuses a second agent on a state dir that one is already running on', async () => {
+    h.start();
+    await waitFor(() => h.stored().length >= 1, 8_000, 'first heartbeat');
+    const second = runAgent(loadAgentConfig({ state: h.stateDir }, {}), {
+      env: {},
+      stdout: { write: () => true },
+      stderr: { write: () => true },
+      clock: systemClock,
+      random: mathRandom,
+    }, { logger: createMemoryLogger().logger });
+    await expect(second).rejects.toThrow(/another farol-agent \(pid \d+\) is already running with/);
+    expect(h.hubState.hellos).toBe(1);
   });
 });

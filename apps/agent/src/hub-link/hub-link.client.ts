@@ -7,6 +7,7 @@ import {
   ConnectErrorDataSchema,
   ErrorAckSchema,
   PROTOCOL_VERSION,
+  TelemetryLiveSchema,
   agentToHubEvents,
   type AgentHelloAck,
   type AgentToHubEventName,
@@ -28,6 +29,7 @@ const HELLO_TIMEOUT_MS = 10_000;
 /** Clock skew beyond which the hub will reject our 30 s connect tokens. */
 const CLOCK_SKEW_WARN_MS = 20_000;
 
+/** How the connection loop ended: stopped by us, or refused for good by the hub. */
 export type HubLinkOutcome =
   | { kind: 'stopped' }
   | { kind: 'refused'; code: ErrorCode; message: string; supportedProtocolVersions?: { min: number; max: number } };
@@ -38,6 +40,7 @@ type AckPayload<E extends AgentToHubEventName> = z.input<(typeof agentToHubEvent
 /** An acknowledgement whose shape was checked against the protocol. */
 export type CheckedAck<T> = OkAck<T> | ErrorAck;
 
+/** The agent identity, the pinned hub key and the collaborators of a hub link. */
 export interface HubLinkOptions {
   hubUrl: string;
   agentId: string;
@@ -57,6 +60,11 @@ export interface HubLinkOptions {
   /** After a verified hello: metrics may flow from here on. */
   onLinked?: (ack: AgentHelloAck, sentSystemInfo: SystemInfo) => void;
   onUnlinked?: () => void;
+  /**
+   * The hub asks for live mode (`telemetry:live`): stream a sample every `intervalMs`, or stop
+   * when null. Only ever called while linked, so never on behalf of an unproven hub.
+   */
+  onLiveRequest?: (intervalMs: number | null) => void;
 }
 
 /** The agent's connection to its hub: connect, prove both sides, reconnect with backoff. */
@@ -108,6 +116,7 @@ export function describeRefusal(refusal: { code: ErrorCode; message: string; sup
   }
 }
 
+/** Creates the link; nothing connects until `run()`. */
 export function createHubLink(options: HubLinkOptions): HubLink {
   const { logger, clock, backoff } = options;
   const stopper = new AbortController();
@@ -225,11 +234,37 @@ export function createHubLink(options: HubLinkOptions): HubLink {
     });
   }
 
+  /**
+   * Hub → agent events. The hub may send one right after the hello ack, before the proof is
+   * checked here; such a request is held until the hub has proven itself, and dropped if it
+   * never does.
+   */
+  function listenToHub(socket: Socket): { release: () => void } {
+    let held: { intervalMs: number | null } | null = null;
+    socket.on('telemetry:live', (payload: unknown) => {
+      const request = TelemetryLiveSchema.safeParse(payload);
+      if (!request.success) {
+        logger.warn({ issues: request.error.issues.length }, 'ignoring an invalid telemetry:live request');
+        return;
+      }
+      if (linked) options.onLiveRequest?.(request.data.intervalMs);
+      else held = request.data;
+    });
+    return {
+      release: () => {
+        if (held !== null) options.onLiveRequest?.(held.intervalMs);
+        held = null;
+      },
+    };
+  }
+
   async function attempt(): Promise<AttemptResult> {
     const connected = await connect();
     if (connected.kind !== 'linked') return connected;
+    const listener = listenToHub(connected.socket);
     const greeted = await hello(connected.socket);
     if (greeted.kind !== 'linked') closeSocket(connected.socket);
+    else listener.release();
     return greeted;
   }
 

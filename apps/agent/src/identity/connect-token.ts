@@ -7,6 +7,7 @@ import { Ed25519PrivateJwkSchema, type Ed25519PrivateJwk } from './identity.sche
 /** Lifetime of a connect token: long enough for a slow handshake, far under the hub's 60 s cap. */
 export const CONNECT_TOKEN_LIFETIME_SECONDS = 30;
 
+/** The agent's Ed25519 key pair as JWKs. */
 export interface AgentKeyPair {
   privateKeyJwk: Ed25519PrivateJwk;
   publicKeyJwk: Ed25519PublicJwk;

@@ -11,8 +11,10 @@ import type { Clock } from '../runtime/clock.js';
 import { generateAgentKeyPair } from './connect-token.js';
 import type { IdentityFile } from './identity.schema.js';
 
+/** The global fetch, or a replacement with the same signature. */
 export type FetchFunction = typeof fetch;
 
+/** What enrollment needs: the hub, the join token and this machine's facts. */
 export interface EnrollOptions {
   hubUrl: string;
   joinToken: string;

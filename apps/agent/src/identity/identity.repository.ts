@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import path from 'node:path';
 import { IdentityFileSchema, type IdentityFile } from './identity.schema.js';
 
+/** The identity file inside the state dir. */
 export const IDENTITY_FILE_NAME = 'identity.json';
 
 /** Reads and writes `<state>/identity.json`. */
@@ -30,6 +31,7 @@ export function writePrivateFileAtomic(filePath: string, content: string): void 
   renameSync(temporary, filePath);
 }
 
+/** The identity.json of `stateDir`. */
 export function createIdentityRepository(stateDir: string): IdentityRepository {
   const filePath = path.join(stateDir, IDENTITY_FILE_NAME);
   return {

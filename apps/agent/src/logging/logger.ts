@@ -43,6 +43,7 @@ export interface LogSink {
   write(line: string): unknown;
 }
 
+/** How a logger writes. */
 export interface LoggerOptions {
   level: LogLevel;
   sink: LogSink;

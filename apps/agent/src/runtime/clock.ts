@@ -7,8 +7,10 @@ export interface Clock {
 /** A source of uniform random numbers in [0, 1), injected so tests control jitter. */
 export type RandomSource = () => number;
 
+/** The real clock. */
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** Math.random as a RandomSource (not for secrets: those use node:crypto). */
 export const mathRandom: RandomSource = () => Math.random();
 
 /**

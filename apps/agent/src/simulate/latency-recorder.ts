@@ -21,6 +21,7 @@ export function percentile(sorted: Float64Array, p: number): number | null {
   return sorted[rank - 1]!;
 }
 
+/** An empty recorder. */
 export function createLatencyRecorder(): LatencyRecorder {
   let values = new Float64Array(4096);
   let count = 0;

@@ -5,6 +5,7 @@ import { AgentIdSchema, AgentNameSchema, Ed25519PublicJwkSchema } from '@farol/p
 import { ensureStateDir, writePrivateFileAtomic } from '../identity/identity.repository.js';
 import { Ed25519PrivateJwkSchema } from '../identity/identity.schema.js';
 
+/** One enrolled simulated agent. */
 export const SimIdentitySchema = z.object({
   agentId: AgentIdSchema,
   name: AgentNameSchema,
@@ -23,6 +24,7 @@ export const SimIdentitiesFileSchema = z.object({
 });
 export type SimIdentitiesFile = z.infer<typeof SimIdentitiesFileSchema>;
 
+/** Reads and writes the simulator's identity cache. */
 export interface SimIdentitiesRepository {
   readonly filePath: string;
   /** The cache for `hubUrl`, or null when there is none (or it belongs to another hub). */
@@ -30,6 +32,7 @@ export interface SimIdentitiesRepository {
   save(file: SimIdentitiesFile): void;
 }
 
+/** The sim-identities.json of `stateDir`. */
 export function createSimIdentitiesRepository(stateDir: string): SimIdentitiesRepository {
   const filePath = path.join(stateDir, 'sim-identities.json');
   return {

@@ -13,11 +13,13 @@ import { createLatencyRecorder, type LatencySummary } from './latency-recorder.j
 import { createSimIdentitiesRepository, type SimIdentitiesFile, type SimIdentity } from './sim-identities.repository.js';
 import { createSyntheticMachine, syntheticSample, syntheticSystemInfo } from './synthetic-sample.js';
 
+/** Enrollment requests in flight at once. */
 export const ENROLL_CONCURRENCY = 50;
 const REPORT_ACK_TIMEOUT_MS = 15_000;
 /** How long in-flight heartbeats may take to be acknowledged once the run ends. */
 const FINAL_ACK_GRACE_MS = 3_000;
 
+/** Everything a simulation run needs; see `farol-agent simulate --help`. */
 export interface SimulationOptions {
   hubUrl: string;
   joinToken?: string;
@@ -35,6 +37,7 @@ export interface SimulationOptions {
   reconnectMaxDelayMs?: number;
 }
 
+/** What a run measured; printed at the end and written by --report-json. */
 export interface SimulationSummary {
   hubUrl: string;
   agents: number;

@@ -19,6 +19,7 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, what:
   }
 }
 
+/** One test's agent, test hub and state dir. */
 export interface AgentHarness {
   readonly stateDir: string;
   readonly hub: TestHub;

@@ -10,6 +10,7 @@ import {
   AgentHelloSchema,
   EnrollRequestSchema,
   HUB_PROOF_ISSUER,
+  MetricsLiveSchema,
   MetricsReportSchema,
   PROTOCOL_VERSION,
   SystemInfoSchema,
@@ -35,6 +36,8 @@ export interface TestHubAgent {
   labels: Labels;
   publicKey: Ed25519PublicJwk;
   samples: HeartbeatSample[];
+  /** Samples received with metrics:live (relayed by a real hub, never stored). */
+  liveSamples: HeartbeatSample[];
 }
 
 /** What outlives a hub restart (the hub's database). */
@@ -55,15 +58,21 @@ export interface TestHubState {
   proofKey?: CryptoKey;
   /** Overrides what the hello ack says the agent's name and labels are. */
   renameTo?: { name: string; labels: Labels };
+  /** Live mode interval asked for after every hello (as the real hub does while watched). */
+  liveIntervalMs?: number | null;
 }
 
+/** A running test hub. */
 export interface TestHub {
   url: string;
   port: number;
   state: TestHubState;
+  /** Sends `telemetry:live` to every connected agent now. */
+  requestLive(intervalMs: number | null): void;
   close(): Promise<void>;
 }
 
+/** Fresh hub state with its own Ed25519 key. */
 export async function createTestHubState(joinToken = 'join-secret'): Promise<TestHubState> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const jwk = await exportJWK(publicKey);
@@ -110,6 +119,7 @@ async function handleEnroll(state: TestHubState, request: IncomingMessage, respo
     labels: { env: 'test' },
     publicKey: parsed.data.publicKey,
     samples: [],
+    liveSamples: [],
   };
   state.agents.set(agent.agentId, agent);
   sendJson(response, 200, {
@@ -183,6 +193,9 @@ export async function startTestHub(state: TestHubState, port = 0): Promise<TestH
           .sign(state.proofKey ?? state.hubKey.privateKey);
         greeted = true;
         ack({ ok: true, data: { agentId: agent.agentId, name: agent.name, labels: agent.labels, proof, serverTime: Date.now() } });
+        const live = state.liveIntervalMs;
+        // Right after the ack, as the real hub does: the agent may not have checked the proof yet.
+        if (live !== undefined) setImmediate(() => socket.emit('telemetry:live', { intervalMs: live }));
       })();
     });
     socket.on('metrics:report', (payload: unknown, ack: (response: unknown) => void) => {
@@ -195,6 +208,13 @@ export async function startTestHub(state: TestHubState, port = 0): Promise<TestH
       const fresh = report.data.samples.filter((s) => !known.has(s.ts));
       agent.samples.push(...fresh);
       ack({ ok: true, data: { stored: fresh.length, duplicates: report.data.samples.length - fresh.length } });
+    });
+    socket.on('metrics:live', (payload: unknown, ack: (response: unknown) => void) => {
+      if (!greeted) return ack(errorAck('bad_request', 'hello first'));
+      const live = MetricsLiveSchema.safeParse(payload);
+      if (!live.success) return ack(errorAck('validation_failed', 'bad live sample'));
+      agent.liveSamples.push(live.data.sample);
+      ack({ ok: true, data: {} });
     });
     socket.on('agent:info', (payload: unknown, ack: (response: unknown) => void) => {
       const info = SystemInfoSchema.safeParse(payload);
@@ -210,6 +230,7 @@ export async function startTestHub(state: TestHubState, port = 0): Promise<TestH
     url: `http://127.0.0.1:${actualPort}`,
     port: actualPort,
     state,
+    requestLive: (intervalMs) => namespace.emit('telemetry:live', { intervalMs }),
     close: () =>
       new Promise<void>((resolve) => {
         io.close(() => resolve());

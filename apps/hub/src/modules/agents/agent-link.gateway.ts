@@ -16,8 +16,9 @@ import type { TelemetryService } from '../telemetry/telemetry.service.js';
 import type { AgentRecord, AgentsRepository } from './agents.repository.js';
 import type { PresenceService } from './presence.service.js';
 
+/** Per-connection state, kept small: 10,000 of these live at once. */
 interface AgentSocketData {
-  agent: AgentRecord;
+  agent: Pick<AgentRecord, 'seq' | 'id' | 'name' | 'heartbeatIntervalMs'>;
   greeted: boolean;
 }
 
@@ -71,7 +72,12 @@ export function attachAgentLinkGateway(
     }
     identity.verifyConnectToken(token).then(
       (agent) => {
-        (socket.data as AgentSocketData) = { agent, greeted: false };
+        (socket.data as AgentSocketData) = {
+          agent: { seq: agent.seq, id: agent.id, name: agent.name, heartbeatIntervalMs: agent.heartbeatIntervalMs },
+          greeted: false,
+        };
+        // The token has served its purpose; do not keep it for the life of the connection.
+        socket.handshake.auth = {};
         next();
       },
       (error: unknown) => {
@@ -110,7 +116,8 @@ export function attachAgentLinkGateway(
         'agent:hello': async (hello) => {
           presence.heard(agent.id, hello.heartbeatIntervalMs);
           await agents.setSystem(agent.seq, hello.system, hello.heartbeatIntervalMs);
-          const current = (await agents.findById(agent.id)) ?? agent;
+          const current = await agents.findById(agent.id);
+          if (!current) throw new FarolError('agent_deleted', 'this agent was removed from the hub');
           data.greeted = true;
           logger.info({ agentId: agent.id, name: current.name, version: hello.system.agentVersion }, 'agent said hello');
           const ack = {
@@ -142,7 +149,7 @@ export function attachAgentLinkGateway(
           return {};
         },
       },
-      { logger: logger.child({ agentId: agent.id }), clock, onBadMessage: () => observability.badMessages.inc() },
+      { logger, clock, onBadMessage: () => observability.badMessages.inc() },
     );
 
     socket.on('disconnect', (reason) => {

@@ -5,6 +5,7 @@ import {
   type Agent,
   type AgentListQuery,
   type AgentPatch,
+  type HistoryValues,
 } from '@farol/protocol';
 import type { Bus } from '../../infra/bus.js';
 import type { Clock } from '../../infra/clock.js';
@@ -61,6 +62,17 @@ export function createAgentsService({
       return records
         .map(toAgent)
         .filter((a) => (query.status === undefined || a.status === query.status) && matchesLabels(a.labels, terms));
+    },
+
+    /** A light view of every agent for metrics: no samples are rebuilt. */
+    async listSummaries(): Promise<Array<Pick<Agent, 'id' | 'name' | 'status' | 'lastSeen'> & { values: HistoryValues | null }>> {
+      return (await agents.list()).map((record) => ({
+        id: record.id,
+        name: record.name,
+        status: presence.isOnline(record.id) ? 'online' : 'offline',
+        lastSeen: record.lastSeen,
+        values: telemetry.latestValues(record.id),
+      }));
     },
 
     async get(ref: string): Promise<Agent> {

@@ -58,7 +58,7 @@ export function createPresenceService({
   }
 
   const service = {
-    async connected(agent: AgentRecord, session: AgentSession): Promise<void> {
+    async connected(agent: Pick<AgentRecord, 'seq' | 'id' | 'name' | 'heartbeatIntervalMs'>, session: AgentSession): Promise<void> {
       const previous = live.get(agent.id);
       const entry: LiveAgent = {
         agent: { seq: agent.seq, id: agent.id, name: agent.name },

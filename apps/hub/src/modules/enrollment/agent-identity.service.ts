@@ -21,20 +21,16 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 export function createAgentIdentityService({ agents, hubKey, clock }: { agents: AgentsRepository; hubKey: HubKey; clock: Clock }) {
   // jti → expiry (ms). Entries live only as long as the token could be valid.
   const seenJti = new Map<string, number>();
-  const keyCache = new Map<string, CryptoKey>();
 
   function forgetExpired(now: number): void {
     for (const [jti, expiresAt] of seenJti) if (expiresAt < now) seenJti.delete(jti);
   }
 
+  // Imported at each connection rather than cached: connections are rare, and 10,000 cached
+  // key objects would cost more memory than the import costs time.
   async function publicKeyOf(agent: AgentRecord): Promise<CryptoKey> {
-    let key = keyCache.get(agent.keyFingerprint);
-    if (!key) {
-      const jwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: agent.publicKey };
-      key = (await importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey;
-      keyCache.set(agent.keyFingerprint, key);
-    }
-    return key;
+    const jwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: agent.publicKey };
+    return (await importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey;
   }
 
   return {
@@ -95,10 +91,6 @@ export function createAgentIdentityService({ agents, hubKey, clock }: { agents: 
         .setIssuedAt(nowSeconds)
         .setExpirationTime(nowSeconds + 60)
         .sign(hubKey.privateKey);
-    },
-
-    forgetKey(fingerprint: string): void {
-      keyCache.delete(fingerprint);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { toHistoryValues, type Agent, type HistoryValues } from '@farol/protocol';
+import type { HistoryValues } from '@farol/protocol';
 import type { AgentsService } from '../agents/agents.service.js';
 
 /**
@@ -8,14 +8,15 @@ import type { AgentsService } from '../agents/agents.service.js';
  * concurrently, so every gauge reads one fleet snapshot shared by the scrape.
  */
 export function registerFleetMetrics(registry: Registry, agents: AgentsService): void {
-  let snapshot: Promise<Agent[]> | undefined;
-  const fleet = (): Promise<Agent[]> => {
-    snapshot ??= agents.list({}).finally(() => setImmediate(() => (snapshot = undefined)));
+  type Summary = Awaited<ReturnType<AgentsService['listSummaries']>>[number];
+  let snapshot: Promise<Summary[]> | undefined;
+  const fleet = (): Promise<Summary[]> => {
+    snapshot ??= agents.listSummaries().finally(() => setImmediate(() => (snapshot = undefined)));
     return snapshot;
   };
   const labelNames = ['agent_id', 'name'] as const;
 
-  const perAgent = (name: string, help: string, value: (agent: Agent) => number | null): void => {
+  const perAgent = (name: string, help: string, value: (agent: Summary) => number | null): void => {
     new Gauge({
       name,
       help,
@@ -31,7 +32,7 @@ export function registerFleetMetrics(registry: Registry, agents: AgentsService):
       },
     });
   };
-  const latestValue = (metric: keyof HistoryValues) => (agent: Agent) => (agent.latest ? toHistoryValues(agent.latest)[metric] : null);
+  const latestValue = (metric: keyof HistoryValues) => (agent: Summary) => agent.values?.[metric] ?? null;
 
   perAgent('farol_agent_up', '1 when the agent is connected', (a) => (a.status === 'online' ? 1 : 0));
   perAgent('farol_agent_cpu_percent', 'CPU use, percent', latestValue('cpu'));

@@ -5,8 +5,12 @@ import type { TelemetryRepository } from './telemetry.repository.js';
 import type { Retention } from './telemetry.service.js';
 
 const WATERMARK_KEY = 'rollup.raw_id';
-/** Raw rows rolled up per transaction, so a long backlog does not hold the write lock for long. */
-const CHUNK_ROWS = 100_000;
+/**
+ * Raw rows rolled up per transaction. SQLite work blocks the event loop, so a pass is cut into
+ * small transactions with a yield between them: heartbeats keep flowing while it runs.
+ */
+const CHUNK_ROWS = 2_000;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Keeps the 1-minute and 1-hour tiers up to date and applies retention. Progress is a
@@ -43,6 +47,7 @@ export function createRollupService({
       total.minutes += counts.minutes;
       total.hours += counts.hours;
       from = to;
+      await yieldToEventLoop();
     }
     return total;
   }
@@ -51,9 +56,10 @@ export function createRollupService({
     const now = clock.now();
     let raw = 0;
     for (;;) {
-      const deleted = await telemetry.deleteOlderThan('raw', now - retention.raw);
+      const deleted = await telemetry.deleteOlderThan('raw', now - retention.raw, CHUNK_ROWS);
       raw += deleted;
-      if (deleted < 50_000) break;
+      if (deleted < CHUNK_ROWS) break;
+      await yieldToEventLoop();
     }
     const minute = await telemetry.deleteOlderThan('1m', now - retention.minute);
     const hour = await telemetry.deleteOlderThan('1h', now - retention.hour);

@@ -1,0 +1,77 @@
+import { QueryClientProvider } from '@tanstack/react-query';
+import { lazy, Suspense, useState } from 'react';
+import { FleetProvider } from '../features/fleet/hooks/use-fleet.js';
+import { I18nProvider } from '../i18n/i18n.js';
+import { FleetPage } from '../routes/fleet-page.js';
+import { NotFoundPage } from '../routes/not-found-page.js';
+import { SignInPage } from '../routes/sign-in-page.js';
+import { Spinner } from '../ui/card.js';
+import { TickerProvider } from '../ui/clock.js';
+import { ToastProvider } from '../ui/toast.js';
+import { TooltipProvider } from '../ui/tooltip.js';
+import { Layout } from './layout.js';
+import { createQueryClient } from './query-client.js';
+import { RealtimeProvider } from './realtime.js';
+import { matchPath, usePathname } from './router.js';
+import { SessionProvider, useSession } from './session.js';
+import { ThemeProvider } from './theme.js';
+
+// The machine page brings uPlot and the settings page is rarely opened: both load on demand.
+const MachinePage = lazy(() => import('../routes/machine-page.js').then((module) => ({ default: module.MachinePage })));
+const SettingsPage = lazy(() => import('../routes/settings-page.js').then((module) => ({ default: module.SettingsPage })));
+
+function PageFallback() {
+  return (
+    <div className="flex justify-center py-24 text-slate-400">
+      <Spinner className="size-6" />
+    </div>
+  );
+}
+
+function Routes() {
+  const pathname = usePathname();
+  if (pathname === '/') return <FleetPage />;
+  const machine = matchPath('/machines/:name', pathname);
+  if (machine?.name) return <MachinePage key={machine.name} name={machine.name} />;
+  if (pathname === '/settings') return <SettingsPage />;
+  return <NotFoundPage />;
+}
+
+function Gate() {
+  const { session } = useSession();
+  if (!session) return <SignInPage />;
+  // Keyed by token: a new sign-in gets a fresh connection and fleet.
+  return (
+    <RealtimeProvider key={session.token} token={session.token}>
+      <FleetProvider>
+        <Layout>
+          <Suspense fallback={<PageFallback />}>
+            <Routes />
+          </Suspense>
+        </Layout>
+      </FleetProvider>
+    </RealtimeProvider>
+  );
+}
+
+/** Mission Control: providers from the outside in, then the sign-in gate and the pages. */
+export function App() {
+  const [queryClient] = useState(createQueryClient);
+  return (
+    <I18nProvider>
+      <ThemeProvider>
+        <QueryClientProvider client={queryClient}>
+          <TooltipProvider delayDuration={300}>
+            <ToastProvider>
+              <TickerProvider>
+                <SessionProvider>
+                  <Gate />
+                </SessionProvider>
+              </TickerProvider>
+            </ToastProvider>
+          </TooltipProvider>
+        </QueryClientProvider>
+      </ThemeProvider>
+    </I18nProvider>
+  );
+}

@@ -1,0 +1,109 @@
+import { createFarolClient, FarolApiError, type FarolClient } from '@farol/client';
+import { useQueryClient } from '@tanstack/react-query';
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { readStored, writeStored } from './storage.js';
+
+const TOKEN_KEY = 'farol.token';
+
+/** A signed-in operator: the token and a client that sends it. */
+export interface Session {
+  token: string;
+  /** True when the token is kept in localStorage ("remember on this device"). */
+  remembered: boolean;
+  client: FarolClient;
+}
+
+export type SignOutReason = 'expired';
+
+export interface SessionApi {
+  session: Session | null;
+  /** Why the last session ended, shown on the sign-in page. */
+  endedBecause: SignOutReason | null;
+  /** Checks the token with `GET /api/me`, then keeps it; throws the client's FarolApiError. */
+  signIn(token: string, remember: boolean): Promise<void>;
+  signOut(reason?: SignOutReason): void;
+}
+
+const SessionContext = createContext<SessionApi | null>(null);
+
+/** The dashboard talks to the hub that served it. */
+export const hubUrl = (): string => window.location.origin;
+
+function makeSession(token: string, remembered: boolean): Session {
+  return { token, remembered, client: createFarolClient({ baseUrl: hubUrl(), token }) };
+}
+
+function storedSession(): Session | null {
+  const inTab = readStored('session', TOKEN_KEY);
+  if (inTab) return makeSession(inTab, false);
+  const remembered = readStored('local', TOKEN_KEY);
+  return remembered ? makeSession(remembered, true) : null;
+}
+
+export function isAuthFailure(error: unknown): boolean {
+  return error instanceof FarolApiError && error.isAuthFailure;
+}
+
+/**
+ * Holds the operator's token (until accounts exist, issue #6, the admin API token): in
+ * sessionStorage, or localStorage when remembered. Any 401 from the hub ends the session.
+ */
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const queryClient = useQueryClient();
+  const [session, setSession] = useState<Session | null>(storedSession);
+  const [endedBecause, setEndedBecause] = useState<SignOutReason | null>(null);
+
+  const signOut = useCallback(
+    (reason?: SignOutReason) => {
+      writeStored('session', TOKEN_KEY, null);
+      writeStored('local', TOKEN_KEY, null);
+      setSession(null);
+      setEndedBecause(reason ?? null);
+      queryClient.clear();
+    },
+    [queryClient],
+  );
+
+  const signIn = useCallback(async (token: string, remember: boolean) => {
+    const candidate = makeSession(token.trim(), remember);
+    await candidate.client.me();
+    writeStored(remember ? 'local' : 'session', TOKEN_KEY, candidate.token);
+    writeStored(remember ? 'session' : 'local', TOKEN_KEY, null);
+    setEndedBecause(null);
+    setSession(candidate);
+  }, []);
+
+  // A token revoked or rotated while signed in: every query and mutation reports 401.
+  useEffect(() => {
+    if (!session) return;
+    const onError = (error: unknown) => {
+      if (isAuthFailure(error)) signOut('expired');
+    };
+    const unsubscribeQueries = queryClient.getQueryCache().subscribe((event) => {
+      if (event.type === 'updated' && event.action.type === 'error') onError(event.action.error);
+    });
+    const unsubscribeMutations = queryClient.getMutationCache().subscribe((event) => {
+      if (event.type === 'updated' && event.action.type === 'error') onError(event.action.error);
+    });
+    return () => {
+      unsubscribeQueries();
+      unsubscribeMutations();
+    };
+  }, [queryClient, session, signOut]);
+
+  const value = useMemo(() => ({ session, endedBecause, signIn, signOut }), [session, endedBecause, signIn, signOut]);
+  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}
+
+export function useSession(): SessionApi {
+  const context = useContext(SessionContext);
+  if (!context) throw new Error('useSession outside SessionProvider');
+  return context;
+}
+
+/** The signed-in session; only for components rendered behind the sign-in gate. */
+export function useSignedIn(): Session {
+  const { session } = useSession();
+  if (!session) throw new Error('useSignedIn without a session');
+  return session;
+}

@@ -1,0 +1,97 @@
+import { memo } from 'react';
+import { Link, machinePath, navigate } from '../../../app/router.js';
+import { useI18n } from '../../../i18n/i18n.js';
+import { RelativeTime } from '../../../ui/clock.js';
+import { cn } from '../../../ui/cn.js';
+import { formatPercent, usageLevel } from '../../../ui/format.js';
+import { Sparkline } from '../../../ui/sparkline.js';
+import { StatusDot, USAGE_TEXT, UsageBar } from '../../../ui/status.js';
+import type { FleetMachine } from '../fleet-store.js';
+import type { FleetRow, Health } from '../fleet-view.js';
+import { useSeedWhenVisible } from '../hooks/use-fleet.js';
+import { Labels, systemLine } from './machine-card.js';
+
+function UsageCell({ percent, label, dim }: { percent: number | null; label: string; dim: boolean }) {
+  const { locale } = useI18n();
+  return (
+    <td className="px-3 py-2.5">
+      <div className="flex w-28 items-center gap-2">
+        <UsageBar percent={percent} label={label} className={cn('flex-1', dim && 'opacity-50')} />
+        <span className={cn('w-11 text-right text-xs font-medium tabular-nums', dim ? USAGE_TEXT.unknown : USAGE_TEXT[usageLevel(percent)])}>{formatPercent(percent, locale)}</span>
+      </div>
+    </td>
+  );
+}
+
+const MachineRow = memo(function MachineRow({ machine, health }: { machine: FleetMachine; health: Health }) {
+  const { t } = useI18n();
+  const seedRef = useSeedWhenVisible(machine.id);
+  const dim = health === 'offline' || health === 'never';
+  return (
+    // The name is the link for keyboards and screen readers; the row click is a shortcut for mice.
+    <tr
+      data-testid="machine-row"
+      data-agent-name={machine.name}
+      onClick={(event) => {
+        if (!(event.target as HTMLElement).closest('a')) navigate(machinePath(machine.name));
+      }}
+      className="cursor-pointer border-t border-slate-100 hover:bg-slate-50 dark:border-slate-800 dark:hover:bg-slate-800/40"
+    >
+      <td className="max-w-64 px-3 py-2.5">
+        <div className="flex items-center gap-2.5">
+          <StatusDot health={health} label={t(`status.${health}`)} />
+          <div className="min-w-0">
+            <Link to={machinePath(machine.name)} className="block truncate font-medium text-slate-900 hover:text-indigo-700 dark:text-slate-100 dark:hover:text-indigo-300">
+              {machine.name}
+            </Link>
+            {machine.hostname !== machine.name && <div className="truncate text-xs text-slate-500 dark:text-slate-400">{machine.hostname}</div>}
+          </div>
+        </div>
+      </td>
+      <td className="max-w-56 px-3 py-2.5">
+        <Labels labels={machine.labels} max={2} />
+      </td>
+      <td className="max-w-48 truncate px-3 py-2.5 text-xs text-slate-600 dark:text-slate-400">{systemLine(machine)}</td>
+      <UsageCell percent={machine.cpu} label={t('metric.cpu')} dim={dim} />
+      <UsageCell percent={machine.memory} label={t('metric.memory')} dim={dim} />
+      <UsageCell percent={machine.disk} label={t('metric.disk')} dim={dim} />
+      <td className="px-3 py-2.5">
+        <div ref={seedRef} className={cn('w-28', dim && 'opacity-50')}>
+          <Sparkline values={machine.cpuHistory.map((point) => point.value)} label={t('fleet.cpuTrend', { n: machine.cpuHistory.length })} className="h-6" />
+        </div>
+      </td>
+      <td className="px-3 py-2.5 text-right text-xs whitespace-nowrap text-slate-500 tabular-nums dark:text-slate-400">
+        <RelativeTime at={machine.lastSeen} />
+      </td>
+    </tr>
+  );
+});
+
+/** The compact view for wide screens: one row per machine. */
+export function FleetTable({ rows }: { rows: readonly FleetRow[] }) {
+  const { t } = useI18n();
+  const th = 'px-3 py-2.5 text-left text-xs font-medium text-slate-500 dark:text-slate-400';
+  return (
+    <div className="overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900">
+      <table className="w-full text-sm">
+        <thead className="bg-slate-50/80 dark:bg-slate-900">
+          <tr>
+            <th scope="col" className={th}>{t('fleet.column.machine')}</th>
+            <th scope="col" className={th}>{t('fleet.column.labels')}</th>
+            <th scope="col" className={th}>{t('fleet.column.system')}</th>
+            <th scope="col" className={th}>{t('metric.cpu')}</th>
+            <th scope="col" className={th}>{t('metric.memory')}</th>
+            <th scope="col" className={th}>{t('metric.disk')}</th>
+            <th scope="col" className={th}>{t('fleet.column.cpuTrend')}</th>
+            <th scope="col" className={cn(th, 'text-right')}>{t('fleet.lastSeen')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <MachineRow key={row.machine.id} machine={row.machine} health={row.health} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

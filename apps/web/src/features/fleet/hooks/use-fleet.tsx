@@ -1,0 +1,173 @@
+import { onUiEvent, type FarolClient } from '@farol/client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { createContext, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from 'react';
+import { useRealtime } from '../../../app/realtime.js';
+import { useSignedIn } from '../../../app/session.js';
+import { createFleetStore, SPARKLINE_POINTS, type FleetSnapshot, type FleetStore } from '../fleet-store.js';
+
+export const AGENTS_QUERY_KEY = ['agents'] as const;
+
+/** Beyond this many unknown machines at once, reload the list instead of fetching each. */
+const FETCH_ONE_BY_ONE_LIMIT = 20;
+const SEED_CONCURRENCY = 4;
+const DEFAULT_INTERVAL_MS = 10_000;
+
+interface Fleet {
+  store: FleetStore;
+  /** The agent list request, for its loading and error state. */
+  list: { isPending: boolean; error: unknown; refetch(): unknown };
+  /** Fills a machine's sparkline from history once it is on screen (each machine at most once). */
+  seedWhenVisible(element: Element, agentId: string): () => void;
+}
+
+const FleetContext = createContext<Fleet | null>(null);
+
+function logInvalid(event: string, error: Error): void {
+  console.warn(`farol: ignored an invalid ${event} event from the hub`, error);
+}
+
+/**
+ * Seeds sparklines of the cards that scroll into view: one shared IntersectionObserver, a few
+ * history requests at a time, each machine once per session.
+ */
+function createSparklineSeeder(client: FarolClient, store: FleetStore) {
+  const seeded = new Set<string>();
+  const queue: string[] = [];
+  let running = 0;
+
+  const pump = () => {
+    while (running < SEED_CONCURRENCY && queue.length > 0) {
+      const agentId = queue.shift()!;
+      const machine = store.getSnapshot().machines.get(agentId);
+      if (!machine) continue;
+      running += 1;
+      const to = Date.now();
+      const from = to - (SPARKLINE_POINTS + 2) * (machine.heartbeatIntervalMs ?? DEFAULT_INTERVAL_MS);
+      client
+        .getMetrics(agentId, { from, to, resolution: 'raw' })
+        .then((history) => {
+          const points = history.points.flatMap((point) => (point.values.cpu.avg === null ? [] : [{ ts: point.ts, value: point.values.cpu.avg }]));
+          store.seedHistory(agentId, points);
+        })
+        .catch((error: unknown) => console.warn(`farol: no sparkline history for ${agentId}`, error))
+        .finally(() => {
+          running -= 1;
+          pump();
+        });
+    }
+  };
+
+  const observer =
+    typeof IntersectionObserver === 'undefined'
+      ? null
+      : new IntersectionObserver(
+          (entries) => {
+            for (const entry of entries) {
+              if (!entry.isIntersecting) continue;
+              observer?.unobserve(entry.target);
+              const agentId = (entry.target as HTMLElement).dataset.agentId;
+              if (!agentId || seeded.has(agentId)) continue;
+              seeded.add(agentId);
+              queue.push(agentId);
+            }
+            pump();
+          },
+          { rootMargin: '200px' },
+        );
+
+  return {
+    seedWhenVisible(element: Element, agentId: string): () => void {
+      if (!observer || seeded.has(agentId)) return () => undefined;
+      (element as HTMLElement).dataset.agentId = agentId;
+      observer.observe(element);
+      return () => observer.unobserve(element);
+    },
+    dispose: () => observer?.disconnect(),
+  };
+}
+
+/**
+ * The fleet for every page: the agent list from REST, kept current by /ui events through the
+ * batching store. Reloads the list after a reconnect, since events may have been missed.
+ */
+export function FleetProvider({ children }: { children: ReactNode }) {
+  const { client } = useSignedIn();
+  const { socket } = useRealtime();
+  const queryClient = useQueryClient();
+
+  const { store, seeder } = useMemo(() => {
+    const pending = new Set<string>();
+    const fleetStore = createFleetStore({
+      onUnknownAgents: (agentIds) => {
+        const fresh = agentIds.filter((id) => !pending.has(id));
+        if (fresh.length > FETCH_ONE_BY_ONE_LIMIT) {
+          void queryClient.invalidateQueries({ queryKey: AGENTS_QUERY_KEY });
+          return;
+        }
+        for (const agentId of fresh) {
+          pending.add(agentId);
+          client
+            .getAgent(agentId)
+            .then((agent) => fleetStore.upsert(agent))
+            .catch((error: unknown) => console.warn(`farol: cannot load new machine ${agentId}`, error))
+            .finally(() => pending.delete(agentId));
+        }
+      },
+    });
+    return { store: fleetStore, seeder: createSparklineSeeder(client, fleetStore) };
+  }, [client, queryClient]);
+
+  useEffect(() => () => seeder.dispose(), [seeder]);
+
+  const list = useQuery({ queryKey: AGENTS_QUERY_KEY, queryFn: () => client.listAgents() });
+  const agents = list.data?.agents;
+  useEffect(() => {
+    if (agents) store.load(agents);
+  }, [agents, store]);
+
+  useEffect(() => {
+    let wasConnected = socket.connected;
+    const onConnect = () => {
+      if (wasConnected) void queryClient.invalidateQueries({ queryKey: AGENTS_QUERY_KEY });
+      wasConnected = true;
+    };
+    socket.on('connect', onConnect);
+    const unsubscribers = [
+      onUiEvent(socket, 'agent:status', (event) => store.enqueue({ type: 'status', event }), logInvalid),
+      onUiEvent(socket, 'metrics:update', (event) => store.enqueue({ type: 'metrics', event, receivedAt: Date.now() }), logInvalid),
+      onUiEvent(socket, 'agent:removed', ({ agentId }) => store.enqueue({ type: 'removed', agentId }), logInvalid),
+    ];
+    return () => {
+      socket.off('connect', onConnect);
+      unsubscribers.forEach((unsubscribe) => unsubscribe());
+    };
+  }, [socket, store, queryClient]);
+
+  const value = useMemo<Fleet>(
+    () => ({
+      store,
+      list: { isPending: list.isPending, error: list.error, refetch: list.refetch },
+      seedWhenVisible: seeder.seedWhenVisible,
+    }),
+    [store, seeder, list.isPending, list.error, list.refetch],
+  );
+  return <FleetContext.Provider value={value}>{children}</FleetContext.Provider>;
+}
+
+export function useFleet(): Fleet {
+  const context = useContext(FleetContext);
+  if (!context) throw new Error('useFleet outside FleetProvider');
+  return context;
+}
+
+/** The fleet snapshot; re-renders at most once per store flush. */
+export function useFleetSnapshot(): FleetSnapshot {
+  const { store } = useFleet();
+  return useSyncExternalStore(store.subscribe, store.getSnapshot);
+}
+
+/** A callback ref that seeds the machine's sparkline when its card first scrolls into view. */
+export function useSeedWhenVisible(agentId: string): (element: Element | null) => void {
+  const { seedWhenVisible } = useFleet();
+  return useCallback((element: Element | null) => (element ? seedWhenVisible(element, agentId) : undefined), [seedWhenVisible, agentId]);
+}
