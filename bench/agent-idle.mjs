@@ -15,7 +15,11 @@ const { values: args } = parseArgs({
 const dataDir = mkdtempSync(path.join(tmpdir(), 'farol-bench-agent-'));
 const hub = await startHub({ dataDir });
 const { token } = await api(hub, 'POST', '/api/join-tokens', { note: 'bench agent' });
-const agent = spawn(process.execPath, [agentBundle, 'run', '--hub', hub.url, '--token', token, '--state', path.join(dataDir, 'agent'), '--interval', args.interval], {
+// As the installed service does: enroll once, then run (enrolling loads fetch, which stays).
+const state = path.join(dataDir, 'agent');
+const enroll = spawn(process.execPath, [agentBundle, 'enroll', '--hub', hub.url, '--token', token, '--state', state], { stdio: 'inherit' });
+if ((await waitExit(enroll)) !== 0) throw new Error('enroll failed');
+const agent = spawn(process.execPath, [agentBundle, 'run', '--state', state, '--interval', args.interval], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: { ...process.env, FAROL_LOG_LEVEL: 'warn' },
 });

@@ -38,6 +38,7 @@ const sim = spawn(
 console.error(`bench: ${agents} agents, warm-up ${warmup} s, measuring ${duration} s`);
 await sleep(warmup * 1000);
 const online = (await api(hub, 'GET', '/api/agents?status=online')).agents.length;
+const promAtWarmup = await (await fetch(`${hub.url}/metrics`)).text();
 const hubWatch = watchProcess(hub.child.pid);
 const simWatch = watchProcess(sim.pid);
 const simExit = await waitExit(sim);
@@ -57,6 +58,26 @@ db.close();
 const report = JSON.parse(readFileSync(reportFile, 'utf8'));
 const dbWrite = /farol_db_write_seconds_sum (\S+)\nfarol_db_write_seconds_count (\S+)/.exec(prom);
 
+/** Quantile from a Prometheus histogram, interpolated linearly inside the bucket. */
+function histogramQuantile(text, name, q, baseline = '') {
+  const parse = (t) => [...t.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)`, 'gm'))].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) }));
+  const before = parse(baseline);
+  const buckets = parse(text).map((b, i) => ({ le: b.le, count: b.count - (before[i]?.count ?? 0) }));
+  const total = buckets.at(-1)?.count ?? 0;
+  if (!total) return null;
+  const rank = q * total;
+  let previous = { le: 0, count: 0 };
+  for (const bucket of buckets) {
+    if (bucket.count >= rank) {
+      if (bucket.le === Infinity) return previous.le * 1000;
+      const share = (rank - previous.count) / Math.max(1, bucket.count - previous.count);
+      return +((previous.le + (bucket.le - previous.le) * share) * 1000).toFixed(1);
+    }
+    previous = bucket;
+  }
+  return null;
+}
+
 const result = {
   when: new Date().toISOString(),
   machine: machine(),
@@ -71,6 +92,12 @@ const result = {
     rssMaxMiB: +hubStats.rssMaxMiB.toFixed(1),
     rssAvgMiB: +hubStats.rssAvgMiB.toFixed(1),
     dbWriteMeanMs: dbWrite ? +((Number(dbWrite[1]) / Number(dbWrite[2])) * 1000).toFixed(2) : null,
+    // Agent sample timestamp → row committed, measured by the hub after the warm-up.
+    commitLagMs: {
+      p50: histogramQuantile(prom, 'farol_heartbeat_commit_lag_seconds', 0.5, promAtWarmup),
+      p90: histogramQuantile(prom, 'farol_heartbeat_commit_lag_seconds', 0.9, promAtWarmup),
+      p99: histogramQuantile(prom, 'farol_heartbeat_commit_lag_seconds', 0.99, promAtWarmup),
+    },
   },
   simulatorProcess: { cpuPercentOfOneCore: +simStats.cpuPercentOfOneCore.toFixed(1), rssMaxMiB: +simStats.rssMaxMiB.toFixed(1) },
   storage: {

@@ -9,6 +9,7 @@ const steps = [
   ['agent-idle.mjs', '--duration', '300'],
   ['heartbeats.mjs', '--agents', '1000', '--duration', '180'],
   ['heartbeats.mjs', '--agents', '10000', '--duration', '180'],
+  ['commands.mjs', '--runs', '500', '--fanout', '1000', '--fanout', '10000'],
 ];
 for (const [script, ...args] of steps) {
   console.error(`\n== ${script} ${args.join(' ')}`);

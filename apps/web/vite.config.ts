@@ -1,5 +1,6 @@
 import tailwindcss from '@tailwindcss/vite';
 import react from '@vitejs/plugin-react';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import rootPackage from '../../package.json' with { type: 'json' };
 
@@ -8,6 +9,13 @@ const devHub = 'http://127.0.0.1:8080';
 
 export default defineConfig({
   plugins: [react(), tailwindcss()],
+  resolve: {
+    alias: {
+      // Radix's scroll lock injects <style> elements, which the CSP forbids; this does the same
+      // with a constructed stylesheet (src/app/csp-style-singleton.ts).
+      'react-style-singleton': fileURLToPath(new URL('./src/app/csp-style-singleton.ts', import.meta.url)),
+    },
+  },
   define: { __FAROL_VERSION__: JSON.stringify(rootPackage.version) },
   build: {
     outDir: 'dist',

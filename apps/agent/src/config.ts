@@ -55,6 +55,7 @@ export const AgentConfigSchema = z.object({
     'Disk space the offline buffer may use; the oldest samples go first (default 50MB)',
   ),
   logLevel: z.enum(LOG_LEVELS).describe('trace, debug, info, warn, error, fatal or silent (default info)'),
+  policyFile: z.string().min(1).optional().describe('What remote commands this machine allows (the hub cannot change it). Default <state>/policy.json; no file allows every command'),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 type AgentConfigKey = keyof AgentConfig;
@@ -70,6 +71,7 @@ export const AGENT_CONFIG_SOURCES: Record<AgentConfigKey, { flag: string; env?: 
   bufferMaxAgeMs: { flag: '--buffer-max-age', env: 'FAROL_BUFFER_MAX_AGE', default: '24h' },
   bufferMaxBytes: { flag: '--buffer-max-bytes', env: 'FAROL_BUFFER_MAX_BYTES', default: '50MB' },
   logLevel: { flag: '--log-level', env: 'FAROL_LOG_LEVEL', default: 'info' },
+  policyFile: { flag: '--policy', env: 'FAROL_AGENT_POLICY' },
 };
 
 /** Options as commander hands them over (all strings). */
@@ -83,6 +85,7 @@ export interface AgentFlags {
   bufferMaxAge?: string;
   bufferMaxBytes?: string;
   logLevel?: string;
+  policy?: string;
 }
 
 const FLAG_KEYS: Record<AgentConfigKey, keyof AgentFlags> = {
@@ -95,6 +98,7 @@ const FLAG_KEYS: Record<AgentConfigKey, keyof AgentFlags> = {
   bufferMaxAgeMs: 'bufferMaxAge',
   bufferMaxBytes: 'bufferMaxBytes',
   logLevel: 'logLevel',
+  policyFile: 'policy',
 };
 
 /** Bad configuration: every problem, one per line, each naming its flag and variable. */

@@ -1,11 +1,12 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { FAROL_VERSION } from '@farol/protocol';
+import { COMMAND_KINDS, FAROL_VERSION } from '@farol/protocol';
 import { ConfigError, loadAgentConfig, loadSimulateConfig, type AgentFlags, type SimulateFlags } from './config.js';
 import { defaultCommandContext, createCommandLogger, type CommandContext } from './commands/context.js';
 import { ensureIdentity } from './commands/enroll.command.js';
 import { runAgent } from './commands/run.command.js';
+import { showPolicy, writePolicyCommand } from './commands/policy.command.js';
 import { simulateAgents } from './commands/simulate.command.js';
 import { AgentExitError, EXIT_CODES } from './runtime/exit-error.js';
 
@@ -33,6 +34,7 @@ function buildProgram(context: CommandContext, setExitCode: (code: number) => vo
     .addOption(new Option('--reconnect-max <duration>', 'cap of the reconnect backoff (env FAROL_RECONNECT_MAX_DELAY)'))
     .addOption(new Option('--buffer-max-age <duration>', 'drop buffered samples older than this (env FAROL_BUFFER_MAX_AGE)'))
     .addOption(new Option('--buffer-max-bytes <size>', 'disk space for buffered samples, e.g. 50MB (env FAROL_BUFFER_MAX_BYTES)'))
+    .addOption(new Option('--policy <file>', 'which remote commands this machine allows (env FAROL_AGENT_POLICY; default <state>/policy.json)'))
     .action(async (flags: AgentFlags) => {
       setExitCode(await runAgent(loadAgentConfig(flags, context.env), context));
     });
@@ -44,6 +46,23 @@ function buildProgram(context: CommandContext, setExitCode: (code: number) => vo
     }
     await ensureIdentity(config, context, createCommandLogger(context, config.logLevel), { requireNew: true });
     setExitCode(EXIT_CODES.ok);
+  });
+
+  const policyOptions = (command: Command): Command =>
+    command
+      .addOption(new Option('--state <dir>', 'state directory (env FAROL_AGENT_STATE_DIR)'))
+      .addOption(new Option('--policy <file>', 'policy file (env FAROL_AGENT_POLICY; default <state>/policy.json)'));
+  const policy = program
+    .command('policy')
+    .description(`which remote commands this machine runs (${COMMAND_KINDS.join(', ')}); the hub cannot change it`);
+  policyOptions(policy.command('show').description('print the policy in force')).action((flags: AgentFlags) => {
+    showPolicy(loadAgentConfig(flags, context.env), context);
+  });
+  policyOptions(policy.command('lock').description('refuse every remote command (writes {"allow": []})')).action((flags: AgentFlags) => {
+    writePolicyCommand(loadAgentConfig(flags, context.env), [], context);
+  });
+  policyOptions(policy.command('allow').description('allow only these kinds ("*" for all)').argument('<kinds...>')).action((kinds: string[], flags: AgentFlags) => {
+    writePolicyCommand(loadAgentConfig(flags, context.env), kinds, context);
   });
 
   program

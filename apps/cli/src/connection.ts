@@ -36,12 +36,12 @@ export async function resolveConnection(options: ConnectionOptions, context: Cli
 }
 
 /** Resolves the connection and builds a client; fails with a hint when there is no token. */
-export async function connect(options: ConnectionOptions, context: CliContext): Promise<{ client: FarolClient; hubUrl: string }> {
+export async function connect(options: ConnectionOptions, context: CliContext): Promise<{ client: FarolClient; hubUrl: string; token: string }> {
   const { hubUrl, token } = await resolveConnection(options, context);
   if (!token) {
     throw new CliError(`no token for the hub at ${hubUrl}; run ${loginHint(context, hubUrl)} (or set FAROL_TOKEN)`);
   }
-  return { client: createFarolClient({ baseUrl: hubUrl, token, fetch: context.fetch }), hubUrl };
+  return { client: createFarolClient({ baseUrl: hubUrl, token, fetch: context.fetch }), hubUrl, token };
 }
 
 /** Checks that a hub URL is http(s) and returns it without trailing slashes. */

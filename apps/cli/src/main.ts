@@ -6,10 +6,18 @@ import { createAgentsLabelCommand } from './commands/agents-label.js';
 import { createAgentsListCommand } from './commands/agents-list.js';
 import { createAgentsRemoveCommand } from './commands/agents-remove.js';
 import { createAgentsRenameCommand } from './commands/agents-rename.js';
+import { createAgentsRestartCommand } from './commands/agents-restart.js';
 import { createAgentsShowCommand } from './commands/agents-show.js';
+import { createAgentsStopCommand } from './commands/agents-stop.js';
+import { createAuditListCommand } from './commands/audit-list.js';
+import { createAuditVerifyCommand } from './commands/audit-verify.js';
 import { createDevCommand } from './commands/dev-run.js';
+import { createExecCommand } from './commands/exec-run.js';
 import { createHubCommand } from './commands/hub-run.js';
 import { createLoginCommand } from './commands/hub-login.js';
+import { createJobsCancelCommand } from './commands/jobs-cancel.js';
+import { createJobsListCommand } from './commands/jobs-list.js';
+import { createJobsShowCommand } from './commands/jobs-show.js';
 import { createTokenCreateCommand } from './commands/token-create.js';
 import { createTokenListCommand } from './commands/token-list.js';
 import { createTokenRevokeCommand } from './commands/token-revoke.js';
@@ -49,6 +57,8 @@ export function buildProgram(context: CliContext): Command {
     createAgentsRemoveCommand,
     createAgentsLabelCommand,
     createAgentsRenameCommand,
+    createAgentsRestartCommand,
+    createAgentsStopCommand,
   ];
   for (const create of agentCommands) agents.addCommand(create(context));
   const token = new Command('token').description('create, list and revoke join tokens');
@@ -56,10 +66,19 @@ export function buildProgram(context: CliContext): Command {
     token.addCommand(create(context));
   }
 
+  const jobs = new Command('jobs').description('list, inspect and cancel jobs (commands run on machines)');
+  for (const create of [createJobsListCommand, createJobsShowCommand, createJobsCancelCommand]) jobs.addCommand(create(context));
+  const audit = new Command('audit').description('the audit log: who ran what on which machines (farol audit, farol audit verify)');
+  audit.addCommand(createAuditListCommand(context), { isDefault: true });
+  audit.addCommand(createAuditVerifyCommand(context));
+
   for (const command of [
     createLoginCommand(context),
     agents,
     token,
+    createExecCommand(context),
+    jobs,
+    audit,
     createHubCommand(context),
     createDevCommand(context),
     ...createAgentCommands(context),

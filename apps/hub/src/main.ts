@@ -6,15 +6,18 @@ import { createMemoryBus } from './infra/bus.js';
 import { systemClock } from './infra/clock.js';
 import { openSqliteDatabase } from './infra/database.js';
 import { loadHubKey } from './infra/hub-key.js';
+import { createHubSigner } from './infra/jws.js';
 import { createLogger } from './infra/logger.js';
 import { createObservability } from './infra/observability.js';
 import { createRepositories, createUnitOfWork } from './infra/repositories.js';
 import { createAgentsService } from './modules/agents/agents.service.js';
 import { createPresenceService } from './modules/agents/presence.service.js';
+import { createAuditService } from './modules/audit/audit.service.js';
 import { createAuthService, resolveAdminToken } from './modules/auth/auth.service.js';
 import { createAgentIdentityService } from './modules/enrollment/agent-identity.service.js';
 import { createEnrollmentService } from './modules/enrollment/enrollment.service.js';
 import { createJoinTokensService } from './modules/enrollment/join-tokens.service.js';
+import { createJobsService } from './modules/jobs/jobs.service.js';
 import { createLiveService } from './modules/telemetry/live.service.js';
 import { createRollupService } from './modules/telemetry/rollup.service.js';
 import { createTelemetryService } from './modules/telemetry/telemetry.service.js';
@@ -67,6 +70,17 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
   const rollup = createRollupService({ telemetry: repos.telemetry, unitOfWork, clock, logger, retention });
   const agents = createAgentsService({ agents: repos.agents, presence, telemetry, bus, clock, logger });
   const live = createLiveService({ presence, bus, logger });
+  const audit = createAuditService({ audit: repos.audit, unitOfWork, clock, logger });
+  const jobs = createJobsService({
+    jobs: repos.jobs,
+    agents: repos.agents,
+    audit,
+    presence,
+    signer: createHubSigner(hubKey),
+    bus,
+    clock,
+    logger: logger.child({ component: 'jobs' }),
+  });
 
   const wentOffline = await repos.agents.markAllOffline();
   if (wentOffline > 0) logger.info({ agents: wentOffline }, 'agents marked offline until they reconnect');
@@ -83,6 +97,8 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
     presence,
     telemetry,
     live,
+    jobs,
+    audit,
     joinTokens,
     enrollment,
     checkDatabase: async () => {
@@ -100,6 +116,7 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
   const shownHost = config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind.includes(':') ? `[${config.bind}]` : config.bind;
   const url = `http://${shownHost}:${port}`;
   presence.start();
+  await jobs.start();
   rollup.start(config.rollupInterval);
   logger.info({ url, version: FAROL_VERSION, dataDir: config.dataDir }, 'hub listening');
 
@@ -113,6 +130,7 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await app.close();
       await telemetry.drain();
+      await jobs.stop();
       await rollup.stop();
       await db.destroy();
       logger.info('hub stopped');

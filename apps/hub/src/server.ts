@@ -20,6 +20,8 @@ import { attachAgentLinkGateway } from './modules/agents/agent-link.gateway.js';
 import { agentsRoutes } from './modules/agents/agents.routes.js';
 import type { AgentsService } from './modules/agents/agents.service.js';
 import type { PresenceService } from './modules/agents/presence.service.js';
+import { auditRoutes } from './modules/audit/audit.routes.js';
+import type { AuditService } from './modules/audit/audit.service.js';
 import { requireOperator } from './modules/auth/auth.hook.js';
 import type { AuthService } from './modules/auth/auth.service.js';
 import type { AgentIdentityService } from './modules/enrollment/agent-identity.service.js';
@@ -27,6 +29,8 @@ import { enrollmentRoutes, joinTokensRoutes } from './modules/enrollment/enrollm
 import type { EnrollmentService } from './modules/enrollment/enrollment.service.js';
 import type { JoinTokensService } from './modules/enrollment/join-tokens.service.js';
 import { installRoutes } from './modules/install/install.routes.js';
+import { jobsRoutes } from './modules/jobs/jobs.routes.js';
+import type { JobsService } from './modules/jobs/jobs.service.js';
 import { registerFleetMetrics } from './modules/system/fleet-metrics.js';
 import { meRoutes, systemRoutes } from './modules/system/system.routes.js';
 import { telemetryRoutes } from './modules/telemetry/telemetry.routes.js';
@@ -48,6 +52,8 @@ export interface ServerDeps {
   presence: PresenceService;
   telemetry: TelemetryService;
   live: LiveService;
+  jobs: JobsService;
+  audit: AuditService;
   joinTokens: JoinTokensService;
   enrollment: EnrollmentService;
   checkDatabase: () => Promise<void>;
@@ -92,6 +98,8 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     await operator.register(agentsRoutes({ agents: deps.agents }));
     await operator.register(telemetryRoutes({ agents: deps.agents, telemetry: deps.telemetry }));
     await operator.register(joinTokensRoutes({ joinTokens: deps.joinTokens }));
+    await operator.register(jobsRoutes({ jobs: deps.jobs }));
+    await operator.register(auditRoutes({ audit: deps.audit, agents: deps.agentsRepository }));
   });
   registerFleetMetrics(deps.observability.registry, deps.agents);
 
@@ -102,6 +110,11 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     pingInterval: 25_000,
     pingTimeout: 20_000,
   });
+  // Socket.IO keeps each session's first HTTP request unless told not to; nothing here needs it
+  // after the handshake, and with 10,000 agents it is megabytes (Socket.IO's memory guide).
+  io.engine.on('connection', (rawSocket: { request: unknown }) => {
+    rawSocket.request = null;
+  });
   // Socket.IO answers its polling requests itself, outside Fastify's hooks.
   io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, BASELINE_SECURITY_HEADERS));
   attachAgentLinkGateway(io.of(AGENT_NAMESPACE), {
@@ -110,6 +123,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     presence: deps.presence,
     telemetry: deps.telemetry,
     live: deps.live,
+    jobs: deps.jobs,
     observability: deps.observability,
     clock: deps.clock,
     logger: deps.logger.child({ component: 'agent-link' }),
@@ -121,6 +135,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     logger: deps.logger.child({ component: 'ui' }),
     observability: deps.observability,
     live: deps.live,
+    jobs: deps.jobs,
     agents: deps.agentsRepository,
   });
   return { app, io, detach: detachUi };

@@ -1,6 +1,11 @@
 import {
   AgentListSchema,
   AgentSchema,
+  AuditListSchema,
+  AuditVerifySchema,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  JobListSchema,
+  JobSchema,
   HealthSchema,
   JoinTokenCreatedSchema,
   JoinTokenListSchema,
@@ -8,7 +13,15 @@ import {
   PrincipalSchema,
   ReadySchema,
   type Agent,
+  type AgentCommandRequest,
   type AgentList,
+  type AuditAction,
+  type AuditList,
+  type AuditVerify,
+  type Job,
+  type JobCreate,
+  type JobList,
+  type JobState,
   type AgentPatch,
   type AgentStatus,
   type Health,
@@ -48,6 +61,26 @@ export interface MetricsRangeQuery {
   resolution?: Resolution | undefined;
 }
 
+/** Filters of `GET /api/jobs`. */
+export interface ListJobsQuery {
+  state?: JobState | undefined;
+  limit?: number | undefined;
+  /** `nextCursor` of the previous page. */
+  cursor?: string | undefined;
+}
+
+/** Filters of `GET /api/audit`; times in ms since epoch. */
+export interface ListAuditQuery {
+  actor?: string | undefined;
+  action?: AuditAction | undefined;
+  /** Agent id or name. */
+  agent?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
 /** The operator who owns a token, as `GET /api/me` describes it. */
 /** The authenticated operator, as `GET /api/me` answers. */
 export type Me = Principal;
@@ -68,7 +101,25 @@ export interface FarolClient {
   createJoinToken(input: JoinTokenCreateInput): Promise<JoinTokenCreated>;
   listJoinTokens(): Promise<{ tokens: JoinToken[] }>;
   revokeJoinToken(id: string): Promise<void>;
+  /**
+   * Runs a command on one machine. Waits for the result unless `wait` is false or the machine
+   * is offline; the job's state says which (`done`, or `running` with the target queued).
+   */
+  runCommand(ref: string, request: AgentCommandRequest, options?: { wait?: boolean }): Promise<Job>;
+  restartAgent(ref: string, options?: { wait?: boolean }): Promise<Job>;
+  stopAgent(ref: string, options?: { wait?: boolean }): Promise<Job>;
+  /** Runs a command on many machines; answers at once with the job (targets queued or sent). */
+  createJob(input: JobCreate): Promise<Job>;
+  listJobs(query?: ListJobsQuery): Promise<JobList>;
+  getJob(id: string): Promise<Job>;
+  cancelJob(id: string): Promise<Job>;
+  listAudit(query?: ListAuditQuery): Promise<AuditList>;
+  verifyAudit(): Promise<AuditVerify>;
 }
+
+/** A waiting command request may take its timeout plus this long before the client gives up. */
+const COMMAND_WAIT_SLACK_MS = 15_000;
+const LIFECYCLE_WAIT_MS = 30_000;
 
 type QueryValue = string | number | string[] | undefined;
 
@@ -84,6 +135,8 @@ interface RequestSpec<T> {
   body?: unknown;
   /** Schema of a 2xx body; omitted for 204 answers. */
   schema?: ResponseSchema<T>;
+  /** Overrides the client's timeout (requests that wait for a command). */
+  timeoutMs?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -116,7 +169,7 @@ export function createFarolClient(options: FarolClientOptions): FarolClient {
         method: spec.method,
         headers,
         body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-        signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined,
+        signal: (spec.timeoutMs ?? timeoutMs) > 0 ? AbortSignal.timeout(spec.timeoutMs ?? timeoutMs) : undefined,
       });
     } catch (error) {
       throw networkFailure(baseUrl, error);
@@ -159,6 +212,34 @@ export function createFarolClient(options: FarolClientOptions): FarolClient {
       request({ method: 'POST', path: '/api/join-tokens', body: input, schema: JoinTokenCreatedSchema }),
     listJoinTokens: () => request({ method: 'GET', path: '/api/join-tokens', schema: JoinTokenListSchema }),
     revokeJoinToken: (id) => request<void>({ method: 'DELETE', path: `/api/join-tokens/${encodeURIComponent(id)}` }),
+    runCommand: (ref, body, options = {}) => {
+      const commandTimeout = (body.command.kind === 'shell' ? body.command.timeoutMs : undefined) ?? body.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+      return request({
+        method: 'POST',
+        path: `${agentPath(ref)}/command`,
+        query: { wait: options.wait === false ? 'false' : undefined },
+        body,
+        schema: JobSchema,
+        timeoutMs: options.wait === false ? undefined : commandTimeout + COMMAND_WAIT_SLACK_MS,
+      });
+    },
+    restartAgent: (ref, options = {}) =>
+      request({ method: 'POST', path: `${agentPath(ref)}/restart`, query: { wait: options.wait === false ? 'false' : undefined }, schema: JobSchema, timeoutMs: LIFECYCLE_WAIT_MS }),
+    stopAgent: (ref, options = {}) =>
+      request({ method: 'POST', path: `${agentPath(ref)}/stop`, query: { wait: options.wait === false ? 'false' : undefined }, schema: JobSchema, timeoutMs: LIFECYCLE_WAIT_MS }),
+    createJob: (input) => request({ method: 'POST', path: '/api/jobs', body: input, schema: JobSchema }),
+    listJobs: (query = {}) =>
+      request({ method: 'GET', path: '/api/jobs', query: { state: query.state, limit: query.limit, cursor: query.cursor }, schema: JobListSchema }),
+    getJob: (id) => request({ method: 'GET', path: `/api/jobs/${encodeURIComponent(id)}`, schema: JobSchema }),
+    cancelJob: (id) => request({ method: 'POST', path: `/api/jobs/${encodeURIComponent(id)}/cancel`, schema: JobSchema }),
+    listAudit: (query = {}) =>
+      request({
+        method: 'GET',
+        path: '/api/audit',
+        query: { actor: query.actor, action: query.action, agent: query.agent, from: query.from, to: query.to, limit: query.limit, cursor: query.cursor },
+        schema: AuditListSchema,
+      }),
+    verifyAudit: () => request({ method: 'GET', path: '/api/audit/verify', schema: AuditVerifySchema }),
   };
 }
 

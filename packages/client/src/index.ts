@@ -9,6 +9,8 @@ export {
   type FarolClient,
   type FarolClientOptions,
   type ListAgentsQuery,
+  type ListAuditQuery,
+  type ListJobsQuery,
   type Me,
   type MetricsRangeQuery,
 } from './http.client.js';
@@ -16,6 +18,8 @@ export {
   connectUi,
   onUiEvent,
   readConnectError,
+  unwatchJob,
+  watchJob,
   type ConnectUiOptions,
   type UiEventPayload,
   type UiSocket,

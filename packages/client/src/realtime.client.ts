@@ -1,6 +1,9 @@
 import {
   ConnectErrorDataSchema,
+  ErrorAckSchema,
   hubToUiEvents,
+  JobWatchAckSchema,
+  type JobWatchAck,
   UI_NAMESPACE,
   type ConnectErrorData,
   type UiClientToServerEvents,
@@ -71,4 +74,23 @@ export function onUiEvent<K extends keyof UiServerToClientEvents>(
 export function readConnectError(error: Error & { data?: unknown }): ConnectErrorData | null {
   const parsed = ConnectErrorDataSchema.safeParse(error.data);
   return parsed.success ? parsed.data : null;
+}
+
+/**
+ * Starts receiving `job:target` and `job:output` for one job. Resolves with the job as it is at
+ * that moment and, per target, the last output chunk already included (`outputSeq`): a chunk
+ * that arrives with a seq at or below it is a duplicate.
+ */
+export async function watchJob(socket: UiSocket, jobId: string, timeoutMs = 10_000): Promise<JobWatchAck> {
+  const raw: unknown = await socket.timeout(timeoutMs).emitWithAck('job:watch', { jobId });
+  const failure = ErrorAckSchema.safeParse(raw);
+  if (failure.success) throw new Error(`the hub refused to watch ${jobId}: ${failure.data.error.message} (${failure.data.error.code})`);
+  const parsed = JobWatchAckSchema.safeParse((raw as { data?: unknown } | null)?.data);
+  if (!parsed.success) throw new Error(`invalid job:watch answer: ${parsed.error.message}`, { cause: parsed.error });
+  return parsed.data;
+}
+
+/** Stops receiving a job's events. */
+export async function unwatchJob(socket: UiSocket, jobId: string, timeoutMs = 10_000): Promise<void> {
+  await socket.timeout(timeoutMs).emitWithAck('job:unwatch', { jobId });
 }

@@ -8,3 +8,5 @@ export * from './realtime.js';
 export * from './health.js';
 export * from './selectors.js';
 export * from './auth.js';
+export * from './jobs.js';
+export * from './audit.js';

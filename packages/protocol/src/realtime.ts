@@ -1,6 +1,19 @@
 import { z } from 'zod';
 import { AgentIdSchema, AgentNameSchema, AgentStatusSchema, LabelsSchema } from './agents.js';
 import { ErrorCodeSchema, type ErrorAck } from './errors.js';
+import {
+  CommandAckSchema,
+  CommandCancelSchema,
+  CommandOutputSchema,
+  CommandResultAckSchema,
+  CommandResultSchema,
+  CommandRunSchema,
+  JobOutputEventSchema,
+  JobTargetEventSchema,
+  JobUpdateEventSchema,
+  JobWatchAckSchema,
+  JobWatchRequestSchema,
+} from './jobs.js';
 import { HeartbeatSampleSchema, HISTORY_METRICS, SystemInfoSchema } from './telemetry.js';
 
 /** Socket.IO namespaces. */
@@ -74,6 +87,10 @@ export const agentToHubEvents = {
   'metrics:report': { payload: MetricsReportSchema, ack: MetricsReportAckSchema },
   'agent:info': { payload: SystemInfoSchema, ack: EmptySchema },
   'metrics:live': { payload: MetricsLiveSchema, ack: EmptySchema },
+  // Remote commands (protocol 1 additions): see docs/protocol.md.
+  'command:ack': { payload: CommandAckSchema, ack: EmptySchema },
+  'command:output': { payload: CommandOutputSchema, ack: EmptySchema },
+  'command:result': { payload: CommandResultSchema, ack: CommandResultAckSchema },
 } as const;
 export type AgentToHubEventName = keyof typeof agentToHubEvents;
 
@@ -96,6 +113,10 @@ export type TelemetryLive = z.infer<typeof TelemetryLiveSchema>;
 
 export const hubToAgentEvents = {
   'telemetry:live': TelemetryLiveSchema,
+  /** A signed command for this agent; answered with `command:ack`, finished with `command:result`. */
+  'command:run': CommandRunSchema,
+  /** Stop a running command (its whole process tree). */
+  'command:cancel': CommandCancelSchema,
 } as const;
 
 /** Events the hub sends an agent. */
@@ -133,6 +154,9 @@ export const hubToUiEvents = {
   'metrics:update': MetricsUpdateEventSchema,
   'agent:removed': AgentRemovedEventSchema,
   'metrics:live': MetricsLiveEventSchema,
+  'job:update': JobUpdateEventSchema,
+  'job:target': JobTargetEventSchema,
+  'job:output': JobOutputEventSchema,
 } as const;
 
 export type UiServerToClientEvents = {
@@ -152,5 +176,8 @@ export const WatchAckSchema = z.object({
 export const uiToHubEvents = {
   'agent:watch': { payload: WatchRequestSchema, ack: WatchAckSchema },
   'agent:unwatch': { payload: WatchRequestSchema, ack: EmptySchema },
+  /** Receive `job:target` and `job:output` of one job until `job:unwatch` or the socket closes. */
+  'job:watch': { payload: JobWatchRequestSchema, ack: JobWatchAckSchema },
+  'job:unwatch': { payload: JobWatchRequestSchema, ack: EmptySchema },
 } as const;
 export type UiClientToServerEvents = EventHandlers<typeof uiToHubEvents>;

@@ -68,6 +68,7 @@ interface ProcfsProcessesOptions {
   clock: Clock;
   logger: Logger;
   totalMemory: () => number;
+  top: number;
 }
 
 function createProcfsReader(options: ProcfsProcessesOptions): () => Promise<ProcessesReading> {
@@ -141,8 +142,8 @@ function createProcfsReader(options: ProcfsProcessesOptions): () => Promise<Proc
         rss,
       };
     };
-    const topCpu = stats.toSorted((a, b) => b.cpu - a.cpu).slice(0, TOP);
-    const topMemory = stats.toSorted((a, b) => b.rssPages - a.rssPages).slice(0, TOP);
+    const topCpu = stats.toSorted((a, b) => b.cpu - a.cpu).slice(0, options.top);
+    const topMemory = stats.toSorted((a, b) => b.rssPages - a.rssPages).slice(0, options.top);
     return { count: stats.length, topCpu: topCpu.map(toSample), topMemory: topMemory.map(toSample) };
   };
 }
@@ -170,14 +171,15 @@ function fromSystemInformation(process: {
   };
 }
 
-/** The number of processes and the top five by CPU and by resident memory. */
+/** The number of processes and the top five (or `top`) by CPU and by resident memory. */
 export function createProcessesCollector(
   source: CollectorSource,
-  options: { clock: Clock; logger: Logger; totalMemory?: () => number },
+  options: { clock: Clock; logger: Logger; totalMemory?: () => number; top?: number },
 ): Collector<ProcessesReading> {
+  const top = options.top ?? TOP;
   const readProcfs =
     source === 'procfs'
-      ? createProcfsReader({ clock: options.clock, logger: options.logger, totalMemory: options.totalMemory ?? (() => os.totalmem()) })
+      ? createProcfsReader({ clock: options.clock, logger: options.logger, totalMemory: options.totalMemory ?? (() => os.totalmem()), top })
       : null;
   return {
     name: 'processes',
@@ -188,8 +190,8 @@ export function createProcessesCollector(
       const data = await si.processes();
       return {
         count: data.all,
-        topCpu: data.list.toSorted((a, b) => b.cpu - a.cpu).slice(0, TOP).map(fromSystemInformation),
-        topMemory: data.list.toSorted((a, b) => b.memRss - a.memRss).slice(0, TOP).map(fromSystemInformation),
+        topCpu: data.list.toSorted((a, b) => b.cpu - a.cpu).slice(0, top).map(fromSystemInformation),
+        topMemory: data.list.toSorted((a, b) => b.memRss - a.memRss).slice(0, top).map(fromSystemInformation),
       };
     },
   };

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { SystemInfo } from '@farol/protocol';
 import { openSampleBuffer } from '../buffer/sample-buffer.js';
 import { defaultCollectorSource } from '../collectors/collector.js';
+import { createProcessesCollector } from '../collectors/processes.collector.js';
 import { createDefaultCollectors, createSampler, type SampleCollectors } from '../collectors/sampler.js';
 import { collectSystemInfo } from '../collectors/system-info.collector.js';
 import type { AgentConfig } from '../config.js';
@@ -12,6 +13,15 @@ import { createHubLink } from '../hub-link/hub-link.client.js';
 import { importEd25519Key } from '../identity/connect-token.js';
 import { createIdentityRepository } from '../identity/identity.repository.js';
 import type { Logger } from '../logging/logger.js';
+import { openCommandState } from '../remote/command-state.repository.js';
+import { hubVerificationKey } from '../remote/command-token.js';
+import { createCommandExecutor } from '../remote/executor.js';
+import { runMetricsCommand } from '../remote/metrics.command.js';
+import { loadPolicy, policyFilePath } from '../remote/policy.schema.js';
+import { runProcessesCommand } from '../remote/processes.command.js';
+import { describeRestart, reexecAgent, serviceManager } from '../remote/restart.command.js';
+import { runShellCommand } from '../remote/shell.command.js';
+import { describeStop } from '../remote/stop.command.js';
 import { AgentExitError, EXIT_CODES } from '../runtime/exit-error.js';
 import { acquireStateLock, type StateLock } from '../runtime/state-lock.js';
 import { createCommandLogger, shutdownSignal, type CommandContext } from './context.js';
@@ -29,6 +39,10 @@ export interface RunAgentOverrides {
   /** Replace the SystemInfo source (tests change it to see agent:info go out). */
   systemInfo?: () => Promise<SystemInfo>;
   systemInfoIntervalMs?: number;
+  /** Replaces the standalone re-exec of a remote `restart` (tests run the agent in-process). */
+  reexec?: () => void;
+  /** Environment of remote shell commands; default process.env. */
+  commandEnv?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -39,6 +53,7 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
   const logger = overrides.logger ?? createCommandLogger(context, config.logLevel);
   const shutdown = shutdownSignal(context);
   let lock: StateLock | null = null;
+  let reexecAfterUnlock = false;
   try {
     const identity = await ensureIdentity(config, context, logger, { requireNew: false });
     lock = acquireStateLock(config.stateDir);
@@ -65,6 +80,17 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
 
     const sampler = createSampler({ collectors: collectorsFor(), clock: context.clock, logger: agentLogger });
     await sampler.prime();
+
+    const commandState = openCommandState({ dir: path.join(config.stateDir, 'commands'), clock: context.clock, logger: agentLogger });
+    const policyFile = policyFilePath(config.stateDir, config.policyFile);
+    let lifecycleRequest: 'restart' | 'stop' | null = null;
+    let stopping: Promise<void> | null = null;
+    /** Stops running commands (handing over their results if it can), then the link. */
+    const stopEverything = (): Promise<void> =>
+      (stopping ??= executor
+        .shutdown()
+        .catch((error: unknown) => agentLogger.error({ err: error }, 'stopping remote commands failed'))
+        .finally(() => link.stop()));
 
     let identityNow = identity;
     const link = createHubLink({
@@ -94,9 +120,37 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
           }
         }
         void heartbeat.drain();
+        void executor.flushOutbox();
       },
       onUnlinked: () => live.stop(),
       onLiveRequest: (intervalMs) => live.request(intervalMs),
+      onCommand: (run) => {
+        executor.run(run).catch((error: unknown) => agentLogger.error({ err: error }, 'handling a remote command failed'));
+      },
+      onCommandCancel: ({ commandId }) => executor.cancel(commandId),
+    });
+    const executor = createCommandExecutor({
+      agentId: identity.agentId,
+      hubKey: hubVerificationKey(identity.hubPublicKey),
+      link,
+      state: commandState,
+      policy: () => loadPolicy(policyFile),
+      handlers: {
+        shell: (command, commandContext) => runShellCommand(command, commandContext, overrides.commandEnv ?? process.env),
+        metrics: (commandContext) => runMetricsCommand(() => createSampler({ collectors: collectorsFor(), clock: context.clock, logger: agentLogger }), commandContext),
+        processes: (command, commandContext) =>
+          runProcessesCommand(command, (top) => createProcessesCollector(source, { clock: context.clock, logger: agentLogger, top }), commandContext),
+      },
+      lifecycle: {
+        describe: (kind) => (kind === 'restart' ? describeRestart(context.env) : describeStop(context.env)),
+        request: (kind) => {
+          agentLogger.info({ kind }, kind === 'restart' ? 'restarting on the hub\'s request' : 'stopping on the hub\'s request');
+          lifecycleRequest = kind;
+          void stopEverything();
+        },
+      },
+      clock: context.clock,
+      logger: agentLogger,
     });
     const live = createLiveStream({
       // Its own collectors: live samples must not reset the rate baselines of the heartbeats.
@@ -116,7 +170,7 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
 
     const onShutdown = (): void => {
       agentLogger.info({ signal: shutdown.received() }, 'shutting down');
-      link.stop();
+      void stopEverything();
     };
     shutdown.signal.addEventListener('abort', onShutdown, { once: true });
     if (shutdown.signal.aborted) onShutdown();
@@ -128,11 +182,17 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
     );
     const outcome = await link.run();
     shutdown.signal.removeEventListener('abort', onShutdown);
+    await stopEverything();
     live.stop();
     await heartbeat.stop();
     buffer.close();
     if (outcome.kind === 'refused') return EXIT_CODES.refusedByHub;
     agentLogger.info('stopped');
+    if (lifecycleRequest === 'stop') return EXIT_CODES.stopRequested;
+    if (lifecycleRequest === 'restart') {
+      if (serviceManager(context.env)) return EXIT_CODES.restartRequested;
+      reexecAfterUnlock = true;
+    }
     return EXIT_CODES.ok;
   } catch (error) {
     if (error instanceof AgentExitError) throw error;
@@ -140,5 +200,7 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
   } finally {
     lock?.release();
     shutdown.dispose();
+    // After the lock is released, so the new process can take it.
+    if (reexecAfterUnlock) (overrides.reexec ?? reexecAgent)();
   }
 }

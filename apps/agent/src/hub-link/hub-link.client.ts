@@ -4,6 +4,8 @@ import type { z } from 'zod';
 import {
   AGENT_NAMESPACE,
   AgentHelloAckSchema,
+  CommandCancelSchema,
+  CommandRunSchema,
   ConnectErrorDataSchema,
   ErrorAckSchema,
   PROTOCOL_VERSION,
@@ -11,6 +13,8 @@ import {
   agentToHubEvents,
   type AgentHelloAck,
   type AgentToHubEventName,
+  type CommandCancel,
+  type CommandRun,
   type ConnectErrorData,
   type ErrorAck,
   type ErrorCode,
@@ -26,6 +30,8 @@ import type { Backoff } from './backoff.js';
 export const FATAL_CONNECT_CODES: ReadonlySet<ErrorCode> = new Set(['agent_deleted', 'key_revoked', 'protocol_version_unsupported']);
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** Commands the hub may send between its hello ack and our check of its proof. */
+const MAX_HELD_COMMANDS = 10_000;
 /** Clock skew beyond which the hub will reject our 30 s connect tokens. */
 const CLOCK_SKEW_WARN_MS = 20_000;
 
@@ -65,6 +71,12 @@ export interface HubLinkOptions {
    * when null. Only ever called while linked, so never on behalf of an unproven hub.
    */
   onLiveRequest?: (intervalMs: number | null) => void;
+  /**
+   * A remote command (`command:run`) or its cancellation. Only ever called while linked; the
+   * signed command itself is still checked by the executor against the pinned key.
+   */
+  onCommand?: (run: CommandRun) => void;
+  onCommandCancel?: (cancel: CommandCancel) => void;
 }
 
 /** The agent's connection to its hub: connect, prove both sides, reconnect with backoff. */
@@ -241,6 +253,21 @@ export function createHubLink(options: HubLinkOptions): HubLink {
    */
   function listenToHub(socket: Socket): { release: () => void } {
     let held: { intervalMs: number | null } | null = null;
+    const heldCommands: Array<() => void> = [];
+    const onHubEvent = <T>(event: string, schema: z.ZodType<T>, deliver: ((payload: T) => void) | undefined): void => {
+      socket.on(event, (payload: unknown) => {
+        const parsed = schema.safeParse(payload);
+        if (!parsed.success) {
+          logger.warn({ event, issues: parsed.error.issues.length }, 'ignoring an invalid message from the hub');
+          return;
+        }
+        if (!deliver) return;
+        if (linked) deliver(parsed.data);
+        else if (heldCommands.length < MAX_HELD_COMMANDS) heldCommands.push(() => deliver(parsed.data));
+      });
+    };
+    onHubEvent('command:run', CommandRunSchema, options.onCommand);
+    onHubEvent('command:cancel', CommandCancelSchema, options.onCommandCancel);
     socket.on('telemetry:live', (payload: unknown) => {
       const request = TelemetryLiveSchema.safeParse(payload);
       if (!request.success) {
@@ -254,6 +281,7 @@ export function createHubLink(options: HubLinkOptions): HubLink {
       release: () => {
         if (held !== null) options.onLiveRequest?.(held.intervalMs);
         held = null;
+        for (const deliver of heldCommands.splice(0)) deliver();
       },
     };
   }

@@ -7,6 +7,10 @@ export const EXIT_CODES = {
   usage: 2,
   /** The hub refused this agent for good (deleted, key revoked, protocol version unsupported). */
   refusedByHub: 3,
+  /** Stopped by a remote `stop` command: a service manager should leave it stopped (systemd: RestartPreventExitStatus=4). */
+  stopRequested: 4,
+  /** Exited for a remote `restart` under a service manager, which starts it again (EX_TEMPFAIL). */
+  restartRequested: 75,
 } as const;
 
 /**

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { CryptoKey } from 'jose';
-import { PROTOCOL_VERSION, type Ed25519PublicJwk } from '@farol/protocol';
+import { PROTOCOL_VERSION, type CommandResult, type CommandRun, type Ed25519PublicJwk } from '@farol/protocol';
 import { createBackoff } from '../hub-link/backoff.js';
 import { createHubLink, describeRefusal, type HubLink } from '../hub-link/hub-link.client.js';
 import { generateAgentKeyPair, importEd25519Key } from '../identity/connect-token.js';
 import { postEnrollment, type FetchFunction } from '../identity/enroll.client.js';
 import type { Logger } from '../logging/logger.js';
+import { hubVerificationKey, verifyCommandToken } from '../remote/command-token.js';
 import { createGate, sleep, type Clock, type RandomSource } from '../runtime/clock.js';
 import { AgentExitError, EXIT_CODES } from '../runtime/exit-error.js';
 import { createLatencyRecorder, type LatencySummary } from './latency-recorder.js';
@@ -61,6 +62,30 @@ export interface SimulationSummary {
     skipped: number;
   };
   latencyMs: LatencySummary;
+  /** Remote commands answered (echo runs synthetically; anything else is refused). */
+  commands: { received: number; refused: number; answered: number; duplicates: number };
+}
+
+/**
+ * A simulated agent's answer to a command: `echo ARGS` prints its arguments, without starting a
+ * process; anything else is refused. The signature is checked like the real agent does.
+ */
+export function simulatedResult(commandId: string, command: { kind: string; argv?: string[] }, now: number): CommandResult {
+  const isEcho = command.kind === 'shell' && command.argv?.[0] === 'echo';
+  return {
+    commandId,
+    state: isEcho ? 'succeeded' : 'refused',
+    exitCode: isEcho ? 0 : null,
+    signal: null,
+    stdout: isEcho ? `${command.argv!.slice(1).join(' ')}\n` : '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    data: null,
+    startedAt: isEcho ? now : null,
+    endedAt: now,
+    error: isEcho ? null : 'the simulator runs only echo',
+  };
 }
 
 function newRunId(): string {
@@ -155,6 +180,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const cache = await ensureIdentities(options);
   const identities = cache.identities.slice(0, options.agents);
   const hubPublicKey: CryptoKey = await importEd25519Key(cache.hubPublicKey);
+  const commandKey = hubVerificationKey(cache.hubPublicKey);
+  const commandCounts = { received: 0, refused: 0, answered: 0, duplicates: 0 };
 
   const latency = createLatencyRecorder();
   const counts = { sent: 0, acked: 0, failed: 0, skipped: 0 };
@@ -170,6 +197,27 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     identities.map(async (identity, index) => {
       const machine = createSyntheticMachine(index, options.random, startedAt);
       const system = syntheticSystemInfo(machine);
+      const seenCommands = new Set<string>();
+      const onCommand = (run: CommandRun): void => {
+        commandCounts.received++;
+        const check = verifyCommandToken(run.token, commandKey, identity.agentId);
+        if (!check.ok) {
+          commandCounts.refused++;
+          if (check.commandId) void link.request('command:ack', { commandId: check.commandId, status: 'refused', reason: check.reason, at: clock.now() }, REPORT_ACK_TIMEOUT_MS).catch((error: unknown) => logger.debug({ agent: identity.name, err: error }, 'refusal not delivered'));
+          return;
+        }
+        const { commandId, command } = check.claims;
+        const duplicate = seenCommands.has(commandId);
+        seenCommands.add(commandId);
+        if (duplicate) commandCounts.duplicates++;
+        void (async () => {
+          await link.request('command:ack', { commandId, status: duplicate ? 'duplicate' : 'accepted', at: clock.now() }, REPORT_ACK_TIMEOUT_MS);
+          if (duplicate) return;
+          const answer = await link.request('command:result', simulatedResult(commandId, command as { kind: string; argv?: string[] }, clock.now()), REPORT_ACK_TIMEOUT_MS);
+          if (answer.ok) commandCounts.answered++;
+          else logger.warn({ agent: identity.name, code: answer.error.code }, 'result refused');
+        })().catch((error: unknown) => logger.debug({ agent: identity.name, err: error }, 'command answer not delivered'));
+      };
       const link: HubLink = createHubLink({
         hubUrl: options.hubUrl,
         agentId: identity.agentId,
@@ -185,6 +233,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         clock,
         logger: logger.child({ agent: identity.name }),
         connectGate: gate,
+        onCommand,
         onLinked: () => {
           everLinked.add(index);
           if (everLinked.size === identities.length && allConnectedAt === null) {
@@ -274,6 +323,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     allConnectedAfterMs: allConnectedAt === null ? null : allConnectedAt - startedAt,
     heartbeats: counts,
     latencyMs: latency.summary(),
+    commands: commandCounts,
   };
 }
 
@@ -286,6 +336,9 @@ export function formatSummary(summary: SimulationSummary): string {
     `  agents connected: ${summary.connected} at the end, ${summary.everConnected} at least once${summary.allConnectedAfterMs === null ? '' : `, all within ${(summary.allConnectedAfterMs / 1000).toFixed(1)} s`}${summary.refused > 0 ? `, ${summary.refused} refused` : ''}`,
     `  heartbeats: ${summary.heartbeats.sent} sent, ${summary.heartbeats.acked} acked, ${summary.heartbeats.failed} failed, ${summary.heartbeats.skipped} skipped while disconnected`,
     `  latency (emit to ack): p50 ${ms(l.p50)}, p90 ${ms(l.p90)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`,
+    ...(summary.commands.received > 0
+      ? [`  commands: ${summary.commands.received} received, ${summary.commands.answered} answered, ${summary.commands.refused} refused, ${summary.commands.duplicates} duplicates`]
+      : []),
     '',
   ].join('\n');
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { KeyObject, randomBytes, sign } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey } from 'jose';
@@ -8,6 +8,11 @@ import {
   AGENT_TOKEN_AUDIENCE,
   AgentHandshakeAuthSchema,
   AgentHelloSchema,
+  CommandAckSchema,
+  CommandOutputSchema,
+  CommandResultSchema,
+  COMMAND_AUDIENCE,
+  COMMAND_JWS_TYPE,
   EnrollRequestSchema,
   HUB_PROOF_ISSUER,
   MetricsLiveSchema,
@@ -16,6 +21,10 @@ import {
   SystemInfoSchema,
   errorAck,
   problemFor,
+  type CommandAck,
+  type CommandClaims,
+  type CommandOutput,
+  type CommandResult,
   type ConnectErrorData,
   type Ed25519PublicJwk,
   type ErrorAck,
@@ -60,6 +69,14 @@ export interface TestHubState {
   renameTo?: { name: string; labels: Labels };
   /** Live mode interval asked for after every hello (as the real hub does while watched). */
   liveIntervalMs?: number | null;
+  /** Remote commands: what the agent answered. */
+  acks: CommandAck[];
+  outputs: CommandOutput[];
+  results: CommandResult[];
+  /** Signed commands to send right after each hello ack, before the agent has checked the proof. */
+  commandsAfterHello?: (agentId: string) => string[];
+  /** Decides the ack of each command:result; default ok. */
+  onResult?: (result: CommandResult) => ErrorAck | null;
 }
 
 /** A running test hub. */
@@ -69,6 +86,9 @@ export interface TestHub {
   state: TestHubState;
   /** Sends `telemetry:live` to every connected agent now. */
   requestLive(intervalMs: number | null): void;
+  /** Sends `command:run` with this signed token to every connected agent. */
+  sendCommand(token: string): void;
+  cancelCommand(commandId: string): void;
   close(): Promise<void>;
 }
 
@@ -83,7 +103,30 @@ export async function createTestHubState(joinToken = 'join-secret'): Promise<Tes
     handshakes: [],
     hellos: 0,
     infos: [],
+    acks: [],
+    outputs: [],
+    results: [],
   };
+}
+
+/** Signs command claims as a hub would (compact JWS, EdDSA); `key` defaults to the hub key. */
+export function signTestCommand(state: TestHubState, claims: Partial<CommandClaims> & Pick<CommandClaims, 'sub' | 'command'>, key: CryptoKey = state.hubKey.privateKey): string {
+  const now = Math.floor(Date.now() / 1000);
+  const full = {
+    iss: 'farol-hub',
+    aud: COMMAND_AUDIENCE,
+    jti: randomBytes(16).toString('base64url'),
+    iat: now,
+    exp: now + 300,
+    commandId: `cmd_${randomBytes(8).toString('hex')}`,
+    jobId: `job_${randomBytes(8).toString('hex')}`,
+    timeoutMs: 10_000,
+    ...claims,
+  };
+  const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: COMMAND_JWS_TYPE })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify(full)).toString('base64url');
+  const signature = sign(null, Buffer.from(`${header}.${payload}`), KeyObject.from(key)).toString('base64url');
+  return `${header}.${payload}.${signature}`;
 }
 
 /** A fresh Ed25519 key that is not the hub's. */
@@ -196,6 +239,7 @@ export async function startTestHub(state: TestHubState, port = 0): Promise<TestH
         const live = state.liveIntervalMs;
         // Right after the ack, as the real hub does: the agent may not have checked the proof yet.
         if (live !== undefined) setImmediate(() => socket.emit('telemetry:live', { intervalMs: live }));
+        for (const token of state.commandsAfterHello?.(agent.agentId) ?? []) socket.emit('command:run', { token });
       })();
     });
     socket.on('metrics:report', (payload: unknown, ack: (response: unknown) => void) => {
@@ -216,6 +260,27 @@ export async function startTestHub(state: TestHubState, port = 0): Promise<TestH
       agent.liveSamples.push(live.data.sample);
       ack({ ok: true, data: {} });
     });
+    socket.on('command:ack', (payload: unknown, ack: (response: unknown) => void) => {
+      const parsed = CommandAckSchema.safeParse(payload);
+      if (!parsed.success) return ack(errorAck('validation_failed', 'bad command ack'));
+      state.acks.push(parsed.data);
+      ack({ ok: true, data: {} });
+    });
+    socket.on('command:output', (payload: unknown, ack: (response: unknown) => void) => {
+      const parsed = CommandOutputSchema.safeParse(payload);
+      if (!parsed.success) return ack(errorAck('validation_failed', 'bad output'));
+      state.outputs.push(parsed.data);
+      ack({ ok: true, data: {} });
+    });
+    socket.on('command:result', (payload: unknown, ack: (response: unknown) => void) => {
+      const parsed = CommandResultSchema.safeParse(payload);
+      if (!parsed.success) return ack(errorAck('validation_failed', 'bad result'));
+      const refusal = state.onResult?.(parsed.data) ?? null;
+      if (refusal) return ack(refusal);
+      const known = state.results.some((r) => r.commandId === parsed.data.commandId);
+      if (!known) state.results.push(parsed.data);
+      ack({ ok: true, data: { stored: !known } });
+    });
     socket.on('agent:info', (payload: unknown, ack: (response: unknown) => void) => {
       const info = SystemInfoSchema.safeParse(payload);
       if (!info.success) return ack(errorAck('validation_failed', 'bad system info'));
@@ -231,6 +296,8 @@ export async function startTestHub(state: TestHubState, port = 0): Promise<TestH
     port: actualPort,
     state,
     requestLive: (intervalMs) => namespace.emit('telemetry:live', { intervalMs }),
+    sendCommand: (token) => namespace.emit('command:run', { token }),
+    cancelCommand: (commandId) => namespace.emit('command:cancel', { commandId }),
     close: () =>
       new Promise<void>((resolve) => {
         io.close(() => resolve());

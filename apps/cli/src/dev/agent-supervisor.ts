@@ -34,11 +34,12 @@ export interface AgentSupervisor {
 
 /**
  * Exit codes of `farol-agent` after which a restart cannot help: 2 is a wrong command line,
- * 3 means the hub refused this agent for good (deleted, key revoked).
+ * 3 means the hub refused this agent for good (deleted, key revoked), 4 that it was stopped remotely.
  */
 const FINAL_EXIT_CODES = new Map([
   [2, 'its command line was refused'],
   [3, 'the hub refused it for good (removed or revoked); delete its state directory to enroll it again'],
+  [4, 'it was stopped from the hub (farol agents stop)'],
 ]);
 
 /**
@@ -70,7 +71,9 @@ export function superviseAgent(options: AgentSupervisorOptions): AgentSupervisor
     if (token) args.push('--token', token);
     let proc: ChildProcess;
     try {
-      proc = spawn(options.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env });
+      // FAROL_SUPERVISED: a remote `restart` exits for this supervisor to start it again,
+      // rather than starting a second agent of its own.
+      proc = spawn(options.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...options.env, FAROL_SUPERVISED: '1' } });
     } catch (error) {
       options.stderr(`farol: cannot start the local agent: ${(error as Error).message}\n`);
       if (!isStopping) pendingTimer = setTimeout(scheduleRestart, restartDelayMs);

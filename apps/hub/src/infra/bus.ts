@@ -1,4 +1,4 @@
-import type { AgentStatusEvent, MetricsLiveEvent, MetricsUpdateEvent } from '@farol/protocol';
+import type { AgentStatusEvent, JobOutputEvent, JobTargetEvent, JobUpdateEvent, MetricsLiveEvent, MetricsUpdateEvent } from '@farol/protocol';
 import type { Logger } from './logger.js';
 
 /** Every event that crosses the hub's internal bus, by topic. */
@@ -7,6 +7,9 @@ export interface BusEvents {
   'agent.removed': { agentId: string };
   'metrics.update': MetricsUpdateEvent;
   'metrics.live': MetricsLiveEvent;
+  'job.update': JobUpdateEvent;
+  'job.target': JobTargetEvent;
+  'job.output': JobOutputEvent;
 }
 export type BusTopic = keyof BusEvents;
 type Handler<T extends BusTopic> = (event: BusEvents[T]) => void;

@@ -64,9 +64,67 @@ export type MetricsRollupTable = { agent_seq: number; ts: number; samples: numbe
 > &
   Record<`${MetricColumn}_n`, number>;
 
+export interface AgentLatestTable {
+  agent_seq: number;
+  ts: number;
+  sample: string;
+}
+
 export interface KvTable {
   key: string;
   value: string;
+}
+
+/** A job: one command for one or many machines (issue #3). */
+export interface JobsTable {
+  seq: Generated<number>;
+  id: string;
+  command: string;
+  targets_spec: string;
+  state: string;
+  ttl_ms: number;
+  timeout_ms: number;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  cancelled_at: number | null;
+  finished_at: number | null;
+  total: number;
+}
+
+/** One machine's part of a job, keyed by the command id the agent sees. */
+export interface JobTargetsTable {
+  command_id: string;
+  job_id: string;
+  agent_id: string;
+  agent_name: string;
+  state: string;
+  exit_code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdout_truncated: number;
+  stderr_truncated: number;
+  data: string | null;
+  sent_at: number | null;
+  started_at: number | null;
+  ended_at: number | null;
+  error: string | null;
+  /** When the agent's own result was stored; null while the state is the hub's. */
+  result_at: number | null;
+}
+
+/** The append-only, hash-chained audit log. */
+export interface AuditLogTable {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  agent_id: string | null;
+  job_id: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
 }
 
 export interface Database {
@@ -76,7 +134,11 @@ export interface Database {
   metrics_raw: MetricsRawTable;
   metrics_1m: MetricsRollupTable;
   metrics_1h: MetricsRollupTable;
+  agent_latest: AgentLatestTable;
   kv: KvTable;
+  jobs: JobsTable;
+  job_targets: JobTargetsTable;
+  audit_log: AuditLogTable;
 }
 
 export type Db = Kysely<Database>;

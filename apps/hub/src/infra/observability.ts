@@ -23,6 +23,12 @@ export function createObservability() {
       buckets: [1, 5, 10, 50, 100, 500, 1000, 5000],
       registers: [registry],
     }),
+    commitLagSeconds: new Histogram({
+      name: 'farol_heartbeat_commit_lag_seconds',
+      help: 'Live heartbeats: from the sample timestamp set by the agent to the commit of its row',
+      buckets: [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
     socketConnections: new Gauge({
       name: 'farol_socket_connections',
       help: 'Open Socket.IO connections by namespace',

@@ -1,6 +1,8 @@
 import type { Db } from './database.js';
 import { createAgentsRepository } from '../modules/agents/agents.repository.js';
+import { createAuditRepository } from '../modules/audit/audit.repository.js';
 import { createJoinTokensRepository } from '../modules/enrollment/join-tokens.repository.js';
+import { createJobsRepository } from '../modules/jobs/jobs.repository.js';
 import { createTelemetryRepository } from '../modules/telemetry/telemetry.repository.js';
 
 /** Every repository, bound to one connection or transaction. */
@@ -9,6 +11,8 @@ export function createRepositories(db: Db) {
     agents: createAgentsRepository(db),
     joinTokens: createJoinTokensRepository(db),
     telemetry: createTelemetryRepository(db),
+    jobs: createJobsRepository(db),
+    audit: createAuditRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof createRepositories>;

@@ -153,7 +153,6 @@ export const en = {
 
   'live.title': 'Live',
   'live.subtitle': 'One sample a second, last {minutes} minutes',
-  'live.badge': 'Live',
   'live.waiting': 'Waiting for the first live sample…',
   'live.offline': 'The machine is offline; live data resumes when it reconnects.',
   'live.paused': 'Paused until the connection to the hub is back.',
@@ -173,6 +172,9 @@ export const en = {
   'chart.avg': 'Average',
   'chart.max': 'Max',
   'chart.min': 'Min',
+  'chart.readShort': 'R',
+  'chart.writeShort': 'W',
+  'chart.band': 'Min–max',
   'chart.noData': 'No data in this range',
 
   'history.title': 'History',

@@ -151,7 +151,6 @@ export const ptBR: Messages = {
 
   'live.title': 'Ao vivo',
   'live.subtitle': 'Uma amostra por segundo, últimos {minutes} minutos',
-  'live.badge': 'Ao vivo',
   'live.waiting': 'Aguardando a primeira amostra ao vivo…',
   'live.offline': 'A máquina está offline; os dados ao vivo voltam quando ela reconectar.',
   'live.paused': 'Pausado até a conexão com o hub voltar.',
@@ -171,6 +170,9 @@ export const ptBR: Messages = {
   'chart.avg': 'Média',
   'chart.max': 'Máx',
   'chart.min': 'Mín',
+  'chart.readShort': 'L',
+  'chart.writeShort': 'G',
+  'chart.band': 'Mín–máx',
   'chart.noData': 'Sem dados neste período',
 
   'history.title': 'Histórico',

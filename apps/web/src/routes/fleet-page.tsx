@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { usePageTitle } from '../app/page-title.js';
 import { usePersistentState } from '../app/persistent-state.js';
 import { describeError } from '../app/query-client.js';
@@ -14,6 +14,7 @@ import { EmptyState, ErrorNote, Spinner } from '../ui/card.js';
 import { useNow } from '../ui/clock.js';
 import { PlusIcon, ServerIcon } from '../ui/icons.js';
 import { useMediaQuery } from '../ui/media-query.js';
+import { useWindowRows } from '../ui/window-rows.js';
 
 /** Marks when the first cards are on screen, for bench/dashboard.mjs (navigation start → cards). */
 export const CARDS_VISIBLE_MARK = 'farol:fleet-cards-visible';
@@ -111,12 +112,49 @@ export function FleetPage() {
   );
 }
 
+/** Cards per row at each Tailwind breakpoint, matching the grid's classes below. */
+function useGridColumns(): number {
+  const sm = useMediaQuery('(min-width: 640px)');
+  const xl = useMediaQuery('(min-width: 1280px)');
+  const xxl = useMediaQuery('(min-width: 1536px)');
+  return xxl ? 4 : xl ? 3 : sm ? 2 : 1;
+}
+
+const GRID_GAP = 16;
+const CARD_HEIGHT_ESTIMATE = 220;
+
+/**
+ * The cards, windowed: only the rows near the viewport are in the DOM, so a fleet of thousands
+ * renders and updates like a fleet of thirty. Cards have one height (labels stay on one line),
+ * measured from the first one rendered.
+ */
 function CardGrid({ rows }: { rows: ReturnType<typeof selectRows> }) {
+  const columns = useGridColumns();
+  const listRef = useRef<HTMLDivElement>(null);
+  const gridRef = useRef<HTMLDivElement>(null);
+  const [cardHeight, setCardHeight] = useState(CARD_HEIGHT_ESTIMATE);
+  const rowCount = Math.ceil(rows.length / columns);
+  const rowHeight = cardHeight + GRID_GAP;
+  const { start, end } = useWindowRows(listRef, rowCount, rowHeight);
+
+  useEffect(() => {
+    const grid = gridRef.current;
+    if (!grid) return;
+    const observer = new ResizeObserver(() => {
+      const first = grid.firstElementChild as HTMLElement | null;
+      if (first && first.offsetHeight > 0) setCardHeight(first.offsetHeight);
+    });
+    observer.observe(grid);
+    return () => observer.disconnect();
+  }, []);
+
   return (
-    <div data-testid="fleet-grid" className="grid gap-4 sm:grid-cols-2 xl:grid-cols-3 2xl:grid-cols-4">
-      {rows.map((row) => (
-        <MachineCard key={row.machine.id} machine={row.machine} health={row.health} />
-      ))}
+    <div ref={listRef} style={{ paddingTop: start * rowHeight, paddingBottom: Math.max(0, rowCount - end) * rowHeight }}>
+      <div ref={gridRef} data-testid="fleet-grid" className="grid gap-4 sm:grid-cols-2 xl:grid-cols-3 2xl:grid-cols-4">
+        {rows.slice(start * columns, end * columns).map((row) => (
+          <MachineCard key={row.machine.id} machine={row.machine} health={row.health} />
+        ))}
+      </div>
     </div>
   );
 }

@@ -5,28 +5,53 @@ import { formatAgo, formatDateTime } from './format.js';
 /** One timer for every ticking text on the page, however many there are. */
 export interface Ticker {
   now(): number;
-  /** Runs `task` every tick until the returned function is called. */
-  register(task: () => void): () => void;
+  /**
+   * Runs `task` every tick until the returned function is called. With an `element`, only
+   * while that element is on screen (and once more when it comes back), so a thousand cards
+   * below the fold cost nothing.
+   */
+  register(task: () => void, element?: Element): () => void;
 }
 
 export function createTicker(intervalMs = 1_000, clock: () => number = Date.now): Ticker {
-  const tasks = new Set<() => void>();
+  // A task maps to whether it is on screen; tasks without an element always are.
+  const tasks = new Map<() => void, boolean>();
+  const byElement = new Map<Element, () => void>();
+  let observer: IntersectionObserver | null = null;
   let timer: ReturnType<typeof setInterval> | undefined;
   let current = clock();
   const tick = () => {
     current = clock();
-    tasks.forEach((task) => task());
+    tasks.forEach((visible, task) => visible && task());
+  };
+  const observe = (element: Element, task: () => void) => {
+    observer ??= new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const owner = byElement.get(entry.target);
+        if (!owner || !tasks.has(owner)) continue;
+        tasks.set(owner, entry.isIntersecting);
+        if (entry.isIntersecting) owner();
+      }
+    });
+    byElement.set(element, task);
+    observer.observe(element);
   };
   return {
     now: () => current,
-    register(task) {
-      tasks.add(task);
+    register(task, element) {
+      const canObserve = element !== undefined && typeof IntersectionObserver !== 'undefined';
+      tasks.set(task, !canObserve);
+      if (canObserve) observe(element, task);
       if (timer === undefined) {
         current = clock();
         timer = setInterval(tick, intervalMs);
       }
       return () => {
         tasks.delete(task);
+        if (element && byElement.get(element) === task) {
+          byElement.delete(element);
+          observer?.unobserve(element);
+        }
         if (tasks.size === 0 && timer !== undefined) {
           clearInterval(timer);
           timer = undefined;
@@ -78,7 +103,7 @@ export function RelativeTime({ at, className }: { at: number | null; className?:
       if (node.nodeValue !== text) node.nodeValue = text;
     };
     update();
-    return ticker.register(update);
+    return ticker.register(update, ref.current ?? undefined);
   }, [at, messages, ticker]);
 
   return (

@@ -55,18 +55,18 @@ export function CopyButton({ text, label, className }: { text: string; label?: s
   );
 }
 
-/** A command or secret on one line, scrollable sideways, with its copy button. */
+/** A command or secret, wrapped so all of it can be checked before copying, with its copy button. */
 export function CopyLine({ text, label, testId }: { text: string; label: string; testId?: string }) {
   return (
     <div className="flex items-stretch gap-2">
       <code
         data-testid={testId}
         tabIndex={0}
-        className="min-w-0 flex-1 overflow-x-auto rounded-lg bg-slate-950 px-3 py-2 font-mono text-xs leading-5 whitespace-nowrap text-slate-100 ring-1 ring-slate-800 dark:bg-black/40"
+        className="min-w-0 flex-1 rounded-lg bg-slate-950 px-3 py-2 font-mono text-xs leading-5 break-all whitespace-pre-wrap text-slate-100 ring-1 ring-slate-800 select-all dark:bg-black/40"
       >
         {text}
       </code>
-      <CopyButton text={text} label={label} className="self-center" />
+      <CopyButton text={text} label={label} className="self-start" />
     </div>
   );
 }

@@ -11,7 +11,7 @@ const overlay = 'fixed inset-0 z-40 bg-slate-950/50 backdrop-blur-[2px] data-[st
 const content = cn(
   'fixed z-50 w-full overflow-y-auto bg-white shadow-2xl outline-none dark:bg-slate-900 dark:ring-1 dark:ring-slate-800',
   'inset-x-0 bottom-0 max-h-[92dvh] rounded-t-2xl p-5 pb-[max(1.25rem,env(safe-area-inset-bottom))]',
-  'sm:inset-x-auto sm:bottom-auto sm:top-1/2 sm:left-1/2 sm:max-h-[85dvh] sm:max-w-lg sm:-translate-x-1/2 sm:-translate-y-1/2 sm:rounded-2xl sm:p-6',
+  'sm:inset-x-auto sm:bottom-auto sm:top-1/2 sm:left-1/2 sm:max-h-[85dvh] sm:-translate-x-1/2 sm:-translate-y-1/2 sm:rounded-2xl sm:p-6',
   'data-[state=open]:animate-[dialog-in_180ms_ease-out]',
 );
 
@@ -36,7 +36,7 @@ export function Modal({
     <Dialog.Root open={open} onOpenChange={onOpenChange}>
       <Dialog.Portal>
         <Dialog.Overlay className={overlay} />
-        <Dialog.Content className={cn(content, wide && 'sm:max-w-2xl')}>
+        <Dialog.Content className={cn(content, wide ? 'sm:max-w-2xl' : 'sm:max-w-lg')}>
           <div className="mb-4 flex items-start justify-between gap-4">
             <div className="min-w-0">
               <Dialog.Title className="text-lg font-semibold text-slate-900 dark:text-white">{title}</Dialog.Title>
@@ -84,7 +84,7 @@ export function ConfirmDialog({
     <AlertDialog.Root open={open} onOpenChange={onOpenChange}>
       <AlertDialog.Portal>
         <AlertDialog.Overlay className={overlay} />
-        <AlertDialog.Content className={content}>
+        <AlertDialog.Content className={cn(content, 'sm:max-w-lg')}>
           <AlertDialog.Title className="text-lg font-semibold text-slate-900 dark:text-white">{title}</AlertDialog.Title>
           <AlertDialog.Description className="mt-2 text-sm text-slate-600 dark:text-slate-300">{description}</AlertDialog.Description>
           {error && <div className="mt-4">{error}</div>}

@@ -21,8 +21,16 @@ export function interpolate(template: string, values: Record<string, string | nu
   return template.replace(/\{(\w+)\}/g, (match, name: string) => (name in values ? String(values[name]) : match));
 }
 
+// Building an Intl.NumberFormat costs far more than using one; a fleet page formats thousands
+// of numbers a second, so each (locale, digits) pair is built once.
+const numberFormats = new Map<string, Intl.NumberFormat>();
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
 function number(value: number, locale: string, maximumFractionDigits: number): string {
-  return new Intl.NumberFormat(locale, { maximumFractionDigits, minimumFractionDigits: 0 }).format(value);
+  const key = `${locale}|${maximumFractionDigits}`;
+  let format = numberFormats.get(key);
+  if (!format) numberFormats.set(key, (format = new Intl.NumberFormat(locale, { maximumFractionDigits, minimumFractionDigits: 0 })));
+  return format.format(value);
 }
 
 /** 1536 → "1.5 KB" (binary multiples, the way operating systems report memory and disks). */
@@ -85,7 +93,9 @@ export function formatDuration(totalSeconds: number | null | undefined): string 
 /** A date and time in the locale's short form. */
 export function formatDateTime(at: number | null | undefined, locale: string): string {
   if (at === null || at === undefined) return '—';
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(at);
+  let format = dateTimeFormats.get(locale);
+  if (!format) dateTimeFormats.set(locale, (format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' })));
+  return format.format(at);
 }
 
 /** Green below 70 %, amber below 90 %, red above: the same thresholds everywhere. */

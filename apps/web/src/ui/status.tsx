@@ -24,11 +24,15 @@ export const HEALTH_PILL: Record<Health, string> = {
   never: 'bg-slate-100 text-slate-600 ring-slate-500/20 dark:bg-slate-500/10 dark:text-slate-300 dark:ring-slate-400/20',
 };
 
-/** A status dot; `label` is for screen readers (the colour alone says nothing to them). */
-export function StatusDot({ health, label, className }: { health: Health; label: string; className?: string }) {
+/**
+ * A status dot; `label` is for screen readers (the colour alone says nothing to them). `pulse`
+ * animates an online dot: only for a single machine, since a thousand running animations on
+ * the fleet page would keep the browser painting all the time.
+ */
+export function StatusDot({ health, label, className, pulse = false }: { health: Health; label: string; className?: string; pulse?: boolean }) {
   return (
     <span className={cn('relative inline-flex size-2.5 shrink-0', className)} role="img" aria-label={label} title={label}>
-      {health === 'online' && <span className="absolute inset-0 animate-ping rounded-full bg-emerald-400 opacity-40 motion-reduce:hidden" />}
+      {pulse && health === 'online' && <span className="absolute inset-0 animate-ping rounded-full bg-emerald-400 opacity-40 motion-reduce:hidden" />}
       <span className={cn('relative inline-flex size-2.5 rounded-full', HEALTH_DOT[health])} />
     </span>
   );
@@ -50,7 +54,7 @@ const BAR_FILL: Record<UsageLevel, string> = {
   unknown: 'bg-slate-300 dark:bg-slate-600',
 };
 
-/** A horizontal usage bar, green/amber/red by level; `width` is set through the CSSOM (CSP-safe). */
+/** A horizontal usage bar, green/amber/red by level; its length is set through the CSSOM (CSP-safe). */
 export function UsageBar({ percent, label, className }: { percent: number | null; label: string; className?: string }) {
   const level = usageLevel(percent);
   const clamped = percent === null ? 0 : Math.min(100, Math.max(0, percent));
@@ -63,7 +67,8 @@ export function UsageBar({ percent, label, className }: { percent: number | null
       aria-valuenow={percent === null ? undefined : Math.round(clamped)}
       className={cn('h-1.5 w-full overflow-hidden rounded-full bg-slate-100 dark:bg-slate-800', className)}
     >
-      <div className={cn('h-full rounded-full transition-[width] duration-500 motion-reduce:transition-none', BAR_FILL[level])} style={{ width: `${clamped}%` }} />
+      {/* Scaled, not resized: a transform animates on the compositor without layout or paint. */}
+      <div className={cn('h-full w-full origin-left rounded-full transition-transform duration-500 motion-reduce:transition-none', BAR_FILL[level])} style={{ transform: `scaleX(${clamped / 100})` }} />
     </div>
   );
 }

@@ -19,7 +19,7 @@ export interface TimeChartProps {
   data: readonly (readonly (number | null)[])[];
   series: readonly ChartSeries[];
   /** Pairs of series indexes (1-based, as uPlot counts) whose area between is filled. */
-  bands?: readonly { upper: number; lower: number; color: string }[];
+  bands?: readonly { upper: number; lower: number; color: string; label: string }[];
   formatValue(value: number): string;
   /** Fixed y range (percent charts use 0..100); otherwise from zero to the data's max. */
   yMax?: number;
@@ -189,7 +189,7 @@ export function TimeChart({ data, series, bands = [], formatValue, yMax, height 
           {bands.length > 0 && (
             <li className="flex items-center gap-1.5">
               <LegendSwatch color={bands[0]!.color} wide />
-              {series.filter((s) => s.bandEdge).map((s) => s.label).join('–')}
+              {bands[0]!.label}
             </li>
           )}
         </ul>

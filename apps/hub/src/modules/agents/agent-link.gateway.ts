@@ -11,6 +11,8 @@ import type { Logger } from '../../infra/logger.js';
 import type { Observability } from '../../infra/observability.js';
 import { connectRefusal, dispatchSocketEvents } from '../../infra/socket-dispatch.js';
 import type { AgentIdentityService } from '../enrollment/agent-identity.service.js';
+import { jobsAgentHandlers } from '../jobs/jobs.gateway.js';
+import type { JobsService } from '../jobs/jobs.service.js';
 import type { LiveService } from '../telemetry/live.service.js';
 import type { TelemetryService } from '../telemetry/telemetry.service.js';
 import type { AgentRecord, AgentsRepository } from './agents.repository.js';
@@ -35,6 +37,7 @@ export function attachAgentLinkGateway(
     presence,
     telemetry,
     live,
+    jobs,
     observability,
     clock,
     logger,
@@ -44,6 +47,7 @@ export function attachAgentLinkGateway(
     presence: PresenceService;
     telemetry: TelemetryService;
     live: LiveService;
+    jobs: JobsService;
     observability: Observability;
     clock: Clock;
     logger: Logger;
@@ -128,7 +132,10 @@ export function attachAgentLinkGateway(
             serverTime: clock.now(),
           };
           // After the ack, so the agent has verified the hub before it is asked for anything.
-          setImmediate(() => live.agentReady(agent.id));
+          setImmediate(() => {
+            live.agentReady(agent.id);
+            jobs.agentReady(agent.id);
+          });
           return ack;
         },
         'metrics:report': async (report) => {
@@ -148,6 +155,10 @@ export function attachAgentLinkGateway(
           await agents.setSystem(agent.seq, system, null);
           return {};
         },
+        ...jobsAgentHandlers(jobs, agent.id, () => {
+          requireHello();
+          presence.heard(agent.id);
+        }),
       },
       { logger, clock, onBadMessage: () => observability.badMessages.inc() },
     );

@@ -116,6 +116,16 @@ export function createAgentsRepository(db: Db) {
         .execute();
     },
 
+    /** Records when connected agents were last heard from (one transaction for all). */
+    async touchLastSeen(entries: Array<{ seq: number; lastSeen: number }>): Promise<void> {
+      if (entries.length === 0) return;
+      await db.transaction().execute(async (trx) => {
+        for (const entry of entries) {
+          await trx.updateTable('agents').set({ last_seen: entry.lastSeen }).where('seq', '=', entry.seq).execute();
+        }
+      });
+    },
+
     async setSystem(seq: number, system: SystemInfo, heartbeatIntervalMs: number | null): Promise<void> {
       await db
         .updateTable('agents')
@@ -145,6 +155,7 @@ export function createAgentsRepository(db: Db) {
         await trx.deleteFrom('metrics_raw').where('agent_seq', '=', agent.seq).execute();
         await trx.deleteFrom('metrics_1m').where('agent_seq', '=', agent.seq).execute();
         await trx.deleteFrom('metrics_1h').where('agent_seq', '=', agent.seq).execute();
+        await trx.deleteFrom('agent_latest').where('agent_seq', '=', agent.seq).execute();
         await trx.deleteFrom('agents').where('seq', '=', agent.seq).execute();
       });
     },

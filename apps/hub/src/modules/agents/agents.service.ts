@@ -5,6 +5,7 @@ import {
   type Agent,
   type AgentListQuery,
   type AgentPatch,
+  type HeartbeatSample,
   type HistoryValues,
 } from '@farol/protocol';
 import type { Bus } from '../../infra/bus.js';
@@ -30,24 +31,29 @@ export function createAgentsService({
   clock: Clock;
   logger: Logger;
 }) {
-  const toAgent = (record: AgentRecord): Agent => ({
+  const toAgent = (record: AgentRecord, latest: HeartbeatSample | null): Agent => ({
     id: record.id,
     name: record.name,
     hostname: record.hostname,
     status: presence.isOnline(record.id) ? 'online' : 'offline',
     labels: record.labels,
     createdAt: record.createdAt,
-    lastSeen: record.lastSeen,
+    lastSeen: presence.lastHeard(record.id) ?? record.lastSeen,
     system: record.system,
     keyFingerprint: record.keyFingerprint,
     heartbeatIntervalMs: record.heartbeatIntervalMs,
-    latest: telemetry.latest(record.id),
+    latest,
   });
 
   async function find(ref: string): Promise<AgentRecord> {
     const record = await agents.findByIdOrName(ref);
     if (!record) throw new FarolError('not_found', `no agent with id or name "${ref}"`);
     return record;
+  }
+
+  async function getAgent(ref: string): Promise<Agent> {
+    const record = await find(ref);
+    return toAgent(record, (await telemetry.latestSamples([record.seq])).get(record.seq) ?? null);
   }
 
   return {
@@ -58,9 +64,9 @@ export function createAgentsService({
       } catch (error) {
         throw new FarolError('validation_failed', (error as Error).message, { cause: error });
       }
-      const records = await agents.list();
+      const [records, samples] = await Promise.all([agents.list(), telemetry.latestSamples()]);
       return records
-        .map(toAgent)
+        .map((record) => toAgent(record, samples.get(record.seq) ?? null))
         .filter((a) => (query.status === undefined || a.status === query.status) && matchesLabels(a.labels, terms));
     },
 
@@ -70,14 +76,12 @@ export function createAgentsService({
         id: record.id,
         name: record.name,
         status: presence.isOnline(record.id) ? 'online' : 'offline',
-        lastSeen: record.lastSeen,
+        lastSeen: presence.lastHeard(record.id) ?? record.lastSeen,
         values: telemetry.latestValues(record.id),
       }));
     },
 
-    async get(ref: string): Promise<Agent> {
-      return toAgent(await find(ref));
-    },
+    get: getAgent,
 
     /** Resolves an id or name to the stored record (for other modules' routes). */
     find,
@@ -90,7 +94,7 @@ export function createAgentsService({
       await agents.update(record.id, patch);
       if (patch.name !== undefined) presence.rename(record.id, patch.name);
       logger.info({ agentId: record.id, patch }, 'agent updated');
-      return toAgent(await find(record.id));
+      return getAgent(record.id);
     },
 
     async remove(ref: string): Promise<void> {

@@ -41,6 +41,7 @@ export function createPresenceService({
 }) {
   const live = new Map<string, LiveAgent>();
   let sweeper: NodeJS.Timeout | undefined;
+  let persister: NodeJS.Timeout | undefined;
 
   async function changeStatus(entry: LiveAgent, status: 'online' | 'offline', reason: AgentStatusEvent['reason']): Promise<void> {
     const at = clock.now();
@@ -118,6 +119,19 @@ export function createPresenceService({
       return live.get(agentId)?.session;
     },
 
+    /** When a connected agent was last heard from; undefined when it is not connected here. */
+    lastHeard(agentId: string): number | undefined {
+      return live.get(agentId)?.lastHeard;
+    },
+
+    /**
+     * Stores `last_seen` of connected agents. Heartbeats update it in memory only; it is written
+     * on every status change and by this periodic pass, so a crash loses at most one period.
+     */
+    async persistLastSeen(): Promise<void> {
+      await agents.touchLastSeen([...live.values()].map((entry) => ({ seq: entry.agent.seq, lastSeen: entry.lastHeard })));
+    },
+
     isOnline(agentId: string): boolean {
       return live.has(agentId);
     },
@@ -126,16 +140,21 @@ export function createPresenceService({
       return live.size;
     },
 
-    start(sweepEveryMs = 1_000): void {
+    start(sweepEveryMs = 1_000, persistEveryMs = 60_000): void {
       sweeper = setInterval(() => {
         service.sweep().catch((error: unknown) => logger.error({ err: error }, 'presence sweep failed'));
       }, sweepEveryMs);
       sweeper.unref();
+      persister = setInterval(() => {
+        service.persistLastSeen().catch((error: unknown) => logger.error({ err: error }, 'storing last_seen failed'));
+      }, persistEveryMs);
+      persister.unref();
     },
 
     /** Hub shutdown: every live agent becomes offline. */
     async stop(): Promise<void> {
       if (sweeper) clearInterval(sweeper);
+      if (persister) clearInterval(persister);
       for (const agentId of [...live.keys()]) await goOffline(agentId, 'hub_shutdown');
     },
   };

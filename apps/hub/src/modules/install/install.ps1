@@ -95,6 +95,8 @@ $runnerText = @"
 # Written by the Farol installer; started at boot by the '$TaskName' scheduled task.
 while (`$true) {
   & '$($node.Replace("'", "''"))' '$($bundle.Replace("'", "''"))' run --state '$($State.Replace("'", "''"))' *>> '$((Join-Path $State 'agent.log').Replace("'", "''"))'
+  # Exit code 4: stopped from the hub (farol agents stop); stay stopped until the next boot.
+  if (`$LASTEXITCODE -eq 4) { break }
   Start-Sleep -Seconds 5
 }
 "@

@@ -238,6 +238,8 @@ Type=simple
 ExecStart=$(systemd_quote "$FAROL_NODE") $(systemd_quote "$FAROL_BUNDLE") run --state $(systemd_quote "$FAROL_STATE")
 Restart=always
 RestartSec=5
+# Exit code 4: stopped from the hub (farol agents stop); stay stopped until started again.
+RestartPreventExitStatus=4
 Environment=NODE_ENV=production
 
 [Install]

@@ -45,10 +45,29 @@ export function createTelemetryRepository(db: Db) {
       return inserted;
     },
 
-    async touchLastSeen(entries: Array<{ seq: number; lastSeen: number }>): Promise<void> {
-      for (const entry of entries) {
-        await db.updateTable('agents').set({ last_seen: entry.lastSeen }).where('seq', '=', entry.seq).execute();
+    /** Keeps each agent's newest full sample; an older one never replaces a newer one. */
+    async upsertLatest(rows: Array<{ agentSeq: number; ts: number; json: string }>): Promise<void> {
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        const chunk = rows.slice(i, i + INSERT_CHUNK).map((r) => ({ agent_seq: r.agentSeq, ts: r.ts, sample: r.json }));
+        await db
+          .insertInto('agent_latest')
+          .values(chunk)
+          .onConflict((oc) =>
+            oc
+              .column('agent_seq')
+              .doUpdateSet((eb) => ({ ts: eb.ref('excluded.ts'), sample: eb.ref('excluded.sample') }))
+              .where('excluded.ts', '>=', (eb) => eb.ref('agent_latest.ts')),
+          )
+          .execute();
       }
+    },
+
+    /** Newest samples as JSON text, by agent sequence (all agents when `seqs` is omitted). */
+    async latestSamples(seqs?: number[]): Promise<Map<number, string>> {
+      let query = db.selectFrom('agent_latest').select(['agent_seq', 'sample']);
+      if (seqs) query = query.where('agent_seq', 'in', seqs.length ? seqs : [-1]);
+      const rows = await query.execute();
+      return new Map(rows.map((r) => [r.agent_seq, r.sample]));
     },
 
     async maxRawId(): Promise<number> {

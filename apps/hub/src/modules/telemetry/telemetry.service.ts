@@ -19,6 +19,8 @@ interface PendingReport {
   agentSeq: number;
   agentId: string;
   samples: HeartbeatSample[];
+  /** The report's newest sample as JSON, when it is the agent's newest so far. */
+  newest: { ts: number; json: string } | undefined;
   receivedAt: number;
   resolve(ack: MetricsReportAck): void;
   reject(error: unknown): void;
@@ -67,9 +69,9 @@ export function createTelemetryService({
   writeBatchWindowMs: number;
   retention: Retention;
 }) {
-  // The newest sample per agent, kept as its JSON text (a few KB) rather than an object graph
-  // (several times larger in V8): with 10,000 agents that is the difference that matters.
-  const latest = new Map<string, { ts: number; json: string; values: HistoryValues }>();
+  // Only the newest sample's history values stay in memory (for gauges and live updates); the
+  // full sample goes to the database with its batch: 10,000 agents × a few KB is too much heap.
+  const latest = new Map<string, { ts: number; values: HistoryValues }>();
   let pending: PendingReport[] = [];
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
@@ -79,13 +81,16 @@ export function createTelemetryService({
     const rows = batch.flatMap((report) =>
       report.samples.map((sample) => ({ agentSeq: report.agentSeq, ts: sample.ts, values: toHistoryValues(sample) })),
     );
-    const lastSeen = new Map<number, number>();
-    for (const report of batch) lastSeen.set(report.agentSeq, Math.max(lastSeen.get(report.agentSeq) ?? 0, report.receivedAt));
+    const newest = new Map<number, { agentSeq: number; ts: number; json: string }>();
+    for (const report of batch) {
+      const known = newest.get(report.agentSeq);
+      if (report.newest && (!known || report.newest.ts >= known.ts)) newest.set(report.agentSeq, { agentSeq: report.agentSeq, ...report.newest });
+    }
     let inserted: Set<string>;
     try {
       inserted = await unitOfWork(async (repos) => {
         const keys = await repos.telemetry.insertSamples(rows);
-        await repos.telemetry.touchLastSeen([...lastSeen].map(([seq, at]) => ({ seq, lastSeen: at })));
+        await repos.telemetry.upsertLatest([...newest.values()]);
         return keys;
       });
     } catch (error) {
@@ -95,6 +100,14 @@ export function createTelemetryService({
     }
     observability.dbWriteSeconds.observe((performance.now() - started) / 1000);
     observability.writeBatchSize.observe(rows.length);
+    const committedAt = clock.now();
+    for (const report of batch) {
+      // Live heartbeats only (one fresh sample); backfilled ones are late on purpose.
+      const [only] = report.samples;
+      if (report.samples.length === 1 && only && committedAt - only.ts < 60_000) {
+        observability.commitLagSeconds.observe(Math.max(0, committedAt - only.ts) / 1000);
+      }
+    }
     for (const report of batch) {
       let stored = 0;
       // A sample counts as stored once; a duplicate within the same batch counts as a duplicate.
@@ -118,22 +131,25 @@ export function createTelemetryService({
     record(agent: { seq: number; id: string }, samples: HeartbeatSample[]): Promise<MetricsReportAck> {
       const receivedAt = clock.now();
       observability.heartbeats.inc(samples.length);
-      const newest = samples.reduce((a, b) => (b.ts > a.ts ? b : a));
+      const newestSample = samples.reduce((a, b) => (b.ts > a.ts ? b : a));
       const current = latest.get(agent.id);
-      if (!current || newest.ts >= current.ts) {
-        const values = toHistoryValues(newest);
-        latest.set(agent.id, { ts: newest.ts, json: JSON.stringify(newest), values });
-        bus.publish('metrics.update', { agentId: agent.id, ts: newest.ts, values });
+      let newest: PendingReport['newest'];
+      if (!current || newestSample.ts >= current.ts) {
+        const values = toHistoryValues(newestSample);
+        latest.set(agent.id, { ts: newestSample.ts, values });
+        newest = { ts: newestSample.ts, json: JSON.stringify(newestSample) };
+        bus.publish('metrics.update', { agentId: agent.id, ts: newestSample.ts, values });
       }
       return new Promise<MetricsReportAck>((resolve, reject) => {
-        pending.push({ agentSeq: agent.seq, agentId: agent.id, samples, receivedAt, resolve, reject });
+        pending.push({ agentSeq: agent.seq, agentId: agent.id, samples, newest, receivedAt, resolve, reject });
         timer ??= setTimeout(() => void flush(), writeBatchWindowMs);
       });
     },
 
-    latest(agentId: string): HeartbeatSample | null {
-      const entry = latest.get(agentId);
-      return entry ? (JSON.parse(entry.json) as HeartbeatSample) : null;
+    /** Newest full samples by agent sequence (all agents when `seqs` is omitted). */
+    async latestSamples(seqs?: number[]): Promise<Map<number, HeartbeatSample>> {
+      const texts = await telemetry.latestSamples(seqs);
+      return new Map([...texts].map(([seq, json]) => [seq, JSON.parse(json) as HeartbeatSample]));
     },
 
     /** The history series of the newest sample, without rebuilding the whole sample. */

@@ -38,11 +38,13 @@ export interface FleetMachine {
   sampleTs: number | null;
   /** Oldest first, at most SPARKLINE_POINTS. */
   cpuHistory: readonly CpuPoint[];
+  /** When this browser heard the last status event for it (not from a list). */
+  statusHeardAt: number | null;
 }
 
 /** A live event from /ui, as the store queues it. */
 export type FleetEvent =
-  | { type: 'status'; event: AgentStatusEvent }
+  | { type: 'status'; event: AgentStatusEvent; receivedAt: number }
   | { type: 'metrics'; event: MetricsUpdateEvent; receivedAt: number }
   | { type: 'removed'; agentId: string };
 
@@ -73,8 +75,12 @@ export const browserScheduler: FlushScheduler = {
 export interface FleetStore {
   getSnapshot(): FleetSnapshot;
   subscribe(listener: () => void): () => void;
-  /** Replaces the fleet with a fresh list (start, reconnect), keeping the sparklines. Published at once. */
-  load(agents: readonly Agent[]): void;
+  /**
+   * Replaces the fleet with a fresh list (start, reconnect), keeping the sparklines. Published
+   * at once. `requestedAt` (when the list was asked for) lets a status or sample heard over the
+   * socket after that win over the list, which may have been computed before it.
+   */
+  load(agents: readonly Agent[], requestedAt?: number): void;
   /** Adds or refreshes one machine (one that appeared after the list was loaded). */
   upsert(agent: Agent): void;
   /** Queues a live event; applied with the next flush. */
@@ -105,7 +111,25 @@ export function machineFromAgent(agent: Agent, cpuHistory: readonly CpuPoint[] =
     disk: values?.disk ?? null,
     sampleTs: agent.latest?.ts ?? null,
     cpuHistory: history,
+    statusHeardAt: null,
   };
+}
+
+/** A machine from a fresh list, keeping what the socket said since the list was requested. */
+function mergeLoaded(fresh: FleetMachine, previous: FleetMachine | undefined, requestedAt: number): FleetMachine {
+  if (!previous) return fresh;
+  const merged = { ...fresh, lastSeen: Math.max(fresh.lastSeen ?? 0, previous.lastSeen ?? 0) || null };
+  if (previous.statusHeardAt !== null && previous.statusHeardAt >= requestedAt) {
+    merged.status = previous.status;
+    merged.statusHeardAt = previous.statusHeardAt;
+  }
+  if (previous.sampleTs !== null && (fresh.sampleTs === null || previous.sampleTs > fresh.sampleTs)) {
+    merged.cpu = previous.cpu;
+    merged.memory = previous.memory;
+    merged.disk = previous.disk;
+    merged.sampleTs = previous.sampleTs;
+  }
+  return merged;
 }
 
 /** Appends a point unless it is not newer than the last one (a duplicate or a backfilled sample). */
@@ -168,7 +192,7 @@ export function createFleetStore({
     }
     if (fleetEvent.type === 'status') {
       const { status, name, lastSeen } = fleetEvent.event;
-      machines.set(agentId, { ...machine, status, name, lastSeen: lastSeen ?? machine.lastSeen });
+      machines.set(agentId, { ...machine, status, name, lastSeen: lastSeen ?? machine.lastSeen, statusHeardAt: fleetEvent.receivedAt });
       return;
     }
     const { ts, values } = fleetEvent.event;
@@ -204,10 +228,13 @@ export function createFleetStore({
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    load(agents) {
+    load(agents, requestedAt = Number.POSITIVE_INFINITY) {
       const previous = draft ?? snapshot.machines;
       const machines = new Map<string, FleetMachine>();
-      for (const agent of agents) machines.set(agent.id, machineFromAgent(agent, previous.get(agent.id)?.cpuHistory));
+      for (const agent of agents) {
+        const known = previous.get(agent.id);
+        machines.set(agent.id, mergeLoaded(machineFromAgent(agent, known?.cpuHistory), known, requestedAt));
+      }
       draft = null;
       unknown = new Set();
       publish(machines, true);

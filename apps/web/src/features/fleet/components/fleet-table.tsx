@@ -1,4 +1,4 @@
-import { memo } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import { Link, machinePath, navigate } from '../../../app/router.js';
 import { useI18n } from '../../../i18n/i18n.js';
 import { RelativeTime } from '../../../ui/clock.js';
@@ -6,6 +6,7 @@ import { cn } from '../../../ui/cn.js';
 import { formatPercent, usageLevel } from '../../../ui/format.js';
 import { Sparkline } from '../../../ui/sparkline.js';
 import { StatusDot, USAGE_TEXT, UsageBar } from '../../../ui/status.js';
+import { useWindowRows } from '../../../ui/window-rows.js';
 import type { FleetMachine } from '../fleet-store.js';
 import type { FleetRow, Health } from '../fleet-view.js';
 import { useSeedWhenVisible } from '../hooks/use-fleet.js';
@@ -37,7 +38,7 @@ const MachineRow = memo(function MachineRow({ machine, health }: { machine: Flee
       }}
       className="cursor-pointer border-t border-slate-100 hover:bg-slate-50 dark:border-slate-800 dark:hover:bg-slate-800/40"
     >
-      <td className="max-w-64 px-3 py-2.5">
+      <td className="max-w-64 px-3 py-2.5 whitespace-nowrap">
         <div className="flex items-center gap-2.5">
           <StatusDot health={health} label={t(`status.${health}`)} />
           <div className="min-w-0">
@@ -67,9 +68,26 @@ const MachineRow = memo(function MachineRow({ machine, health }: { machine: Flee
   );
 });
 
-/** The compact view for wide screens: one row per machine. */
+const ROW_HEIGHT_ESTIMATE = 53;
+
+/** The compact view for wide screens: one row per machine, windowed like the cards. */
 export function FleetTable({ rows }: { rows: readonly FleetRow[] }) {
   const { t } = useI18n();
+  const bodyRef = useRef<HTMLTableSectionElement>(null);
+  const [rowHeight, setRowHeight] = useState(ROW_HEIGHT_ESTIMATE);
+  const { start, end } = useWindowRows(bodyRef, rows.length, rowHeight, 10);
+
+  useEffect(() => {
+    const body = bodyRef.current;
+    if (!body) return;
+    const observer = new ResizeObserver(() => {
+      const first = body.querySelector<HTMLElement>('tr[data-testid=machine-row]');
+      if (first && first.offsetHeight > 0) setRowHeight(first.offsetHeight);
+    });
+    observer.observe(body);
+    return () => observer.disconnect();
+  }, []);
+
   const th = 'px-3 py-2.5 text-left text-xs font-medium text-slate-500 dark:text-slate-400';
   return (
     <div className="overflow-x-auto rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900">
@@ -86,10 +104,12 @@ export function FleetTable({ rows }: { rows: readonly FleetRow[] }) {
             <th scope="col" className={cn(th, 'text-right')}>{t('fleet.lastSeen')}</th>
           </tr>
         </thead>
-        <tbody>
-          {rows.map((row) => (
+        <tbody ref={bodyRef}>
+          {start > 0 && <tr aria-hidden="true" style={{ height: start * rowHeight }} />}
+          {rows.slice(start, end).map((row) => (
             <MachineRow key={row.machine.id} machine={row.machine} health={row.health} />
           ))}
+          {end < rows.length && <tr aria-hidden="true" style={{ height: (rows.length - end) * rowHeight }} />}
         </tbody>
       </table>
     </div>

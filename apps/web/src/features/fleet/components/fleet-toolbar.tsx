@@ -83,23 +83,28 @@ export function FleetToolbar({
               </option>
             ))}
           </Select>
-          <Select value={filter.sort} onChange={(event) => set({ sort: event.target.value as SortKey })} aria-label={t('fleet.sortLabel')} className="min-w-0 flex-1 lg:max-w-40">
-            {SORT_KEYS.map((key) => (
-              <option key={key} value={key}>
-                {t('fleet.sortLabel')}: {t(`fleet.sort.${key}`)}
-              </option>
-            ))}
-          </Select>
-          <Segmented<FleetLayout>
-            label={t('fleet.viewLabel')}
-            value={layout}
-            onChange={onLayoutChange}
-            className="hidden lg:inline-flex"
-            options={[
-              { value: 'cards', label: <GridIcon />, ariaLabel: t('fleet.viewCards') },
-              { value: 'table', label: <ListIcon />, ariaLabel: t('fleet.viewTable') },
-            ]}
-          />
+          <label className="flex min-w-0 flex-1 items-center gap-2 lg:max-w-52 lg:flex-none">
+            <span className="hidden text-sm whitespace-nowrap text-slate-500 sm:inline dark:text-slate-400">{t('fleet.sortLabel')}</span>
+            <Select value={filter.sort} onChange={(event) => set({ sort: event.target.value as SortKey })} className="min-w-0 flex-1">
+              {SORT_KEYS.map((key) => (
+                <option key={key} value={key}>
+                  {t(`fleet.sort.${key}`)}
+                </option>
+              ))}
+            </Select>
+          </label>
+          {/* The table needs a wide screen; phones and tablets always get cards. */}
+          <div className="hidden lg:block">
+            <Segmented<FleetLayout>
+              label={t('fleet.viewLabel')}
+              value={layout}
+              onChange={onLayoutChange}
+              options={[
+                { value: 'cards', label: <GridIcon />, ariaLabel: t('fleet.viewCards') },
+                { value: 'table', label: <ListIcon />, ariaLabel: t('fleet.viewTable') },
+              ]}
+            />
+          </div>
         </div>
       </div>
     </div>

@@ -27,12 +27,13 @@ export function Usage({ label, percent, dim }: { label: string; percent: number 
   );
 }
 
+/** Up to `max` label chips and a "+n", on one line (windowed lists need rows of one height). */
 export function Labels({ labels, max = MAX_LABELS }: { labels: Record<string, string>; max?: number }) {
   const { t } = useI18n();
   const entries = Object.entries(labels);
   if (entries.length === 0) return null;
   return (
-    <div className="flex min-w-0 flex-wrap gap-1">
+    <div className="flex min-w-0 gap-1 overflow-hidden">
       {entries.slice(0, max).map(([key, value]) => (
         <LabelChip key={key} labelKey={key} value={value} />
       ))}
@@ -64,7 +65,8 @@ export const MachineCard = memo(function MachineCard({ machine, health }: { mach
         'group flex flex-col gap-3 rounded-xl border bg-white p-4 shadow-sm transition-[border-color,box-shadow]',
         'border-slate-200 hover:border-indigo-300 hover:shadow-md focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500',
         'dark:border-slate-800 dark:bg-slate-900 dark:hover:border-indigo-500/50',
-        '[contain-intrinsic-size:auto_232px] [content-visibility:auto]',
+        // A live update relayouts and repaints this card only.
+        '[contain:content]',
       )}
     >
       <div className="flex items-start gap-2.5">
@@ -79,7 +81,7 @@ export const MachineCard = memo(function MachineCard({ machine, health }: { mach
         </div>
         <RelativeTime at={machine.lastSeen} className={cn('shrink-0 pt-0.5 text-xs tabular-nums', health === 'late' ? 'text-amber-600 dark:text-amber-400' : 'text-slate-400 dark:text-slate-500')} />
       </div>
-      <div className="min-h-5">
+      <div className="h-5">
         <Labels labels={machine.labels} />
       </div>
       <div className="flex flex-col gap-1.5">

@@ -119,11 +119,17 @@ export function FleetProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => () => seeder.dispose(), [seeder]);
 
-  const list = useQuery({ queryKey: AGENTS_QUERY_KEY, queryFn: () => client.listAgents() });
-  const agents = list.data?.agents;
+  const list = useQuery({
+    queryKey: AGENTS_QUERY_KEY,
+    queryFn: async () => {
+      const requestedAt = Date.now();
+      return { requestedAt, ...(await client.listAgents()) };
+    },
+  });
+  const loaded = list.data;
   useEffect(() => {
-    if (agents) store.load(agents);
-  }, [agents, store]);
+    if (loaded) store.load(loaded.agents, loaded.requestedAt);
+  }, [loaded, store]);
 
   useEffect(() => {
     let wasConnected = socket.connected;
@@ -133,7 +139,7 @@ export function FleetProvider({ children }: { children: ReactNode }) {
     };
     socket.on('connect', onConnect);
     const unsubscribers = [
-      onUiEvent(socket, 'agent:status', (event) => store.enqueue({ type: 'status', event }), logInvalid),
+      onUiEvent(socket, 'agent:status', (event) => store.enqueue({ type: 'status', event, receivedAt: Date.now() }), logInvalid),
       onUiEvent(socket, 'metrics:update', (event) => store.enqueue({ type: 'metrics', event, receivedAt: Date.now() }), logInvalid),
       onUiEvent(socket, 'agent:removed', ({ agentId }) => store.enqueue({ type: 'removed', agentId }), logInvalid),
     ];

@@ -61,7 +61,7 @@ function HistoryChart({ spec, response }: { spec: ChartSpec; response: MetricsRe
         return {
           data: [columns.x, columns.avg, columns.max, columns.min],
           series: [line, { label: t('chart.max'), color: single.color, bandEdge: true }, { label: t('chart.min'), color: single.color, bandEdge: true }],
-          bands: [{ upper: 2, lower: 3, color: withAlpha(single.color, 0.18) }],
+          bands: [{ upper: 2, lower: 3, color: withAlpha(single.color, 0.18), label: t('chart.band') }],
         };
       }
       return { data: [columns.x, columns.avg], series: [line], bands: [] };

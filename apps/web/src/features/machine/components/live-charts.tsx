@@ -49,14 +49,9 @@ export function LiveCharts({ samples, state }: { samples: readonly HeartbeatSamp
       title={
         <span className="flex items-center gap-2">
           {t('live.title')}
-          <span
-            className={cn(
-              'inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 text-[11px] font-semibold tracking-wide uppercase',
-              state === 'live' ? 'bg-red-50 text-red-600 dark:bg-red-500/10 dark:text-red-400' : 'bg-slate-100 text-slate-500 dark:bg-slate-800 dark:text-slate-400',
-            )}
-          >
-            <span className={cn('size-1.5 rounded-full', state === 'live' ? 'animate-pulse bg-red-500' : 'bg-slate-400')} />
-            {t('live.badge')}
+          {/* A red dot that breathes while samples arrive; gray otherwise. */}
+          <span aria-hidden="true" className={cn('relative inline-flex size-2 rounded-full', state === 'live' ? 'bg-red-500' : 'bg-slate-300 dark:bg-slate-600')}>
+            {state === 'live' && <span className="absolute inset-0 animate-ping rounded-full bg-red-400 opacity-60 motion-reduce:hidden" />}
           </span>
         </span>
       }
@@ -76,7 +71,7 @@ export function LiveCharts({ samples, state }: { samples: readonly HeartbeatSamp
         <ChartCard title={t('chart.network')} value={`↓ ${rate(latest?.network?.rxBps)} ↑ ${rate(latest?.network?.txBps)}`}>
           <TimeChart data={networkData} series={networkSeries} formatValue={formats.rate} height={150} ariaLabel={t('chart.network')} />
         </ChartCard>
-        <ChartCard title={t('chart.diskIo')} value={`R ${rate(latest?.diskIo?.readBps)} W ${rate(latest?.diskIo?.writeBps)}`}>
+        <ChartCard title={t('chart.diskIo')} value={`${t('chart.readShort')} ${rate(latest?.diskIo?.readBps)} ${t('chart.writeShort')} ${rate(latest?.diskIo?.writeBps)}`}>
           <TimeChart data={diskData} series={diskSeries} formatValue={formats.rate} height={150} ariaLabel={t('chart.diskIo')} />
         </ChartCard>
       </div>

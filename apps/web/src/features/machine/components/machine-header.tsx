@@ -116,7 +116,7 @@ export function MachineHeader({ agent, health }: { agent: Agent; health: Health 
         <ChevronLeftIcon /> {t('machine.back')}
       </Link>
       <div className="flex items-start gap-3">
-        <StatusDot health={health} label={t(`status.${health}`)} className="mt-3" />
+        <StatusDot health={health} label={t(`status.${health}`)} className="mt-3" pulse />
         <div className="min-w-0 flex-1">
           <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
             <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900 dark:text-white" data-testid="machine-name">

@@ -1,0 +1,334 @@
+import type { KeyObject } from 'node:crypto';
+import {
+  type CommandAck,
+  type CommandClaims,
+  type CommandResult,
+  type CommandRun,
+  type ShellCommand,
+} from '@farol/protocol';
+import type { HubLink } from '../hub-link/hub-link.client.js';
+import type { Logger } from '../logging/logger.js';
+import type { Clock } from '../runtime/clock.js';
+import type { CommandStateRepository } from './command-state.repository.js';
+import { verifyCommandToken } from './command-token.js';
+import type { Policy } from './policy.schema.js';
+import { plainOutcome, type RemoteCommandContext, type RemoteOutcome } from './remote-command.js';
+
+/** Commands running at once; more are refused rather than queued (the hub's timeout keeps running). */
+export const MAX_CONCURRENT_COMMANDS = 32;
+/** Output is sent in chunks of up to this size, or after this long. */
+const OUTPUT_CHUNK_BYTES = 16 * 1024;
+const OUTPUT_FLUSH_MS = 50;
+const ACK_TIMEOUT_MS = 10_000;
+const RESULT_ACK_TIMEOUT_MS = 15_000;
+/** How long a restart or stop waits for the hub to take its result before going anyway (it stays on disk). */
+const LIFECYCLE_DELIVERY_MS = 3_000;
+/** Error codes after which re-sending a result cannot help: it is dropped. */
+const FINAL_RESULT_REFUSALS = new Set(['forbidden', 'validation_failed', 'not_found', 'bad_request']);
+
+/** How each kind of command is run; the lifecycle commands go through `lifecycle`. */
+export interface CommandHandlers {
+  shell(command: ShellCommand, context: RemoteCommandContext): Promise<RemoteOutcome>;
+  metrics(context: RemoteCommandContext): Promise<RemoteOutcome>;
+  processes(command: { top?: number | undefined; sortBy?: 'cpu' | 'memory' | undefined }, context: RemoteCommandContext): Promise<RemoteOutcome>;
+}
+
+/** Restart and stop: what the output says, and the request to the agent's main loop. */
+export interface Lifecycle {
+  describe(kind: 'restart' | 'stop'): string;
+  request(kind: 'restart' | 'stop'): void;
+}
+
+export interface CommandExecutorOptions {
+  agentId: string;
+  /** The hub key pinned at enrollment. */
+  hubKey: KeyObject;
+  link: Pick<HubLink, 'isLinked' | 'request'>;
+  state: CommandStateRepository;
+  /** Read for every command: the local policy file the hub cannot change. */
+  policy: () => Policy | { error: string };
+  handlers: CommandHandlers;
+  lifecycle: Lifecycle;
+  clock: Clock;
+  logger: Logger;
+  maxConcurrent?: number;
+}
+
+/** Runs the hub's signed commands on this machine. */
+export interface CommandExecutor {
+  /** A `command:run` from the hub. Resolves when the command has finished (tests wait on it). */
+  run(payload: CommandRun): Promise<void>;
+  /** A `command:cancel` from the hub. */
+  cancel(commandId: string): void;
+  /** Sends every result the hub has not acknowledged (after each hello). */
+  flushOutbox(): Promise<void>;
+  /** Agent shutdown: stops running commands and tries to hand their results over. */
+  shutdown(): Promise<void>;
+  runningCount(): number;
+}
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * The agent's side of remote commands. Every command must be a JWS by the pinned hub key,
+ * addressed to this agent, not expired, never seen before (its JWS id and command id are kept
+ * for 24 h on disk, written before anything runs) and allowed by the local policy. Otherwise it
+ * is refused with a reason. Results are written to disk before they are sent, and re-sent after
+ * every reconnect until the hub acknowledges them.
+ */
+export function createCommandExecutor(options: CommandExecutorOptions): CommandExecutor {
+  const { link, state, clock, logger } = options;
+  const maxConcurrent = options.maxConcurrent ?? MAX_CONCURRENT_COMMANDS;
+  const running = new Map<string, Running>();
+  const delivering = new Set<string>();
+  let shuttingDown = false;
+
+  function sendAck(ack: Omit<CommandAck, 'at'>): void {
+    if (!link.isLinked()) return;
+    link.request('command:ack', { ...ack, at: clock.now() }, ACK_TIMEOUT_MS).then(
+      (answer) => {
+        if (!answer.ok) logger.warn({ commandId: ack.commandId, code: answer.error.code, reason: answer.error.message }, 'hub refused a command acknowledgement');
+      },
+      (error: unknown) => logger.debug({ err: error, commandId: ack.commandId }, 'command acknowledgement not delivered'),
+    );
+  }
+
+  /** Sends a stored result; true once the hub has it (or refused it for good). */
+  async function deliver(result: CommandResult): Promise<boolean> {
+    if (!link.isLinked() || delivering.has(result.commandId)) return false;
+    delivering.add(result.commandId);
+    try {
+      const answer = await link.request('command:result', result, RESULT_ACK_TIMEOUT_MS);
+      if (answer.ok) {
+        state.dropResult(result.commandId);
+        logger.debug({ commandId: result.commandId, stored: answer.data.stored }, 'result acknowledged by the hub');
+        return true;
+      }
+      if (FINAL_RESULT_REFUSALS.has(answer.error.code)) {
+        logger.error({ commandId: result.commandId, code: answer.error.code, reason: answer.error.message }, 'hub refused a result for good; dropping it');
+        state.dropResult(result.commandId);
+        return true;
+      }
+      logger.warn({ commandId: result.commandId, code: answer.error.code, reason: answer.error.message }, 'hub could not take a result; will send it again');
+      return false;
+    } catch (error) {
+      // Timeout or disconnect: the result stays on disk and goes again after the next hello.
+      logger.debug({ err: error, commandId: result.commandId }, 'result not acknowledged; kept for the next connection');
+      return false;
+    } finally {
+      delivering.delete(result.commandId);
+    }
+  }
+
+  function finish(commandId: string, outcome: RemoteOutcome): CommandResult {
+    const result: CommandResult = { commandId, ...outcome };
+    state.saveResult(result);
+    state.clearRunning(commandId);
+    logger.info({ commandId, state: result.state, exitCode: result.exitCode, error: result.error ?? undefined }, 'remote command finished');
+    return result;
+  }
+
+  /** A refusal of a command that is genuinely ours: acknowledged, and answered durably. */
+  function refuse(claims: CommandClaims, state_: 'refused' | 'expired', reason: string): void {
+    logger.warn({ commandId: claims.commandId, jobId: claims.jobId, kind: claims.command.kind, reason }, 'refusing a remote command');
+    sendAck({ commandId: claims.commandId, status: 'refused', reason });
+    const now = clock.now();
+    void deliver(finish(claims.commandId, plainOutcome({ state: state_, startedAt: null, endedAt: now, error: reason })));
+  }
+
+  /** Batches a command's output into chunks, keeping the order of stdout and stderr. */
+  function outputStream(commandId: string) {
+    let seq = 0;
+    let pending: { stream: 'stdout' | 'stderr'; text: string } | null = null;
+    let timer: NodeJS.Timeout | undefined;
+    const flush = (): void => {
+      clearTimeout(timer);
+      timer = undefined;
+      const chunk = pending;
+      pending = null;
+      if (!chunk || !link.isLinked()) return;
+      const message = { commandId, stream: chunk.stream, data: chunk.text, seq: seq++ };
+      // Best effort: the result carries the whole (capped) output.
+      link.request('command:output', message, ACK_TIMEOUT_MS).catch((error: unknown) => logger.debug({ err: error, commandId }, 'output chunk not delivered'));
+    };
+    return {
+      push(stream: 'stdout' | 'stderr', text: string): void {
+        if (pending && pending.stream !== stream) flush();
+        pending = pending ? { stream, text: pending.text + text } : { stream, text };
+        if (Buffer.byteLength(pending.text) >= OUTPUT_CHUNK_BYTES) flush();
+        else timer ??= setTimeout(flush, OUTPUT_FLUSH_MS);
+      },
+      close: flush,
+    };
+  }
+
+  async function withTimeout(work: (context: RemoteCommandContext) => Promise<RemoteOutcome>, context: RemoteCommandContext, controller: AbortController): Promise<RemoteOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<RemoteOutcome>((resolve) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        const now = clock.now();
+        resolve(plainOutcome({ state: 'timed_out', startedAt: now - context.timeoutMs, endedAt: now, error: `timed out after ${context.timeoutMs} ms` }));
+      }, context.timeoutMs);
+    });
+    try {
+      return await Promise.race([work(context), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function execute(claims: CommandClaims, controller: AbortController): Promise<void> {
+    const { commandId, command } = claims;
+    const startedAt = clock.now();
+    const stream = outputStream(commandId);
+    const context: RemoteCommandContext = {
+      commandId,
+      timeoutMs: claims.timeoutMs,
+      signal: controller.signal,
+      onOutput: stream.push,
+      onSpawn: (pid) => state.markRunning({ commandId, pid, startedAt }),
+      clock,
+      logger: logger.child({ commandId }),
+    };
+    logger.info({ commandId, jobId: claims.jobId, kind: command.kind }, 'running a remote command');
+    let outcome: RemoteOutcome;
+    let after: 'restart' | 'stop' | null = null;
+    try {
+      switch (command.kind) {
+        case 'shell':
+          outcome = await options.handlers.shell(command, context);
+          break;
+        case 'metrics':
+          outcome = await withTimeout((c) => options.handlers.metrics(c), context, controller);
+          break;
+        case 'processes':
+          outcome = await withTimeout((c) => options.handlers.processes(command, c), context, controller);
+          break;
+        case 'restart':
+        case 'stop':
+          after = command.kind;
+          outcome = plainOutcome({ state: 'succeeded', exitCode: 0, startedAt, endedAt: clock.now(), stdout: `${options.lifecycle.describe(command.kind)}\n` });
+          break;
+      }
+    } catch (error) {
+      logger.error({ err: error, commandId }, 'a remote command handler failed');
+      outcome = plainOutcome({ state: 'failed', startedAt, endedAt: clock.now(), error: `the agent failed to run it: ${(error as Error).message}` });
+    }
+    stream.close();
+    if (shuttingDown && (outcome.state === 'cancelled' || controller.signal.aborted) && outcome.state !== 'succeeded') {
+      outcome = { ...outcome, state: 'failed', error: 'the agent stopped while the command ran; its process tree was killed' };
+    }
+    running.delete(commandId);
+    const result = finish(commandId, outcome);
+    if (after === null) {
+      void deliver(result);
+      return;
+    }
+    // The result is on disk already; give the hub a moment to take it before the agent goes.
+    await Promise.race([deliver(result), new Promise((resolve) => setTimeout(resolve, LIFECYCLE_DELIVERY_MS).unref())]);
+    options.lifecycle.request(after);
+  }
+
+  // Commands that were running when a previous agent process died: say so, once.
+  for (const marker of state.interrupted) {
+    state.clearRunning(marker.commandId);
+    if (state.result(marker.commandId)) continue;
+    finish(
+      marker.commandId,
+      plainOutcome({
+        state: 'failed',
+        startedAt: marker.startedAt,
+        endedAt: clock.now(),
+        error: `the agent stopped while the command ran${marker.pid === null ? '' : ` (process ${marker.pid} may still be running)`}`,
+      }),
+    );
+  }
+
+  return {
+    async run(payload) {
+      const check = verifyCommandToken(payload.token, options.hubKey, options.agentId);
+      if (!check.ok) {
+        logger.warn({ commandId: check.commandId, reason: check.reason }, 'refusing a command that is not from our hub for this agent');
+        if (check.commandId) sendAck({ commandId: check.commandId, status: 'refused', reason: check.reason });
+        return;
+      }
+      const claims = check.claims;
+      if (state.hasJti(claims.jti)) {
+        logger.warn({ commandId: claims.commandId, jti: claims.jti }, 'refusing a replayed command');
+        sendAck({ commandId: claims.commandId, status: 'refused', reason: 'replayed: this signed command was already delivered once' });
+        return;
+      }
+      if (state.hasCommand(claims.commandId)) {
+        // The hub sends unfinished commands again after a reconnect: never run twice.
+        logger.info({ commandId: claims.commandId }, 'command already received; not running it again');
+        state.remember({ jti: claims.jti });
+        sendAck({ commandId: claims.commandId, status: 'duplicate' });
+        const held = state.result(claims.commandId);
+        if (held) void deliver(held);
+        return;
+      }
+      // Written before anything runs: a crash from here on can never lead to a second run.
+      state.remember({ commandId: claims.commandId, jti: claims.jti });
+      if (clock.now() >= claims.exp * 1000) {
+        refuse(claims, 'expired', `the command expired at ${new Date(claims.exp * 1000).toISOString()}, before it reached this agent`);
+        return;
+      }
+      if (shuttingDown) {
+        refuse(claims, 'refused', 'the agent is stopping');
+        return;
+      }
+      const policy = options.policy();
+      if ('error' in policy) {
+        refuse(claims, 'refused', `refused by agent policy: ${policy.error}`);
+        return;
+      }
+      if (!policy.allows(claims.command.kind)) {
+        refuse(claims, 'refused', `refused by agent policy: ${claims.command.kind} is not allowed here`);
+        return;
+      }
+      if (running.size >= maxConcurrent) {
+        refuse(claims, 'refused', `the agent is already running ${running.size} commands`);
+        return;
+      }
+      // Marked before it starts, so a crash from here on is reported rather than forgotten.
+      state.markRunning({ commandId: claims.commandId, pid: null, startedAt: clock.now() });
+      sendAck({ commandId: claims.commandId, status: 'accepted' });
+      const controller = new AbortController();
+      const done = execute(claims, controller);
+      running.set(claims.commandId, { controller, done });
+      await done;
+    },
+
+    cancel(commandId) {
+      const entry = running.get(commandId);
+      if (!entry) {
+        logger.debug({ commandId }, 'cancel for a command that is not running here');
+        return;
+      }
+      logger.info({ commandId }, 'the hub cancelled a remote command');
+      entry.controller.abort();
+    },
+
+    async flushOutbox() {
+      for (const result of state.pendingResults()) {
+        if (!link.isLinked()) return;
+        await deliver(result);
+      }
+    },
+
+    async shutdown() {
+      shuttingDown = true;
+      const pending = [...running.values()];
+      for (const entry of pending) entry.controller.abort();
+      await Promise.all(pending.map((entry) => entry.done));
+      // One chance to hand the results over now; otherwise they go after the next start.
+      await Promise.race([this.flushOutbox(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+    },
+
+    runningCount: () => running.size,
+  };
+}

@@ -1,0 +1,59 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { COMMAND_KINDS, type CommandKind } from '@farol/protocol';
+import { writePrivateFileAtomic } from '../identity/identity.repository.js';
+
+/** Default file name of the policy, inside the state dir. */
+export const POLICY_FILE_NAME = 'policy.json';
+
+/**
+ * `<state>/policy.json`: the remote commands this machine allows. It lives on the machine and
+ * only its administrator changes it; the hub cannot. No file means every command is allowed;
+ * a file allows only the kinds it lists (`"*"` for all), so `{ "allow": [] }` refuses
+ * everything, including kinds added by later versions.
+ */
+export const PolicyFileSchema = z
+  .object({
+    allow: z.array(z.enum([...COMMAND_KINDS, '*'])).describe('Command kinds this agent runs; "*" for all'),
+  })
+  .strict();
+export type PolicyFile = z.infer<typeof PolicyFileSchema>;
+
+/** The policy in force for one command. */
+export interface Policy {
+  /** Where it came from, for logs: a file path, or "default". */
+  readonly source: string;
+  allows(kind: CommandKind): boolean;
+}
+
+export function policyFilePath(stateDir: string, override: string | undefined): string {
+  return override ?? path.join(stateDir, POLICY_FILE_NAME);
+}
+
+/**
+ * Reads the policy. Read for every command, so a change (or `farol-agent policy lock`) takes
+ * effect without a restart. A file that cannot be read or parsed refuses everything: an
+ * administrator who wrote a policy meant to restrict something.
+ */
+export function loadPolicy(file: string): Policy | { error: string } {
+  if (!existsSync(file)) return { source: 'default (no policy file: every command is allowed)', allows: () => true };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    return { error: `the agent policy ${file} cannot be read (${(error as Error).message}); every command is refused until it is fixed` };
+  }
+  const parsed = PolicyFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { error: `the agent policy ${file} is invalid (${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}); every command is refused until it is fixed` };
+  }
+  const allowed = new Set<string>(parsed.data.allow);
+  return { source: file, allows: (kind) => allowed.has('*') || allowed.has(kind) };
+}
+
+/** Writes the policy file (mode 0600), e.g. `{ "allow": [] }` for `farol-agent policy lock`. */
+export function writePolicy(file: string, policy: PolicyFile): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  writePrivateFileAtomic(file, `${JSON.stringify(PolicyFileSchema.parse(policy), null, 2)}\n`);
+}

@@ -1,0 +1,48 @@
+import type { CommandData, FinalTargetState } from '@farol/protocol';
+import type { Logger } from '../logging/logger.js';
+import type { Clock } from '../runtime/clock.js';
+
+/** What a remote command handler gets for one run. */
+export interface RemoteCommandContext {
+  commandId: string;
+  timeoutMs: number;
+  /** Aborted when the hub cancels the command or the agent stops. */
+  signal: AbortSignal;
+  /** Streams output as it comes (already decoded, capped by the handler). */
+  onOutput(stream: 'stdout' | 'stderr', text: string): void;
+  /** The process started (for the crash marker). */
+  onSpawn?(pid: number): void;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** How a command ended, before the executor adds its id. */
+export interface RemoteOutcome {
+  state: FinalTargetState;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  data: CommandData | null;
+  error: string | null;
+  /** Null when it never started (refused, expired). */
+  startedAt: number | null;
+  endedAt: number;
+}
+
+/** An outcome with no output, for commands that only return data or an error. */
+export function plainOutcome(fields: Pick<RemoteOutcome, 'state' | 'startedAt' | 'endedAt'> & Partial<RemoteOutcome>): RemoteOutcome {
+  return {
+    exitCode: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    data: null,
+    error: null,
+    ...fields,
+  };
+}

@@ -1,0 +1,235 @@
+import { sql, type Selectable } from 'kysely';
+import type { Command, CommandData, JobState, JobTargets, TargetCounts, TargetState } from '@farol/protocol';
+import type { Db, JobsTable, JobTargetsTable } from '../../infra/database.js';
+
+/** A job as stored. */
+export interface JobRecord {
+  seq: number;
+  id: string;
+  command: Command;
+  targetsSpec: JobTargets;
+  state: JobState;
+  ttlMs: number;
+  timeoutMs: number;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+  cancelledAt: number | null;
+  finishedAt: number | null;
+  total: number;
+}
+
+/** One target as stored. `resultAt` is set once the agent's own result is in. */
+export interface TargetRecord {
+  commandId: string;
+  jobId: string;
+  agentId: string;
+  agentName: string;
+  state: TargetState;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  data: CommandData | null;
+  sentAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  error: string | null;
+  resultAt: number | null;
+}
+
+const nullableNumber = (value: number | null): number | null => (value === null ? null : Number(value));
+
+function toJob(row: Selectable<JobsTable>): JobRecord {
+  return {
+    seq: row.seq,
+    id: row.id,
+    command: JSON.parse(row.command) as Command,
+    targetsSpec: JSON.parse(row.targets_spec) as JobTargets,
+    state: row.state === 'done' ? 'done' : 'running',
+    ttlMs: row.ttl_ms,
+    timeoutMs: row.timeout_ms,
+    createdBy: row.created_by,
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    cancelledAt: nullableNumber(row.cancelled_at),
+    finishedAt: nullableNumber(row.finished_at),
+    total: row.total,
+  };
+}
+
+function toTarget(row: Selectable<JobTargetsTable>): TargetRecord {
+  return {
+    commandId: row.command_id,
+    jobId: row.job_id,
+    agentId: row.agent_id,
+    agentName: row.agent_name,
+    state: row.state as TargetState,
+    exitCode: row.exit_code,
+    signal: row.signal,
+    stdout: row.stdout,
+    stderr: row.stderr,
+    stdoutTruncated: row.stdout_truncated === 1,
+    stderrTruncated: row.stderr_truncated === 1,
+    data: row.data === null ? null : (JSON.parse(row.data) as CommandData),
+    sentAt: nullableNumber(row.sent_at),
+    startedAt: nullableNumber(row.started_at),
+    endedAt: nullableNumber(row.ended_at),
+    error: row.error,
+    resultAt: nullableNumber(row.result_at),
+  };
+}
+
+function targetColumns(target: TargetRecord): Omit<JobTargetsTable, 'command_id' | 'job_id' | 'agent_id' | 'agent_name'> {
+  return {
+    state: target.state,
+    exit_code: target.exitCode,
+    signal: target.signal,
+    stdout: target.stdout,
+    stderr: target.stderr,
+    stdout_truncated: target.stdoutTruncated ? 1 : 0,
+    stderr_truncated: target.stderrTruncated ? 1 : 0,
+    data: target.data === null ? null : JSON.stringify(target.data),
+    sent_at: target.sentAt,
+    started_at: target.startedAt,
+    ended_at: target.endedAt,
+    error: target.error,
+    result_at: target.resultAt,
+  };
+}
+
+/** 17 parameters per target row; SQLite allows 32,766 per statement. */
+const INSERT_CHUNK = 1_000;
+/** 14 parameters per updated row. */
+const UPDATE_CHUNK = 1_000;
+/** Bound parameters in an `in (...)` list. */
+const IN_CHUNK = 5_000;
+
+export type JobsRepository = ReturnType<typeof createJobsRepository>;
+
+/** SQL for jobs and their targets. */
+export function createJobsRepository(db: Db) {
+  return {
+    async insertJob(job: Omit<JobRecord, 'seq'>, targets: TargetRecord[]): Promise<JobRecord> {
+      const row = await db
+        .insertInto('jobs')
+        .values({
+          id: job.id,
+          command: JSON.stringify(job.command),
+          targets_spec: JSON.stringify(job.targetsSpec),
+          state: job.state,
+          ttl_ms: job.ttlMs,
+          timeout_ms: job.timeoutMs,
+          created_by: job.createdBy,
+          created_at: job.createdAt,
+          expires_at: job.expiresAt,
+          cancelled_at: job.cancelledAt,
+          finished_at: job.finishedAt,
+          total: job.total,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      for (let i = 0; i < targets.length; i += INSERT_CHUNK) {
+        await db
+          .insertInto('job_targets')
+          .values(
+            targets.slice(i, i + INSERT_CHUNK).map((t) => ({
+              command_id: t.commandId,
+              job_id: t.jobId,
+              agent_id: t.agentId,
+              agent_name: t.agentName,
+              ...targetColumns(t),
+            })),
+          )
+          .execute();
+      }
+      return toJob(row);
+    },
+
+    /**
+     * Writes the current state of targets (everything but their identity): one
+     * `update ... from (values ...)` per thousand rows (SQLite 3.33+, PostgreSQL alike), since a
+     * fan-out stores thousands of results at once.
+     */
+    async saveTargets(targets: TargetRecord[]): Promise<void> {
+      for (let i = 0; i < targets.length; i += UPDATE_CHUNK) {
+        const rows = targets.slice(i, i + UPDATE_CHUNK).map((target) => {
+          const c = targetColumns(target);
+          return sql`(${target.commandId}, ${c.state}, ${c.exit_code}, ${c.signal}, ${c.stdout}, ${c.stderr}, ${c.stdout_truncated}, ${c.stderr_truncated}, ${c.data}, ${c.sent_at}, ${c.started_at}, ${c.ended_at}, ${c.error}, ${c.result_at})`;
+        });
+        await sql`
+          update job_targets set
+            state = v.column2, exit_code = v.column3, signal = v.column4, stdout = v.column5, stderr = v.column6,
+            stdout_truncated = v.column7, stderr_truncated = v.column8, data = v.column9, sent_at = v.column10,
+            started_at = v.column11, ended_at = v.column12, error = v.column13, result_at = v.column14
+          from (values ${sql.join(rows)}) as v
+          where job_targets.command_id = v.column1
+        `.execute(db);
+      }
+    },
+
+    async updateJob(id: string, patch: { state?: JobState; cancelledAt?: number; finishedAt?: number }): Promise<void> {
+      await db
+        .updateTable('jobs')
+        .set({
+          ...(patch.state === undefined ? {} : { state: patch.state }),
+          ...(patch.cancelledAt === undefined ? {} : { cancelled_at: patch.cancelledAt }),
+          ...(patch.finishedAt === undefined ? {} : { finished_at: patch.finishedAt }),
+        })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async findJob(id: string): Promise<JobRecord | undefined> {
+      const row = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toJob(row);
+    },
+
+    async targetsOf(jobId: string): Promise<TargetRecord[]> {
+      const rows = await db.selectFrom('job_targets').selectAll().where('job_id', '=', jobId).orderBy('agent_name').execute();
+      return rows.map(toTarget);
+    },
+
+    async findTarget(commandId: string): Promise<TargetRecord | undefined> {
+      const row = await db.selectFrom('job_targets').selectAll().where('command_id', '=', commandId).executeTakeFirst();
+      return row && toTarget(row);
+    },
+
+    /** Jobs not yet done, with their targets: what a restarted hub picks up again. */
+    async activeJobs(): Promise<Array<{ job: JobRecord; targets: TargetRecord[] }>> {
+      const jobs = (await db.selectFrom('jobs').selectAll().where('state', '=', 'running').orderBy('seq').execute()).map(toJob);
+      const result = [];
+      for (const job of jobs) result.push({ job, targets: await this.targetsOf(job.id) });
+      return result;
+    },
+
+    /** Newest first; `beforeSeq` pages back. */
+    async listJobs(filter: { state?: JobState | undefined; beforeSeq?: number | undefined; limit: number }): Promise<JobRecord[]> {
+      let query = db.selectFrom('jobs').selectAll().orderBy('seq', 'desc').limit(filter.limit);
+      if (filter.state !== undefined) query = query.where('state', '=', filter.state);
+      if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
+      return (await query.execute()).map(toJob);
+    },
+
+    /** Targets per state for each job. */
+    async countsOf(jobIds: string[]): Promise<Map<string, Partial<TargetCounts>>> {
+      const counts = new Map<string, Partial<TargetCounts>>();
+      for (let i = 0; i < jobIds.length; i += IN_CHUNK) {
+        const rows = await db
+          .selectFrom('job_targets')
+          .select(['job_id', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+          .where('job_id', 'in', jobIds.slice(i, i + IN_CHUNK))
+          .groupBy(['job_id', 'state'])
+          .execute();
+        for (const row of rows) {
+          const entry = counts.get(row.job_id) ?? {};
+          entry[row.state as TargetState] = Number(row.n);
+          counts.set(row.job_id, entry);
+        }
+      }
+      return counts;
+    },
+  };
+}

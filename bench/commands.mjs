@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// Remote commands: (1) one real agent, `echo` through POST /api/agents/:id/command, request to
+// stored-and-returned result, p50/p99 over --runs; (2) fan-out of `echo` to --fanout simulated
+// agents (real protocol: signed commands verified, ack, result), from POST /api/jobs until the
+// job is done, i.e. every target's result is committed.
+//   node bench/commands.mjs --runs 500 --fanout 1000 [--fanout 10000] [--repeats 3]
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { agentBundle, api, machine, root, sleep, startHub, waitExit, watchProcess } from './lib.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '500' },
+    fanout: { type: 'string', multiple: true, default: ['1000'] },
+    repeats: { type: 'string', default: '3' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const runs = Number(args.runs);
+const fanouts = args.fanout.map(Number);
+const repeats = Number(args.repeats);
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const round = (n) => Math.round(n * 100) / 100;
+
+async function waitFor(probe, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const onlineCount = async (hub, label) => (await api(hub, 'GET', `/api/agents?status=online${label ? `&label=${label}` : ''}`)).agents.length;
+
+/** One real agent; sequential requests, each waiting for its result. */
+async function roundTrip(hub, dataDir) {
+  const { token } = await api(hub, 'POST', '/api/join-tokens', { labels: { bench: 'real' } });
+  const agent = spawn(process.execPath, [agentBundle, 'run', '--hub', hub.url, '--token', token, '--state', path.join(dataDir, 'agent'), '--name', 'bench-real', '--interval', '10s'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, FAROL_LOG_LEVEL: 'warn' },
+  });
+  await waitFor(async () => (await onlineCount(hub, 'bench=real')) === 1, 30_000, 'the agent');
+  const body = { command: { kind: 'shell', argv: ['echo', 'hello'] } };
+  const once = async () => {
+    const started = performance.now();
+    const job = await api(hub, 'POST', '/api/agents/bench-real/command', body);
+    const took = performance.now() - started;
+    if (job.targets[0].state !== 'succeeded' || job.targets[0].stdout !== 'hello\n') throw new Error(`unexpected result ${JSON.stringify(job.targets[0])}`);
+    return took;
+  };
+  for (let i = 0; i < 20; i++) await once(); // warm-up
+  const times = [];
+  for (let i = 0; i < runs; i++) times.push(await once());
+  agent.kill('SIGTERM');
+  await waitExit(agent);
+  const sorted = times.toSorted((a, b) => a - b);
+  return { runs, p50Ms: round(percentile(sorted, 50)), p90Ms: round(percentile(sorted, 90)), p99Ms: round(percentile(sorted, 99)), maxMs: round(sorted.at(-1)) };
+}
+
+/** N simulated agents; a job to all of them, timed until its last result is stored. */
+async function fanOut(hub, dataDir, agents) {
+  const { token } = await api(hub, 'POST', '/api/join-tokens', { uses: agents, ttl: '2h', labels: { bench: `sim${agents}` } });
+  const sim = spawn(
+    process.execPath,
+    [agentBundle, 'simulate', '--hub', hub.url, '--token', token, '--agents', String(agents), '--interval', '60s', '--duration', '2h', '--state', path.join(dataDir, `sim-${agents}`)],
+    { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, FAROL_LOG_LEVEL: 'warn' } },
+  );
+  await waitFor(async () => (await onlineCount(hub, `bench=sim${agents}`)) === agents, 600_000, `${agents} simulated agents online`);
+  await sleep(2_000);
+  const hubWatch = watchProcess(hub.child.pid, 200);
+  const results = [];
+  for (let i = 0; i < repeats; i++) {
+    const started = performance.now();
+    const job = await api(hub, 'POST', '/api/jobs', { command: { kind: 'shell', argv: ['echo', `fan-out ${i}`] }, targets: { selector: `bench=sim${agents}` } });
+    const dispatchedMs = performance.now() - started;
+    // The job list's summaries come from the hub's memory while a job runs: cheap to poll.
+    let summary;
+    for (;;) {
+      summary = (await api(hub, 'GET', '/api/jobs?limit=1')).jobs[0];
+      if (summary.id === job.id && summary.state === 'done') break;
+      await sleep(10);
+    }
+    const doneMs = performance.now() - started;
+    if (summary.counts.succeeded !== agents) throw new Error(`fan-out ${i}: ${JSON.stringify(summary.counts)}`);
+    results.push({ createdAndStoredMs: Math.round(dispatchedMs), allResultsStoredMs: Math.round(doneMs) });
+    console.error(`bench: fan-out to ${agents}: POST answered in ${Math.round(dispatchedMs)} ms, every result stored after ${Math.round(doneMs)} ms`);
+    await sleep(1_000);
+  }
+  const hubStats = hubWatch.stop();
+  sim.kill('SIGTERM');
+  await waitExit(sim);
+  const sorted = results.map((r) => r.allResultsStoredMs).toSorted((a, b) => a - b);
+  return { agents, repeats: results, medianAllStoredMs: percentile(sorted, 50), hubRssMaxMiB: round(hubStats.rssMaxMiB) };
+}
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'farol-bench-cmd-'));
+const hub = await startHub({ dataDir });
+try {
+  console.error(`bench: round trip, ${runs} runs`);
+  const rt = await roundTrip(hub, dataDir);
+  console.error(`bench: round trip p50 ${rt.p50Ms} ms, p99 ${rt.p99Ms} ms`);
+  const fan = [];
+  for (const n of fanouts) fan.push(await fanOut(hub, dataDir, n));
+  const result = { when: new Date().toISOString(), machine: machine(), roundTrip: rt, fanOut: fan };
+  mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+  writeFileSync(path.join(root, 'bench/results', `commands-${fanouts.join('-')}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+} finally {
+  hub.child.kill('SIGTERM');
+  await waitExit(hub.child);
+  if (!args.keep) rmSync(dataDir, { recursive: true, force: true });
+}
