@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import { generateKeyPair } from 'jose';
 import { PROTOCOL_VERSION, UI_NAMESPACE, type Agent, type AgentStatusEvent, type MetricsResponse } from '@farol/protocol';
-import { connectPeer, connectRaw, connectToken, emitAck, enrollPeer, hello, sample, type PeerIdentity } from './testing/protocol-peer.js';
+import { connectPeer, connectRaw, connectToken, emitAck, enrollPeer, hello, sample, systemInfo, type PeerIdentity } from './testing/protocol-peer.js';
 import { startHubFixture, waitFor, type HubFixture } from './testing/hub-fixture.js';
 
 let hub: HubFixture;
@@ -236,7 +236,7 @@ describe('agent connections', () => {
       body: JSON.stringify({
         token: await hub.createJoinToken(),
         publicKey: { kty: 'OKP', crv: 'Ed25519', x: peer.publicX },
-        system: (await import('./testing/protocol-peer.js')).systemInfo('doomed-host'),
+        system: systemInfo('doomed-host'),
         protocolVersion: PROTOCOL_VERSION,
       }),
     });

@@ -1,4 +1,4 @@
-import type { CommandData, FinalTargetState } from '@farol/protocol';
+import type { CommandResult } from '@farol/protocol';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../runtime/clock.js';
 
@@ -16,21 +16,8 @@ export interface RemoteCommandContext {
   logger: Logger;
 }
 
-/** How a command ended, before the executor adds its id. */
-export interface RemoteOutcome {
-  state: FinalTargetState;
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  data: CommandData | null;
-  error: string | null;
-  /** Null when it never started (refused, expired). */
-  startedAt: number | null;
-  endedAt: number;
-}
+/** How a command ended, before the executor adds its id (`startedAt` null when it never started). */
+export type RemoteOutcome = Omit<CommandResult, 'commandId'>;
 
 /** An outcome with no output, for commands that only return data or an error. */
 export function plainOutcome(fields: Pick<RemoteOutcome, 'state' | 'startedAt' | 'endedAt'> & Partial<RemoteOutcome>): RemoteOutcome {

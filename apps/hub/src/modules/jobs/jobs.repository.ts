@@ -1,5 +1,5 @@
 import { sql, type Selectable } from 'kysely';
-import type { Command, CommandData, JobState, JobTargets, TargetCounts, TargetState } from '@farol/protocol';
+import type { Command, CommandData, JobState, JobTarget, JobTargets, TargetCounts, TargetState } from '@farol/protocol';
 import type { Db, JobsTable, JobTargetsTable } from '../../infra/database.js';
 
 /** A job as stored. */
@@ -19,26 +19,8 @@ export interface JobRecord {
   total: number;
 }
 
-/** One target as stored. `resultAt` is set once the agent's own result is in. */
-export interface TargetRecord {
-  commandId: string;
-  jobId: string;
-  agentId: string;
-  agentName: string;
-  state: TargetState;
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  data: CommandData | null;
-  sentAt: number | null;
-  startedAt: number | null;
-  endedAt: number | null;
-  error: string | null;
-  resultAt: number | null;
-}
+/** One target as stored: the protocol's JobTarget plus its job and when the agent's own result came in. */
+export type TargetRecord = JobTarget & { jobId: string; resultAt: number | null };
 
 const nullableNumber = (value: number | null): number | null => (value === null ? null : Number(value));
 
