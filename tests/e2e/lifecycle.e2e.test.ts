@@ -46,6 +46,8 @@ describe('process lifecycle', () => {
     const tokenFile = path.join(dataDir, 'admin-token');
     await waitFor(() => (existsSync(tokenFile) ? true : undefined), 10_000, 'admin token file');
     const adminToken = readFileSync(tokenFile, 'utf8').trim();
+    // The hub logs its URL before `farol dev` prints its banner; wait for the banner itself.
+    await waitFor(() => (dev.output().includes(adminToken) ? true : undefined), 10_000, 'the admin token in the banner');
     expect(dev.output()).toContain(adminToken);
     const agents = await waitFor(async () => {
       const response = await fetch(`${url}/api/agents?status=online`, { headers: { authorization: `Bearer ${adminToken}` } });
