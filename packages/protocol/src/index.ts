@@ -10,3 +10,4 @@ export * from './selectors.js';
 export * from './auth.js';
 export * from './jobs.js';
 export * from './audit.js';
+export * from './notify.js';
