@@ -11,7 +11,7 @@
 /* global window, document, PerformanceObserver -- used only inside callbacks that Playwright runs in the browser */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -63,7 +63,8 @@ const run = (args, { quiet = true } = {}) => {
   return child;
 };
 
-const results = { machine: machine(), agents: agentCount, interval: options.interval, bundle: bundleSizes() };
+// Other work on the machine slows every figure here; the load average is kept with them.
+const results = { machine: machine(), loadAverageAtStart: loadavg().map((value) => Math.round(value * 10) / 10), agents: agentCount, interval: options.interval, bundle: bundleSizes() };
 const hub = await startHub({ dataDir: path.join(work, 'hub') });
 children.push(hub.child);
 try {
@@ -82,8 +83,13 @@ try {
   }
   console.error(`${agentCount + 1} agents online after ${((Date.now() - started) / 1000).toFixed(1)} s; letting every one report once`);
   await sleep(12_000);
-  const listResponse = await fetch(`${hub.url}/api/agents`, { headers: { authorization: `Bearer ${hub.adminToken}`, 'accept-encoding': 'identity' } });
-  results.agentListKiB = kib((await listResponse.arrayBuffer()).byteLength);
+  // The fleet page asks for the summary view; the full list is what it used to load.
+  const listBytes = async (route) => {
+    const response = await fetch(`${hub.url}${route}`, { headers: { authorization: `Bearer ${hub.adminToken}`, 'accept-encoding': 'identity' } });
+    return (await response.arrayBuffer()).byteLength;
+  };
+  results.agentListKiB = kib(await listBytes('/api/agents?view=summary'));
+  results.fullAgentListKiB = kib(await listBytes('/api/agents'));
 
   const browser = await chromium.launch({
     executablePath: process.env.FAROL_CHROMIUM ?? '/usr/bin/chromium',
@@ -122,11 +128,11 @@ try {
     await page.waitForFunction((mark) => performance.getEntriesByName(mark).length > 0, CARDS_VISIBLE_MARK, { timeout: 60_000 });
     const timing = await page.evaluate((mark) => {
       const navigation = performance.getEntriesByType('navigation')[0];
-      const list = performance.getEntriesByType('resource').find((entry) => entry.name.endsWith('/api/agents'));
+      const list = performance.getEntriesByType('resource').find((entry) => entry.name.endsWith('/api/agents?view=summary'));
       return {
         cardsVisibleMs: performance.getEntriesByName(mark)[0].startTime,
         domContentLoadedMs: navigation.domContentLoadedEventEnd,
-        agentListMs: list ? list.responseEnd - list.requestStart : null,
+        agentListMs: list ? Math.round(list.responseEnd - list.requestStart) : null,
         cards: document.querySelectorAll('[data-testid=machine-card]').length,
       };
     }, CARDS_VISIBLE_MARK);
@@ -137,6 +143,24 @@ try {
     coldCardsVisibleMs: Math.round(firstRender[0].cardsVisibleMs),
     warmCardsVisibleMsMedian: runs > 1 ? Math.round(median(firstRender.slice(1).map((r) => r.cardsVisibleMs))) : null,
   };
+
+  // The same moment's cost of the two lists in this browser (fetch + JSON parse), to compare
+  // under the same load: the summary the page loads, the full list it loaded before.
+  results.listInBrowserMs = await page.evaluate(async (adminToken) => {
+    const time = async (route) => {
+      const started = performance.now();
+      const response = await fetch(route, { headers: { authorization: `Bearer ${adminToken}` }, cache: 'no-store' });
+      await response.json();
+      return Math.round(performance.now() - started);
+    };
+    const summary = [];
+    const full = [];
+    for (let i = 0; i < 3; i += 1) {
+      summary.push(await time('/api/agents?view=summary'));
+      full.push(await time('/api/agents'));
+    }
+    return { summary, full };
+  }, hub.adminToken);
 
   // Steady state: every agent reports each interval; the store batches, memoized cards render.
   await page.evaluate(() => (window.__longTasks = []));
@@ -172,10 +196,11 @@ try {
 }
 
 const { bundle, firstRender, steadyState, liveLatencyMs } = results;
-console.log(`dashboard benchmark on ${results.machine}`);
+console.log(`dashboard benchmark on ${results.machine}; load average at start ${results.loadAverageAtStart.join(' ')}`);
 console.log(`  bundle (gzip): initial JS ${kib(bundle.initialJs)} KiB, CSS ${kib(bundle.initialCss)} KiB; on demand JS ${kib(bundle.lazyJs)} KiB, CSS ${kib(bundle.lazyCss)} KiB`);
-console.log(`  fleet of ${agentCount + 1} (${options.interval} heartbeats), agent list ${results.agentListKiB} KiB`);
-console.log(`  first render (navigation → cards visible): cold ${firstRender.coldCardsVisibleMs} ms, warm median ${firstRender.warmCardsVisibleMsMedian} ms`);
+console.log(`  fleet of ${agentCount + 1} (${options.interval} heartbeats), agent list (summary view) ${results.agentListKiB} KiB, full list ${results.fullAgentListKiB} KiB`);
+console.log(`  first render (navigation → cards visible): cold ${firstRender.coldCardsVisibleMs} ms, warm median ${firstRender.warmCardsVisibleMsMedian} ms; agent list request ${firstRender.runs.map((r) => r.agentListMs).join(' / ')} ms`);
+console.log(`  agent list in the browser (fetch + parse): summary ${results.listInBrowserMs.summary.join(' / ')} ms, full ${results.listInBrowserMs.full.join(' / ')} ms`);
 console.log(`  steady state over ${steadyState.seconds} s: ${steadyState.longTasks} long tasks, ${steadyState.longTaskMsTotal} ms in total (max ${steadyState.longTaskMsMax} ms), JS heap ${steadyState.heapMiB} MiB`);
 console.log(`  live mode (sample → browser frame, ${liveLatencyMs.samples} samples): p50 ${liveLatencyMs.p50} ms, p95 ${liveLatencyMs.p95} ms, p99 ${liveLatencyMs.p99} ms, max ${liveLatencyMs.max} ms`);
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });

@@ -86,6 +86,8 @@ await Promise.all([
     ...common,
     entryPoints: [path.join(root, 'apps/agent/src/main.ts')],
     outfile: path.join(root, 'apps/agent/dist/farol-agent.mjs'),
+    // node-pty is native: loaded at run time from next to the agent when present (apps/agent/src/terminal/pty-loader.ts).
+    external: ['node-pty'],
     banner: { js: `#!/usr/bin/env node\n${banner}` },
     sourcemap: false,
     minifySyntax: true,

@@ -40,7 +40,10 @@ See \`farol agent --help\`: every flag has an environment variable
 (\`FAROL_HUB_URL\`, \`FAROL_JOIN_TOKEN\`, \`FAROL_AGENT_STATE_DIR\`, \`FAROL_HEARTBEAT_INTERVAL\`,
 \`FAROL_RECONNECT_MAX_DELAY\`, \`FAROL_BUFFER_MAX_AGE\`, \`FAROL_BUFFER_MAX_BYTES\`,
 \`FAROL_LOG_LEVEL\`, \`FAROL_AGENT_POLICY\`: the file naming which remote commands the machine
-allows, default \`<state>/policy.json\`; see \`farol-agent policy --help\`).
+allows, default \`<state>/policy.json\`; see \`farol-agent policy --help\`;
+\`DOCKER_HOST\`: the Docker engine, \`unix:///var/run/docker.sock\` by default or
+\`tcp://host:port\`; \`FAROL_WATCH_CONTAINERS\` or \`WATCH_CONTAINERS\`: container names or globs
+whose absence or ill health matters).
 
 ## CLI
 

@@ -2,8 +2,8 @@
 // Screenshots of Mission Control for the README (npm run screenshots, after npm run build):
 // a real hub, this machine's agent and a few simulated fleets with different labels, one of
 // them stopped so the fleet shows an offline machine. Writes docs/screenshots/*.png:
-// fleet, machine and settings in light and dark at 1280×800, a new join token with its install
-// commands, and the fleet on a phone.
+// fleet, machine, jobs, alerts and settings in light and dark at 1280×800, the audit log, a new
+// join token with its install commands, and the fleet and a job on a phone.
 /* global window -- used only inside callbacks that Playwright runs in the browser */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -39,7 +39,8 @@ async function simulate(hub, count, labels, name) {
   return start([agentBundle, 'simulate', '--hub', hub.url, '--token', token, '--agents', String(count), '--interval', '2s', '--state', path.join(work, name)], { quiet: true });
 }
 
-const hub = await startHub({ dataDir: path.join(work, 'hub'), env: { FAROL_ROLLUP_INTERVAL: '5s', FAROL_LOG_LEVEL: 'error' } });
+// Notification channels may reach only public addresses unless allowed; the one shown here is local.
+const hub = await startHub({ dataDir: path.join(work, 'hub'), env: { FAROL_ROLLUP_INTERVAL: '5s', FAROL_LOG_LEVEL: 'error', FAROL_NOTIFY_ALLOW_NETWORKS: '127.0.0.1/32' } });
 children.push(hub.child);
 try {
   const { token: localToken } = await api(hub, 'POST', '/api/join-tokens', { labels: { role: 'workstation', site: 'lab' }, note: 'this machine' });
@@ -60,10 +61,25 @@ try {
     counters[base] = (counters[base] ?? 0) + 1;
     await api(hub, 'PATCH', `/api/agents/${agent.id}`, { name: `${base}-${String(counters[base]).padStart(2, '0')}` });
   }
+  // Alerts: a rule that fires on the database machines, a channel, a silence, and one alert acknowledged.
+  const hook = await api(hub, 'POST', '/api/channels', { type: 'webhook', name: 'ops-webhook', settings: { url: 'http://127.0.0.1:9/farol' } });
+  await api(hub, 'POST', '/api/alert-rules', {
+    name: 'DB load',
+    description: 'database machines busier than usual',
+    condition: { kind: 'metric', metric: 'cpu', op: '>=', threshold: 0 },
+    scope: { selector: 'role=db' },
+    severity: 'critical',
+    channels: [hook.name],
+  });
+  await api(hub, 'POST', '/api/silences', { matcher: { selector: 'env=staging' }, duration: '4h', reason: 'staging rebuild' });
   // A short history (sparklines, charts), then one machine goes away so the fleet shows it.
   await sleep(20_000);
+  const { alerts } = await api(hub, 'GET', '/api/alerts?state=active');
+  if (alerts[0]) await api(hub, 'POST', `/api/alerts/${alerts[0].id}/ack`, { note: 'known: nightly backup' });
   staging.kill('SIGKILL');
   await sleep(3_000);
+  // Jobs: one on the web machines (simulated agents run echo), for the history and the audit log.
+  await api(hub, 'POST', '/api/jobs', { command: { kind: 'shell', argv: ['echo', 'deployed v2.4.1'] }, targets: { selector: 'role=web,env=prod' } });
 
   mkdirSync(outDir, { recursive: true });
   const browser = await chromium.launch({
@@ -106,11 +122,57 @@ try {
     await page.getByTestId('created-token').waitFor();
     await sleep(300);
   };
+  const jobs = async (page) => {
+    await page.goto(`${hub.url}/jobs`);
+    await page.locator('input[name=targets]').fill(local.name);
+    await page.getByRole('radio', { name: 'Shell script' }).click();
+    await page.locator('[name=command]').fill('df -h / /tmp | column -t; uptime');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await until('the job done', 30_000, async () => (await page.getByTestId('job-view').getAttribute('data-job-state')) === 'done');
+    await page.getByTestId('job-row').nth(1).waitFor();
+    await page.mouse.move(0, 0);
+    await sleep(500);
+  };
+  const jobPage = async (page) => {
+    await page.goto(`${hub.url}/jobs`);
+    await page.getByTestId('job-row').first().click();
+    await until('the job done', 30_000, async () => (await page.getByTestId('job-view').getAttribute('data-job-state')) === 'done');
+    await sleep(300);
+  };
+  const alertsPage = async (page) => {
+    await page.goto(`${hub.url}/alerts`);
+    await page.locator('[data-testid=alert-row][data-state=firing]').first().waitFor();
+    await sleep(300);
+  };
+  const rulesPage = async (page) => {
+    await page.goto(`${hub.url}/alerts/rules`);
+    await page.getByTestId('rule-row').first().waitFor();
+    await sleep(300);
+  };
+  const audit = async (page) => {
+    await page.goto(`${hub.url}/audit`);
+    await page.getByTestId('audit-row').first().waitFor();
+    await page.getByRole('button', { name: 'Verify chain' }).click();
+    await page.getByTestId('audit-verify-result').waitFor();
+    await sleep(300);
+  };
   for (const theme of ['light', 'dark']) {
-    await shoot({ theme, width: 1280, height: 800, pages: [[`fleet-${theme}`, fleet], [`machine-${theme}`, machine], [`settings-${theme}`, settings]] });
+    await shoot({
+      theme,
+      width: 1280,
+      height: 800,
+      pages: [
+        [`fleet-${theme}`, fleet],
+        [`machine-${theme}`, machine],
+        [`jobs-${theme}`, jobs],
+        [`alerts-${theme}`, alertsPage],
+        [`settings-${theme}`, settings],
+      ],
+    });
   }
+  await shoot({ theme: 'light', width: 1280, height: 800, pages: [['alert-rules', rulesPage], ['audit', audit]] });
   await shoot({ theme: 'light', width: 1280, height: 800, pages: [['join-token', async (page) => (await settings(page), await newToken(page))]] });
-  await shoot({ theme: 'light', width: 390, height: 844, scale: 2, pages: [['fleet-phone', fleet]] });
+  await shoot({ theme: 'light', width: 390, height: 844, scale: 2, pages: [['fleet-phone', fleet], ['job-phone', jobPage]] });
   await browser.close();
 } finally {
   for (const child of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');

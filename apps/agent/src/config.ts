@@ -2,6 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AgentNameSchema, parseDuration } from '@farol/protocol';
+import { parseDockerHost } from './docker/docker-engine.client.js';
+import { parseWatchList } from './docker/watch-list.js';
 import { LOG_LEVELS } from './logging/logger.js';
 
 /** "50MB", "512KiB", "1GB", "1048576" → bytes. Units are binary: 1 KB = 1024 bytes. */
@@ -27,6 +29,17 @@ const HubUrl = z
   .string()
   .regex(/^https?:\/\/[^\s/]+(\/.*)?$/i, 'the hub URL looks like https://hub.example.com:8080')
   .transform((url) => url.replace(/\/+$/, ''));
+
+/** A zod refinement from a parser that throws with an operator-facing message. */
+function refineWith(parse: (text: string) => unknown) {
+  return (text: string, context: z.RefinementCtx): void => {
+    try {
+      parse(text);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  };
+}
 
 /** Where the agent keeps its identity and buffer when --state is not given. */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env, isRoot = process.getuid?.() === 0): string {
@@ -56,6 +69,21 @@ export const AgentConfigSchema = z.object({
   ),
   logLevel: z.enum(LOG_LEVELS).describe('trace, debug, info, warn, error, fatal or silent (default info)'),
   policyFile: z.string().min(1).optional().describe('What remote commands this machine allows (the hub cannot change it). Default <state>/policy.json; no file allows every command'),
+  caFile: z.string().min(1).optional().describe('PEM file of the CA that signed the hub\'s certificate (a private CA); enrollment and the hub link then trust it, and only it, for an https hub'),
+  dockerHost: z.string().max(1024).superRefine(refineWith(parseDockerHost)).optional().describe('Docker engine: unix:///var/run/docker.sock (default) or tcp://host:port; DOCKER_HOST is honoured'),
+  watchContainers: z
+    .string()
+    .max(8192)
+    .superRefine(refineWith(parseWatchList))
+    .optional()
+    .describe('Containers whose absence or ill health matters: names or globs, comma-separated (FAROL_WATCH_CONTAINERS, or WATCH_CONTAINERS as in the design notes)'),
+  terminalMaxSessions: z.coerce
+    .number({ error: 'a whole number of sessions' })
+    .int('a whole number of sessions')
+    .min(0, 'at least 0 (0 refuses every terminal)')
+    .max(256)
+    .describe('Interactive terminal sessions this machine runs at once (default 8)'),
+  terminalIdleTimeoutMs: DurationText.pipe(z.number().min(1_000, 'at least 1s')).describe('A terminal without input for this long is closed (default 30m)'),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 type AgentConfigKey = keyof AgentConfig;
@@ -72,6 +100,11 @@ export const AGENT_CONFIG_SOURCES: Record<AgentConfigKey, { flag: string; env?: 
   bufferMaxBytes: { flag: '--buffer-max-bytes', env: 'FAROL_BUFFER_MAX_BYTES', default: '50MB' },
   logLevel: { flag: '--log-level', env: 'FAROL_LOG_LEVEL', default: 'info' },
   policyFile: { flag: '--policy', env: 'FAROL_AGENT_POLICY' },
+  caFile: { flag: '--ca-file', env: 'FAROL_CA_FILE' },
+  dockerHost: { flag: '--docker-host', env: 'DOCKER_HOST' },
+  watchContainers: { flag: '--watch-containers', env: 'FAROL_WATCH_CONTAINERS' },
+  terminalMaxSessions: { flag: '--terminal-max-sessions', env: 'FAROL_TERMINAL_MAX_SESSIONS', default: '8' },
+  terminalIdleTimeoutMs: { flag: '--terminal-idle-timeout', env: 'FAROL_TERMINAL_IDLE_TIMEOUT', default: '30m' },
 };
 
 /** Options as commander hands them over (all strings). */
@@ -86,6 +119,11 @@ export interface AgentFlags {
   bufferMaxBytes?: string;
   logLevel?: string;
   policy?: string;
+  caFile?: string;
+  dockerHost?: string;
+  watchContainers?: string;
+  terminalMaxSessions?: string;
+  terminalIdleTimeout?: string;
 }
 
 const FLAG_KEYS: Record<AgentConfigKey, keyof AgentFlags> = {
@@ -99,6 +137,11 @@ const FLAG_KEYS: Record<AgentConfigKey, keyof AgentFlags> = {
   bufferMaxBytes: 'bufferMaxBytes',
   logLevel: 'logLevel',
   policyFile: 'policy',
+  caFile: 'caFile',
+  dockerHost: 'dockerHost',
+  watchContainers: 'watchContainers',
+  terminalMaxSessions: 'terminalMaxSessions',
+  terminalIdleTimeoutMs: 'terminalIdleTimeout',
 };
 
 /** Bad configuration: every problem, one per line, each naming its flag and variable. */
@@ -137,6 +180,8 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     raw[key] = flags[FLAG_KEYS[key]] ?? (fromEnv === '' ? undefined : fromEnv) ?? source.default;
   }
   raw.stateDir ??= defaultStateDir(env);
+  // The design notes' name for the watch list, still honoured when the FAROL_ one is not set.
+  raw.watchContainers ??= env.WATCH_CONTAINERS === '' ? undefined : env.WATCH_CONTAINERS;
   const parsed = AgentConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, AGENT_CONFIG_SOURCES, raw));
   return parsed.data;

@@ -16,6 +16,7 @@ function identityOptions(command: Command): Command {
     .addOption(new Option('--token <token>', 'join token, used only to enroll (env FAROL_JOIN_TOKEN)'))
     .addOption(new Option('--state <dir>', 'state directory (env FAROL_AGENT_STATE_DIR; default /var/lib/farol-agent as root, else ~/.local/state/farol-agent)'))
     .addOption(new Option('--name <name>', 'name to ask for at enrollment (default: hostname)'))
+    .addOption(new Option('--ca-file <pem>', 'trust this CA (and only it) for an https hub with a private certificate (env FAROL_CA_FILE)'))
     .addOption(new Option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent (env FAROL_LOG_LEVEL)'));
 }
 
@@ -35,6 +36,10 @@ function buildProgram(context: CommandContext, setExitCode: (code: number) => vo
     .addOption(new Option('--buffer-max-age <duration>', 'drop buffered samples older than this (env FAROL_BUFFER_MAX_AGE)'))
     .addOption(new Option('--buffer-max-bytes <size>', 'disk space for buffered samples, e.g. 50MB (env FAROL_BUFFER_MAX_BYTES)'))
     .addOption(new Option('--policy <file>', 'which remote commands this machine allows (env FAROL_AGENT_POLICY; default <state>/policy.json)'))
+    .addOption(new Option('--terminal-max-sessions <n>', 'interactive terminals at once, 0 for none (env FAROL_TERMINAL_MAX_SESSIONS; default 8)'))
+    .addOption(new Option('--terminal-idle-timeout <duration>', 'close a terminal without input for this long (env FAROL_TERMINAL_IDLE_TIMEOUT; default 30m)'))
+    .addOption(new Option('--docker-host <url>', 'Docker engine, unix:///path or tcp://host:port (env DOCKER_HOST; default unix:///var/run/docker.sock)'))
+    .addOption(new Option('--watch-containers <list>', 'containers that must be up: names or globs, comma-separated (env FAROL_WATCH_CONTAINERS or WATCH_CONTAINERS)'))
     .action(async (flags: AgentFlags) => {
       setExitCode(await runAgent(loadAgentConfig(flags, context.env), context));
     });
@@ -61,7 +66,7 @@ function buildProgram(context: CommandContext, setExitCode: (code: number) => vo
   policyOptions(policy.command('lock').description('refuse every remote command (writes {"allow": []})')).action((flags: AgentFlags) => {
     writePolicyCommand(loadAgentConfig(flags, context.env), [], context);
   });
-  policyOptions(policy.command('allow').description('allow only these kinds ("*" for all)').argument('<kinds...>')).action((kinds: string[], flags: AgentFlags) => {
+  policyOptions(policy.command('allow').description('allow only these kinds ("*" for all; docker: every Docker kind, docker_write: container restart/stop/start)').argument('<kinds...>')).action((kinds: string[], flags: AgentFlags) => {
     writePolicyCommand(loadAgentConfig(flags, context.env), kinds, context);
   });
 

@@ -22,6 +22,8 @@ export interface RunningHub {
   adminTokenGenerated: boolean;
   /** Null when the token came from the environment (FAROL_ADMIN_TOKEN) rather than a file. */
   adminTokenPath: string | null;
+  /** The `admin` user's password, generated at the first start only (issue #6); null or absent after. */
+  adminPassword?: string | null;
   close(): Promise<void>;
 }
 

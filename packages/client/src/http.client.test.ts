@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FarolApiError } from './api-error.js';
 import { createFarolClient } from './http.client.js';
 
+const ME = { kind: 'user', id: 'usr_1', name: 'admin', role: 'admin', permissions: ['nodes:read'], scope: null, via: 'token', tokenId: 'tok_admin', mfaEnabled: false, mfaAt: null };
+
 interface RecordedRequest {
   method: string;
   path: string;
@@ -96,7 +98,7 @@ describe('createFarolClient against a hub', () => {
       'GET /api/join-tokens': { status: 200, body: { tokens: [] } },
       'DELETE /api/join-tokens/jt_1': { status: 204 },
       'GET /health': { status: 200, body: { status: 'ok', version: '0.1.0', uptimeSeconds: 3 } },
-      'GET /api/me': { status: 200, body: { kind: 'admin', id: 'admin' } },
+      'GET /api/me': { status: 200, body: { kind: 'user', id: 'usr_1', name: 'admin', role: 'admin', permissions: ['nodes:read'], scope: null, via: 'token', tokenId: 'tok_admin', mfaEnabled: false, mfaAt: null } },
     });
   });
 
@@ -168,9 +170,9 @@ describe('createFarolClient against a hub', () => {
 
   it('keeps a path prefix and drops trailing slashes of the base URL', async () => {
     await hub.close();
-    hub = await startFakeHub({ 'GET /farol/api/me': { status: 200, body: { kind: 'admin', id: 'admin' } } });
+    hub = await startFakeHub({ 'GET /farol/api/me': { status: 200, body: { kind: 'user', id: 'usr_1', name: 'admin', role: 'admin', permissions: ['nodes:read'], scope: null, via: 'token', tokenId: 'tok_admin', mfaEnabled: false, mfaAt: null } } });
     const me = await createFarolClient({ baseUrl: `${hub.url}/farol//`, token: 't' }).me();
-    expect(me).toEqual({ kind: 'admin', id: 'admin' });
+    expect(me).toEqual({ kind: 'user', id: 'usr_1', name: 'admin', role: 'admin', permissions: ['nodes:read'], scope: null, via: 'token', tokenId: 'tok_admin', mfaEnabled: false, mfaAt: null });
     expect(hub.requests[0]?.path).toBe('/farol/api/me');
   });
 });
@@ -243,10 +245,10 @@ describe('createFarolClient failures', () => {
       token: 't',
       fetch: async (input) => {
         seen.push(String(input));
-        return new Response(JSON.stringify({ kind: 'admin', id: 'a' }), { status: 200 });
+        return new Response(JSON.stringify(ME), { status: 200 });
       },
     });
-    await expect(client.me()).resolves.toEqual({ kind: 'admin', id: 'a' });
+    await expect(client.me()).resolves.toEqual(ME);
     expect(seen).toEqual(['http://hub.example/api/me']);
   });
 });

@@ -1,6 +1,7 @@
 import {
   AgentListSchema,
   AgentSchema,
+  AgentSummaryListSchema,
   AuditListSchema,
   AuditVerifySchema,
   DEFAULT_COMMAND_TIMEOUT_MS,
@@ -15,6 +16,7 @@ import {
   type Agent,
   type AgentCommandRequest,
   type AgentList,
+  type AgentSummaryList,
   type AuditAction,
   type AuditList,
   type AuditVerify,
@@ -93,6 +95,8 @@ export interface FarolClient {
   ready(): Promise<Ready>;
   me(): Promise<Me>;
   listAgents(query?: ListAgentsQuery): Promise<AgentList>;
+  /** The fleet page's view of every machine (`view=summary`): a few facts and the newest figures. */
+  listAgentSummaries(query?: ListAgentsQuery): Promise<AgentSummaryList>;
   /** `ref` is an agent id or name. */
   getAgent(ref: string): Promise<Agent>;
   updateAgent(ref: string, patch: AgentPatch): Promise<Agent>;
@@ -197,6 +201,13 @@ export function createFarolClient(options: FarolClientOptions): FarolClient {
         path: '/api/agents',
         query: { status: query.status, label: query.label },
         schema: AgentListSchema,
+      }),
+    listAgentSummaries: (query = {}) =>
+      request({
+        method: 'GET',
+        path: '/api/agents',
+        query: { status: query.status, label: query.label, view: 'summary' },
+        schema: AgentSummaryListSchema,
       }),
     getAgent: (ref) => request({ method: 'GET', path: agentPath(ref), schema: AgentSchema }),
     updateAgent: (ref, patch) => request({ method: 'PATCH', path: agentPath(ref), body: patch, schema: AgentSchema }),

@@ -24,3 +24,10 @@ export {
   type UiEventPayload,
   type UiSocket,
 } from './realtime.client.js';
+export { createSecretsClient, type SecretsClient } from './secrets.client.js';
+export { createContainersClient, type ContainersClient } from './containers.client.js';
+export { createScreenshotsClient, type ScreenshotImage, type ScreenshotsClient } from './screenshots.client.js';
+export { openTerminal, TerminalError, type OpenTerminalOptions, type TerminalSession } from './terminal.client.js';
+export { createAlertsClient, type AlertsClient, type ListAlertsQuery } from './alerts.client.js';
+export { createAccountsClient, type AccountsClient, type AccountsClientOptions } from './accounts.client.js';
+export { createChannelsClient, type ChannelsClient } from './channels.client.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HeartbeatSampleSchema, HISTORY_METRICS, SystemInfoSchema } from './telemetry.js';
+import { HeartbeatSampleSchema, HISTORY_METRICS, SystemInfoSchema, toHistoryValues } from './telemetry.js';
 
 /** Label keys and values: the Kubernetes-like charset, so selectors stay unambiguous. */
 export const LabelKeySchema = z
@@ -46,11 +46,67 @@ export const AgentListQuerySchema = z.object({
     .union([z.string(), z.array(z.string())])
     .optional()
     .describe('key=value; repeat or comma-separate for several (all must match)'),
+  view: z
+    .enum(['full', 'summary'])
+    .optional()
+    .describe('summary: only what the fleet page shows (AgentSummary), a fraction of the size; default full'),
 });
 export type AgentListQuery = z.infer<typeof AgentListQuerySchema>;
 
 export const AgentListSchema = z.object({ agents: z.array(AgentSchema) }).meta({ id: 'AgentList' });
 export type AgentList = z.infer<typeof AgentListSchema>;
+
+/**
+ * A machine as the fleet page shows it (`GET /api/agents?view=summary`): no system facts beyond
+ * a few, no sample, only the newest CPU, memory and disk figures. A 1,000-machine fleet is a
+ * tenth of the full list's bytes, and parses in a fraction of the time.
+ */
+export const AgentSummarySchema = z
+  .object({
+    id: AgentIdSchema,
+    name: AgentNameSchema,
+    hostname: z.string(),
+    status: AgentStatusSchema,
+    labels: LabelsSchema,
+    lastSeen: z.number().int().nullable(),
+    heartbeatIntervalMs: z.number().int().nullable(),
+    os: z.string().nullable().describe('Platform (linux, darwin, win32) once the agent reported its system'),
+    distro: z.string().nullable().describe('Distribution and release, e.g. "Debian 13"'),
+    arch: z.string().nullable(),
+    cpuCores: z.number().int().nullable(),
+    sampleTs: z.number().int().nullable().describe('When the newest sample was taken (agent clock)'),
+    cpu: z.number().nullable(),
+    memory: z.number().nullable(),
+    disk: z.number().nullable().describe('Fullest filesystem, percent'),
+  })
+  .meta({ id: 'AgentSummary' });
+export type AgentSummary = z.infer<typeof AgentSummarySchema>;
+
+export const AgentSummaryListSchema = z.object({ agents: z.array(AgentSummarySchema) }).meta({ id: 'AgentSummaryList' });
+export type AgentSummaryList = z.infer<typeof AgentSummaryListSchema>;
+
+/** The summary of a full agent record (the fields the hub sends with `view=summary`). */
+export function summarizeAgent(agent: Agent): AgentSummary {
+  const values = agent.latest ? toHistoryValues(agent.latest) : null;
+  const system = agent.system;
+  return {
+    id: agent.id,
+    name: agent.name,
+    hostname: agent.hostname,
+    status: agent.status,
+    labels: agent.labels,
+    lastSeen: agent.lastSeen,
+    heartbeatIntervalMs: agent.heartbeatIntervalMs,
+    os: system ? system.os : null,
+    distro: system ? [system.distro, system.release].filter(Boolean).join(' ') || null : null,
+    arch: system?.arch ?? null,
+    cpuCores: system?.cpuCores ?? null,
+    sampleTs: agent.latest?.ts ?? null,
+    cpu: values?.cpu ?? null,
+    memory: values?.memory ?? null,
+    disk: values?.disk ?? null,
+  };
+}
 
 export const AgentRefParamsSchema = z.object({
   id: z.string().min(1).max(128).describe('Agent id or name'),

@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'payload_too_large',
   'unauthorized',
   'forbidden',
+  'mfa_required',
   'not_found',
   'conflict',
   'name_taken',
@@ -26,6 +27,13 @@ export const ERROR_CODES = [
   'key_revoked',
   'internal',
   'unavailable',
+  'no_display',
+  'command_refused',
+  'agent_offline',
+  'command_failed',
+  'destination_refused',
+  'session_limit',
+  'terminal_unavailable',
 ] as const;
 
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
@@ -38,6 +46,7 @@ export const ERROR_HTTP_STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unauthorized: 401,
   forbidden: 403,
+  mfa_required: 403,
   not_found: 404,
   conflict: 409,
   name_taken: 409,
@@ -54,6 +63,13 @@ export const ERROR_HTTP_STATUS: Record<ErrorCode, number> = {
   key_revoked: 403,
   internal: 500,
   unavailable: 503,
+  no_display: 422,
+  command_refused: 403,
+  agent_offline: 409,
+  command_failed: 502,
+  destination_refused: 400,
+  session_limit: 429,
+  terminal_unavailable: 501,
 };
 
 /** One field-level problem inside a validation error. */

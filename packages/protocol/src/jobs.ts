@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { AgentIdSchema, AgentNameSchema } from './agents.js';
+import { NoDisplayDataSchema, ScreenshotCommandSchema, ScreenshotDataSchema } from './screenshot.js';
 import { HeartbeatSampleSchema, ProcessSampleSchema } from './telemetry.js';
+import { MAX_SECRETS_PER_COMMAND, SecretNameSchema } from './secrets.js';
+import { ContainerRefSchema, ContainerSampleSchema, DockerStatusSchema, MAX_DOCKER_LOG_TAIL } from './docker.js';
 
 // ---- limits ---------------------------------------------------------------------------------
 
@@ -42,6 +45,13 @@ const ShellOptions = {
     .optional()
     .describe('Added to the environment (the agent\'s own FAROL_* variables are never passed on)'),
   timeoutMs: z.number().int().min(100).max(MAX_COMMAND_TIMEOUT_MS).optional().describe('Overrides the job\'s per-target timeout'),
+  secrets: z
+    .array(SecretNameSchema)
+    .min(1)
+    .max(MAX_SECRETS_PER_COMMAND)
+    .refine((names) => new Set(names).size === names.length, { message: 'each secret once' })
+    .optional()
+    .describe('Secrets passed as environment variables of the same name; each must be scoped to every target'),
 };
 
 /** A program and its arguments, run directly: no shell ever sees them. */
@@ -74,17 +84,68 @@ export const ProcessesCommandSchema = z
 export const RestartCommandSchema = z.object({ kind: z.literal('restart') }).strict().describe('The agent restarts itself');
 export const StopCommandSchema = z.object({ kind: z.literal('stop') }).strict().describe('The agent stops');
 
+export const DockerPsCommandSchema = z
+  .object({
+    kind: z.literal('docker_ps'),
+    all: z.boolean().optional().describe('Include stopped containers; default true'),
+  })
+  .strict()
+  .describe('The containers now, with their stats');
+/** Restart, stop or start one container, named by a validated name or id (never a free string). */
+export const DockerRestartCommandSchema = z
+  .object({
+    kind: z.literal('docker_restart'),
+    container: ContainerRefSchema,
+    timeoutSeconds: z.number().int().min(0).max(600).optional().describe('Grace before SIGKILL; default Docker\'s (10 s)'),
+  })
+  .strict();
+export const DockerStopCommandSchema = z
+  .object({
+    kind: z.literal('docker_stop'),
+    container: ContainerRefSchema,
+    timeoutSeconds: z.number().int().min(0).max(600).optional().describe('Grace before SIGKILL; default Docker\'s (10 s)'),
+  })
+  .strict();
+export const DockerStartCommandSchema = z.object({ kind: z.literal('docker_start'), container: ContainerRefSchema }).strict();
+export const DockerLogsCommandSchema = z
+  .object({
+    kind: z.literal('docker_logs'),
+    container: ContainerRefSchema,
+    tail: z.number().int().min(1).max(MAX_DOCKER_LOG_TAIL).optional().describe('Last N lines; default 100'),
+    since: z.number().int().nonnegative().optional().describe('Only lines after this time, seconds since epoch'),
+    timestamps: z.boolean().optional().describe('Prefix each line with Docker\'s RFC 3339 timestamp'),
+  })
+  .strict()
+  .describe('A container\'s log: its stdout in stdout, its stderr in stderr');
+
 /**
  * What to run on a machine. A plain union (not a discriminated one) because `shell` has two
  * shapes: `argv`, or `shell: true` with a `script`; TypeScript still narrows on `kind`.
  */
 export const CommandSchema = z
-  .union([ShellArgvCommandSchema, ShellScriptCommandSchema, MetricsCommandSchema, ProcessesCommandSchema, RestartCommandSchema, StopCommandSchema])
+  .union([
+    ShellArgvCommandSchema,
+    ShellScriptCommandSchema,
+    MetricsCommandSchema,
+    ProcessesCommandSchema,
+    RestartCommandSchema,
+    StopCommandSchema,
+    DockerPsCommandSchema,
+    DockerRestartCommandSchema,
+    DockerStopCommandSchema,
+    DockerStartCommandSchema,
+    DockerLogsCommandSchema,
+    ScreenshotCommandSchema,
+  ])
   .meta({ id: 'Command' });
 export type Command = z.infer<typeof CommandSchema>;
 export type CommandKind = Command['kind'];
 export type ShellCommand = z.infer<typeof ShellArgvCommandSchema> | z.infer<typeof ShellScriptCommandSchema>;
-export const COMMAND_KINDS = ['shell', 'metrics', 'processes', 'restart', 'stop'] as const satisfies readonly CommandKind[];
+export type DockerCommand = Extract<Command, { kind: (typeof DOCKER_COMMAND_KINDS)[number] }>;
+export const COMMAND_KINDS = ['shell', 'metrics', 'processes', 'restart', 'stop', 'docker_ps', 'docker_restart', 'docker_stop', 'docker_start', 'docker_logs', 'screenshot'] as const satisfies readonly CommandKind[];
+/** The Docker command kinds, and those that change a container (policy group names `docker` and `docker_write`). */
+export const DOCKER_COMMAND_KINDS = ['docker_ps', 'docker_restart', 'docker_stop', 'docker_start', 'docker_logs'] as const satisfies readonly CommandKind[];
+export const DOCKER_WRITE_COMMAND_KINDS = ['docker_restart', 'docker_stop', 'docker_start'] as const satisfies readonly CommandKind[];
 
 /** A one-line description of a command for logs, the audit log and tables. */
 export function describeCommand(command: Command): string {
@@ -93,6 +154,16 @@ export function describeCommand(command: Command): string {
       return 'script' in command ? `sh -c ${JSON.stringify(command.script)}` : command.argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(' ');
     case 'processes':
       return `processes${command.top ? ` top ${command.top}` : ''}${command.sortBy ? ` by ${command.sortBy}` : ''}`;
+    case 'docker_ps':
+      return command.all === false ? 'docker ps (running)' : 'docker ps';
+    case 'docker_restart':
+    case 'docker_stop':
+    case 'docker_start':
+      return `docker ${command.kind.slice('docker_'.length)} ${command.container}`;
+    case 'docker_logs':
+      return `docker logs ${command.container}${command.tail ? ` --tail ${command.tail}` : ''}${command.since !== undefined ? ` --since ${command.since}` : ''}`;
+    case 'screenshot':
+      return `screenshot${command.display ? ` ${command.display}` : ''}${command.maxWidth ? ` max ${command.maxWidth}px wide` : ''}`;
     default:
       return command.kind;
   }
@@ -107,8 +178,21 @@ export const ProcessesDataSchema = z.object({
   sortBy: z.enum(['cpu', 'memory']),
   processes: z.array(ProcessSampleSchema).max(MAX_PROCESS_LIST),
 });
-/** What `metrics` and `processes` return besides (empty) output. */
-export const CommandDataSchema = z.discriminatedUnion('kind', [MetricsDataSchema, ProcessesDataSchema]).meta({ id: 'CommandData' });
+export const DockerPsDataSchema = z.object({
+  kind: z.literal('docker_ps'),
+  docker: DockerStatusSchema,
+  containers: z.array(ContainerSampleSchema),
+});
+/** The container after a restart, stop or start (as `docker inspect` then sees it). */
+export const DockerActionDataSchema = z.object({
+  kind: z.enum(['docker_restart', 'docker_stop', 'docker_start']),
+  container: ContainerSampleSchema,
+  changed: z.boolean().describe('false when Docker had nothing to do (already stopped / already running)'),
+});
+/** What `metrics`, `processes` and the Docker commands return besides their output. */
+export const CommandDataSchema = z
+  .discriminatedUnion('kind', [MetricsDataSchema, ProcessesDataSchema, DockerPsDataSchema, DockerActionDataSchema, ScreenshotDataSchema, NoDisplayDataSchema])
+  .meta({ id: 'CommandData' });
 export type CommandData = z.infer<typeof CommandDataSchema>;
 
 // ---- targets and jobs ------------------------------------------------------------------------

@@ -15,6 +15,21 @@ import {
   JobWatchRequestSchema,
 } from './jobs.js';
 import { HeartbeatSampleSchema, HISTORY_METRICS, SystemInfoSchema } from './telemetry.js';
+import { AlertChangedEventSchema } from './alerts.js';
+import { SecretsFetchAckSchema, SecretsFetchSchema } from './secrets.js';
+import { ScreenshotUploadAckSchema, ScreenshotUploadSchema } from './screenshot-api.js';
+import {
+  TerminalCloseSchema,
+  TerminalClosedSchema,
+  TerminalExitSchema,
+  TerminalInputSchema,
+  TerminalOpenAckSchema,
+  TerminalOpenedSchema,
+  TerminalOpenRequestSchema,
+  TerminalOpenSchema,
+  TerminalOutputSchema,
+  TerminalResizeSchema,
+} from './terminal.js';
 
 /** Socket.IO namespaces. */
 export const AGENT_NAMESPACE = '/agent';
@@ -91,6 +106,14 @@ export const agentToHubEvents = {
   'command:ack': { payload: CommandAckSchema, ack: EmptySchema },
   'command:output': { payload: CommandOutputSchema, ack: EmptySchema },
   'command:result': { payload: CommandResultSchema, ack: CommandResultAckSchema },
+  // Secrets for a command about to run (see docs/protocol.md, Secrets).
+  'secrets:fetch': { payload: SecretsFetchSchema, ack: SecretsFetchAckSchema },
+  // Screenshots: the PNG in chunks, before its command:result (docs/protocol.md#screenshots).
+  'screenshot:upload': { payload: ScreenshotUploadSchema, ack: ScreenshotUploadAckSchema },
+  // Terminal (issue #3): see docs/protocol.md. Output is acknowledged once the operator has it (flow control).
+  'terminal:opened': { payload: TerminalOpenedSchema, ack: EmptySchema },
+  'terminal:output': { payload: TerminalOutputSchema, ack: EmptySchema },
+  'terminal:exit': { payload: TerminalExitSchema, ack: EmptySchema },
 } as const;
 export type AgentToHubEventName = keyof typeof agentToHubEvents;
 
@@ -117,6 +140,11 @@ export const hubToAgentEvents = {
   'command:run': CommandRunSchema,
   /** Stop a running command (its whole process tree). */
   'command:cancel': CommandCancelSchema,
+  /** Open a terminal: a signed opening; answered with `terminal:opened`. */
+  'terminal:open': TerminalOpenSchema,
+  'terminal:input': TerminalInputSchema,
+  'terminal:resize': TerminalResizeSchema,
+  'terminal:close': TerminalCloseSchema,
 } as const;
 
 /** Events the hub sends an agent. */
@@ -145,6 +173,15 @@ export type MetricsUpdateEvent = z.infer<typeof MetricsUpdateEventSchema>;
 
 export const AgentRemovedEventSchema = z.object({ agentId: AgentIdSchema });
 
+/** A machine was renamed or relabelled (by anyone, anywhere): every open dashboard follows. */
+export const AgentUpdatedEventSchema = z.object({
+  agentId: AgentIdSchema,
+  name: AgentNameSchema,
+  labels: LabelsSchema,
+  at: z.number().int(),
+});
+export type AgentUpdatedEvent = z.infer<typeof AgentUpdatedEventSchema>;
+
 /** A live sample of a watched machine, sent only to the sockets watching it. */
 export const MetricsLiveEventSchema = z.object({ agentId: AgentIdSchema, sample: HeartbeatSampleSchema });
 export type MetricsLiveEvent = z.infer<typeof MetricsLiveEventSchema>;
@@ -153,10 +190,16 @@ export const hubToUiEvents = {
   'agent:status': AgentStatusEventSchema,
   'metrics:update': MetricsUpdateEventSchema,
   'agent:removed': AgentRemovedEventSchema,
+  'agent:updated': AgentUpdatedEventSchema,
   'metrics:live': MetricsLiveEventSchema,
   'job:update': JobUpdateEventSchema,
   'job:target': JobTargetEventSchema,
   'job:output': JobOutputEventSchema,
+  /** Sent with an ack callback: acknowledge once the chunk is on screen (flow control). */
+  'terminal:output': TerminalOutputSchema,
+  'terminal:closed': TerminalClosedSchema,
+  /** An alert changed state or was sent again (issue #4). */
+  'alert:changed': AlertChangedEventSchema,
 } as const;
 
 export type UiServerToClientEvents = {
@@ -179,5 +222,10 @@ export const uiToHubEvents = {
   /** Receive `job:target` and `job:output` of one job until `job:unwatch` or the socket closes. */
   'job:watch': { payload: JobWatchRequestSchema, ack: JobWatchAckSchema },
   'job:unwatch': { payload: JobWatchRequestSchema, ack: EmptySchema },
+  /** An interactive shell on a machine; the ack comes once the agent has started it. */
+  'terminal:open': { payload: TerminalOpenRequestSchema, ack: TerminalOpenAckSchema },
+  'terminal:input': { payload: TerminalInputSchema, ack: EmptySchema },
+  'terminal:resize': { payload: TerminalResizeSchema, ack: EmptySchema },
+  'terminal:close': { payload: TerminalCloseSchema, ack: EmptySchema },
 } as const;
 export type UiClientToServerEvents = EventHandlers<typeof uiToHubEvents>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ContainerSampleSchema, DockerStatusSchema, MAX_CONTAINERS_PER_SAMPLE } from './docker.js';
 
 const Percent = z.number().min(0).max(1000).describe('Percent, 0..100 (per core may exceed on some kernels)');
 const Bytes = z.number().nonnegative().describe('Bytes');
@@ -81,6 +82,12 @@ export const HeartbeatSampleSchema = z
       .nullable()
       .describe('°C where the platform exposes sensors'),
     gpus: z.array(GpuSampleSchema).max(64),
+    docker: DockerStatusSchema.optional().describe('Docker engine reachability (absent from agents before containers were reported)'),
+    containers: z
+      .array(ContainerSampleSchema)
+      .max(MAX_CONTAINERS_PER_SAMPLE)
+      .optional()
+      .describe('Containers on the machine plus watched ones that are missing; absent from older agents'),
   })
   .meta({ id: 'HeartbeatSample' });
 export type HeartbeatSample = z.infer<typeof HeartbeatSampleSchema>;

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { HeartbeatSampleSchema, type FilesystemSample, type GpuSample, type HeartbeatSample } from '@farol/protocol';
+import type { ContainersReading } from '../docker/containers.collector.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../runtime/clock.js';
 import { defaultCollectorSource, type Collector, type CollectorSource } from './collector.js';
@@ -85,9 +86,27 @@ const FIELD_OWNERS: Record<string, CollectorKey> = {
  * fails the schema, is logged once (warn) per failure streak, then at debug until it recovers,
  * and its part of the sample is its fallback.
  */
-export function createSampler(options: { collectors: SampleCollectors; clock: Clock; logger: Logger }): Sampler {
+export function createSampler(options: {
+  collectors: SampleCollectors;
+  clock: Clock;
+  logger: Logger;
+  /** Docker containers; when given, every sample carries `docker` and `containers`. */
+  containers?: Collector<ContainersReading>;
+}): Sampler {
   const { collectors, logger } = options;
   const failing = new Set<CollectorKey>();
+
+  /** The containers part; the collector handles Docker's absence itself, so a throw is a bug worth a warning. */
+  async function runContainers(): Promise<ContainersReading | null> {
+    const collector = options.containers;
+    if (!collector) return null;
+    try {
+      return await collector.collect();
+    } catch (error) {
+      logger.warn({ collector: collector.name, err: error }, 'containers collector failed; this sample carries none');
+      return collector.fallback;
+    }
+  }
 
   function reportFailure(key: CollectorKey, error: unknown): void {
     if (failing.has(key)) {
@@ -149,9 +168,15 @@ export function createSampler(options: { collectors: SampleCollectors; clock: Cl
     },
     async sample() {
       const ts = options.clock.now();
-      const parts = await collectAll();
+      const [parts, containers] = await Promise.all([collectAll(), runContainers()]);
       const sample = assemble(parts, ts);
-      const checked = HeartbeatSampleSchema.safeParse(sample);
+      if (containers) Object.assign(sample, { docker: containers.docker, containers: containers.containers });
+      let checked = HeartbeatSampleSchema.safeParse(sample);
+      const containersIssue = checked.error?.issues.find((issue) => issue.path[0] === 'containers' || issue.path[0] === 'docker');
+      if (containersIssue) {
+        logger.warn({ collector: 'containers', reason: containersIssue.message, path: containersIssue.path.join('.') }, 'containers failed the schema; this sample carries none');
+        checked = HeartbeatSampleSchema.safeParse(assemble(parts, ts));
+      }
       if (checked.success) return checked.data;
       // A collector produced something the hub would refuse: blank that collector's part
       // rather than lose the whole heartbeat.

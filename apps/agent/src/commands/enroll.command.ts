@@ -1,6 +1,7 @@
 import { collectSystemInfo } from '../collectors/system-info.collector.js';
 import { defaultCollectorSource } from '../collectors/collector.js';
 import type { AgentConfig } from '../config.js';
+import { createCaFetch, readCaFile } from '../hub-link/hub-tls.js';
 import { enrollAgent } from '../identity/enroll.client.js';
 import { createIdentityRepository, ensureStateDir } from '../identity/identity.repository.js';
 import type { IdentityFile } from '../identity/identity.schema.js';
@@ -56,7 +57,8 @@ export async function ensureIdentity(
     system: await collectSystemInfo(defaultCollectorSource()),
     clock: context.clock,
     ...(config.name ? { name: config.name } : {}),
-    ...(context.fetch ? { fetch: context.fetch } : {}),
+    // A private CA (--ca-file) is the only one trusted for an https hub, from the first request.
+    ...(config.caFile ? { fetch: createCaFetch(readCaFile(config.caFile)) } : context.fetch ? { fetch: context.fetch } : {}),
   });
   repository.save(identity);
   logger.info(

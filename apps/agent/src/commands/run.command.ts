@@ -6,22 +6,31 @@ import { createProcessesCollector } from '../collectors/processes.collector.js';
 import { createDefaultCollectors, createSampler, type SampleCollectors } from '../collectors/sampler.js';
 import { collectSystemInfo } from '../collectors/system-info.collector.js';
 import type { AgentConfig } from '../config.js';
+import { createContainersCollector, DEFAULT_DOCKER_BUDGET_MS } from '../docker/containers.collector.js';
+import { createDockerClient, parseDockerHost } from '../docker/docker-engine.client.js';
+import { parseWatchList } from '../docker/watch-list.js';
 import { createHeartbeatService } from '../heartbeat/heartbeat.service.js';
 import { createLiveStream } from '../heartbeat/live-stream.service.js';
 import { createBackoff } from '../hub-link/backoff.js';
 import { createHubLink } from '../hub-link/hub-link.client.js';
+import { readCaFile } from '../hub-link/hub-tls.js';
 import { importEd25519Key } from '../identity/connect-token.js';
 import { createIdentityRepository } from '../identity/identity.repository.js';
 import type { Logger } from '../logging/logger.js';
 import { openCommandState } from '../remote/command-state.repository.js';
 import { hubVerificationKey } from '../remote/command-token.js';
 import { createCommandExecutor } from '../remote/executor.js';
+import { runDockerCommand } from '../remote/docker-dispatch.command.js';
 import { runMetricsCommand } from '../remote/metrics.command.js';
 import { loadPolicy, policyFilePath } from '../remote/policy.schema.js';
 import { runProcessesCommand } from '../remote/processes.command.js';
+import { runScreenshotCommand } from '../remote/screenshot.command.js';
+import { captureScreen, type CaptureOptions } from '../screenshot/capture.js';
 import { describeRestart, reexecAgent, serviceManager } from '../remote/restart.command.js';
 import { runShellCommand } from '../remote/shell.command.js';
+import { withCommandSecrets } from '../secrets/command-secrets.js';
 import { describeStop } from '../remote/stop.command.js';
+import { createTerminalService } from '../terminal/terminal.service.js';
 import { AgentExitError, EXIT_CODES } from '../runtime/exit-error.js';
 import { acquireStateLock, type StateLock } from '../runtime/state-lock.js';
 import { createCommandLogger, shutdownSignal, type CommandContext } from './context.js';
@@ -43,6 +52,10 @@ export interface RunAgentOverrides {
   reexec?: () => void;
   /** Environment of remote shell commands; default process.env. */
   commandEnv?: NodeJS.ProcessEnv;
+  /** Screenshot seams: where X sockets live (a headless machine), native client off. */
+  screenshot?: Pick<CaptureOptions, 'socketDir' | 'native'>;
+  /** Time budget of the containers collector per heartbeat (default 2 s, at most half the interval). */
+  dockerBudgetMs?: number;
 }
 
 /**
@@ -78,7 +91,20 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
     const collectorsFor = (): SampleCollectors =>
       overrides.createCollectors?.() ?? createDefaultCollectors({ clock: context.clock, logger: agentLogger, env: context.env });
 
-    const sampler = createSampler({ collectors: collectorsFor(), clock: context.clock, logger: agentLogger });
+    // Docker: the config was validated at load, so these parse. One client and one collector,
+    // shared by heartbeats and docker_ps so CPU baselines carry over between them.
+    const dockerClient = createDockerClient(parseDockerHost(config.dockerHost, context.env));
+    const watch = parseWatchList(config.watchContainers);
+    const containers = createContainersCollector({
+      client: dockerClient,
+      watch,
+      clock: context.clock,
+      logger: agentLogger.child({ collector: 'containers' }),
+      // Half an interval at most: the heartbeat never waits on Docker past its own cadence.
+      budgetMs: overrides.dockerBudgetMs ?? Math.min(DEFAULT_DOCKER_BUDGET_MS, Math.floor(config.heartbeatIntervalMs / 2)),
+    });
+
+    const sampler = createSampler({ collectors: collectorsFor(), clock: context.clock, logger: agentLogger, containers });
     await sampler.prime();
 
     const commandState = openCommandState({ dir: path.join(config.stateDir, 'commands'), clock: context.clock, logger: agentLogger });
@@ -87,8 +113,8 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
     let stopping: Promise<void> | null = null;
     /** Stops running commands (handing over their results if it can), then the link. */
     const stopEverything = (): Promise<void> =>
-      (stopping ??= executor
-        .shutdown()
+      (stopping ??= Promise.all([executor.shutdown(), terminals.closeAll('agent_disconnected')])
+        .then(() => undefined)
         .catch((error: unknown) => agentLogger.error({ err: error }, 'stopping remote commands failed'))
         .finally(() => link.stop()));
 
@@ -107,6 +133,7 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
       }),
       clock: context.clock,
       logger: agentLogger,
+      ...(config.caFile ? { ca: readCaFile(config.caFile) } : {}),
       onLinked: (ack, sentInfo) => {
         heartbeat.setSentSystemInfo(sentInfo);
         const labelsChanged = JSON.stringify(ack.labels) !== JSON.stringify(identityNow.labels);
@@ -122,12 +149,24 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
         void heartbeat.drain();
         void executor.flushOutbox();
       },
-      onUnlinked: () => live.stop(),
+      onUnlinked: () => {
+        live.stop();
+        // A terminal never outlives the connection it was opened on.
+        terminals.closeAll('agent_disconnected').catch((error: unknown) => agentLogger.error({ err: error }, 'closing terminals failed'));
+      },
       onLiveRequest: (intervalMs) => live.request(intervalMs),
       onCommand: (run) => {
         executor.run(run).catch((error: unknown) => agentLogger.error({ err: error }, 'handling a remote command failed'));
       },
       onCommandCancel: ({ commandId }) => executor.cancel(commandId),
+      onTerminalOpen: (open) => {
+        terminals.open(open).catch((error: unknown) => agentLogger.error({ err: error }, 'opening a terminal failed'));
+      },
+      onTerminalInput: (input) => terminals.input(input),
+      onTerminalResize: (resize) => terminals.resize(resize),
+      onTerminalClose: ({ sessionId }) => {
+        terminals.close(sessionId).catch((error: unknown) => agentLogger.error({ err: error, sessionId }, 'closing a terminal failed'));
+      },
     });
     const executor = createCommandExecutor({
       agentId: identity.agentId,
@@ -136,10 +175,15 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
       state: commandState,
       policy: () => loadPolicy(policyFile),
       handlers: {
-        shell: (command, commandContext) => runShellCommand(command, commandContext, overrides.commandEnv ?? process.env),
+        // Secrets asked for by the command are fetched right before it runs, held in memory only
+        // and redacted from its output (apps/agent/src/secrets).
+        shell: withCommandSecrets(link, (command, commandContext) => runShellCommand(command, commandContext, overrides.commandEnv ?? process.env)),
         metrics: (commandContext) => runMetricsCommand(() => createSampler({ collectors: collectorsFor(), clock: context.clock, logger: agentLogger }), commandContext),
         processes: (command, commandContext) =>
           runProcessesCommand(command, (top) => createProcessesCollector(source, { clock: context.clock, logger: agentLogger, top }), commandContext),
+        docker: (command, commandContext) => runDockerCommand(command, { client: () => dockerClient, watch, containers }, commandContext),
+        screenshot: (command, commandContext) =>
+          runScreenshotCommand(command, commandContext, overrides.commandEnv ?? process.env, (options) => captureScreen({ ...options, ...overrides.screenshot })),
       },
       lifecycle: {
         describe: (kind) => (kind === 'restart' ? describeRestart(context.env) : describeStop(context.env)),
@@ -151,6 +195,18 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
       },
       clock: context.clock,
       logger: agentLogger,
+    });
+    const terminals = createTerminalService({
+      agentId: identity.agentId,
+      hubKey: hubVerificationKey(identity.hubPublicKey),
+      link,
+      seen: commandState,
+      policy: () => loadPolicy(policyFile),
+      maxSessions: config.terminalMaxSessions,
+      idleTimeoutMs: config.terminalIdleTimeoutMs,
+      env: overrides.commandEnv ?? process.env,
+      clock: context.clock,
+      logger: agentLogger.child({ component: 'terminal' }),
     });
     const live = createLiveStream({
       // Its own collectors: live samples must not reset the rate baselines of the heartbeats.

@@ -10,6 +10,10 @@ import {
   ErrorAckSchema,
   PROTOCOL_VERSION,
   TelemetryLiveSchema,
+  TerminalCloseSchema,
+  TerminalInputSchema,
+  TerminalOpenSchema,
+  TerminalResizeSchema,
   agentToHubEvents,
   type AgentHelloAck,
   type AgentToHubEventName,
@@ -20,6 +24,10 @@ import {
   type ErrorCode,
   type OkAck,
   type SystemInfo,
+  type TerminalClose,
+  type TerminalInput,
+  type TerminalOpen,
+  type TerminalResize,
 } from '@farol/protocol';
 import { createChallenge, signConnectToken, verifyHubProof } from '../identity/connect-token.js';
 import type { Logger } from '../logging/logger.js';
@@ -63,6 +71,8 @@ export interface HubLinkOptions {
   connectGate?: Gate;
   /** Handshake timeout (Socket.IO `timeout`). */
   connectTimeoutMs?: number;
+  /** PEM of the only CA trusted for an https hub (`--ca-file`); default Node's public roots. */
+  ca?: string;
   /** After a verified hello: metrics may flow from here on. */
   onLinked?: (ack: AgentHelloAck, sentSystemInfo: SystemInfo) => void;
   onUnlinked?: () => void;
@@ -77,6 +87,14 @@ export interface HubLinkOptions {
    */
   onCommand?: (run: CommandRun) => void;
   onCommandCancel?: (cancel: CommandCancel) => void;
+  /**
+   * Interactive terminals: a signed opening (checked against the pinned key by the terminal
+   * service), then input, resize and close of a session it opened. Only ever called while linked.
+   */
+  onTerminalOpen?: (open: TerminalOpen) => void;
+  onTerminalInput?: (input: TerminalInput) => void;
+  onTerminalResize?: (resize: TerminalResize) => void;
+  onTerminalClose?: (close: TerminalClose) => void;
 }
 
 /** The agent's connection to its hub: connect, prove both sides, reconnect with backoff. */
@@ -149,6 +167,9 @@ export function createHubLink(options: HubLinkOptions): HubLink {
       reconnection: false,
       forceNew: true,
       timeout: options.connectTimeoutMs ?? 20_000,
+      // Certificates are always verified (wss); a private CA replaces the default roots.
+      rejectUnauthorized: true,
+      ...(options.ca ? { ca: options.ca } : {}),
       // Computed per attempt: the token is signed just above, right before this handshake.
       auth: (cb) => cb({ protocolVersion: PROTOCOL_VERSION, token }),
     });
@@ -268,6 +289,10 @@ export function createHubLink(options: HubLinkOptions): HubLink {
     };
     onHubEvent('command:run', CommandRunSchema, options.onCommand);
     onHubEvent('command:cancel', CommandCancelSchema, options.onCommandCancel);
+    onHubEvent('terminal:open', TerminalOpenSchema, options.onTerminalOpen);
+    onHubEvent('terminal:input', TerminalInputSchema, options.onTerminalInput);
+    onHubEvent('terminal:resize', TerminalResizeSchema, options.onTerminalResize);
+    onHubEvent('terminal:close', TerminalCloseSchema, options.onTerminalClose);
     socket.on('telemetry:live', (payload: unknown) => {
       const request = TelemetryLiveSchema.safeParse(payload);
       if (!request.success) {

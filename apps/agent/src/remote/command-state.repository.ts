@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { COMMAND_ID_MEMORY_MS, CommandIdSchema, CommandResultSchema, type CommandResult } from '@farol/protocol';
@@ -17,7 +17,8 @@ export interface RunningMarker {
  * What the agent must not forget across restarts about remote commands, in `<state>/commands/`:
  * - `seen.jsonl`: every command id and JWS id received in the last 24 h, appended before a
  *   command runs, so a redelivered command never runs twice and a replayed one is refused;
- * - `results/<commandId>.json`: finished results until the hub acknowledges them;
+ * - `results/<commandId>.json`: finished results until the hub acknowledges them, with
+ *   `results/<commandId>.png` beside a screenshot's;
  * - `running/<commandId>.json`: commands in progress, so a crash is reported as one.
  */
 export interface CommandStateRepository {
@@ -29,6 +30,9 @@ export interface CommandStateRepository {
   result(commandId: string): CommandResult | undefined;
   pendingResults(): CommandResult[];
   dropResult(commandId: string): void;
+  /** A screenshot's PNG, kept beside its result until the hub acknowledges the result. */
+  saveImage(commandId: string, png: Buffer): void;
+  image(commandId: string): Buffer | undefined;
   markRunning(marker: RunningMarker): void;
   clearRunning(commandId: string): void;
   /** Markers left by a previous process (read once, at open). */
@@ -96,6 +100,12 @@ export function openCommandState({ dir, clock, logger }: { dir: string; clock: C
     return undefined;
   }
 
+  // A PNG whose result was never written (the agent died between the two): nothing will send it.
+  for (const name of readdirSync(resultsDir)) {
+    const match = /^(cmd_[a-z0-9]{16})\.png$/.exec(name);
+    if (match && !existsSync(path.join(resultsDir, `${match[1]}.json`))) rmSync(path.join(resultsDir, name), { force: true });
+  }
+
   const interrupted: RunningMarker[] = [];
   for (const name of readdirSync(runningDir)) {
     if (!FILE_PATTERN.test(name)) continue;
@@ -137,6 +147,16 @@ export function openCommandState({ dir, clock, logger }: { dir: string; clock: C
     },
     dropResult(commandId) {
       rmSync(path.join(resultsDir, `${commandId}.json`), { force: true });
+      rmSync(path.join(resultsDir, `${commandId}.png`), { force: true });
+    },
+    saveImage(commandId, png) {
+      const file = path.join(resultsDir, `${commandId}.png`);
+      writeFileSync(`${file}.tmp`, png, { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+    },
+    image(commandId) {
+      const file = path.join(resultsDir, `${commandId}.png`);
+      return existsSync(file) ? readFileSync(file) : undefined;
     },
     markRunning(marker) {
       writePrivateFileAtomic(path.join(runningDir, `${marker.commandId}.json`), JSON.stringify(marker));

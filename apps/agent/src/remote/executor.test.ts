@@ -85,6 +85,8 @@ function executor(link: ReturnType<typeof fakeLink>['link']): CommandExecutor {
       shell: (command, context) => runShellCommand(command, context, { PATH: process.env.PATH, FAROL_JOIN_TOKEN: 'secret' }),
       metrics: async () => plainOutcome({ state: 'succeeded', startedAt: Date.now(), endedAt: Date.now() }),
       processes: async () => plainOutcome({ state: 'succeeded', startedAt: Date.now(), endedAt: Date.now() }),
+      docker: async () => plainOutcome({ state: 'succeeded', startedAt: Date.now(), endedAt: Date.now() }),
+      screenshot: async () => plainOutcome({ state: 'succeeded', startedAt: Date.now(), endedAt: Date.now() }),
     },
     lifecycle: { describe: (kind) => kind, request: (kind) => lifecycle.push(kind) },
     clock: systemClock,

@@ -4,6 +4,10 @@ import {
   type CommandClaims,
   type CommandResult,
   type CommandRun,
+  type DockerCommand,
+  type ScreenshotCommand,
+  type ScreenshotData,
+  SCREENSHOT_CHUNK_BYTES,
   type ShellCommand,
 } from '@farol/protocol';
 import type { HubLink } from '../hub-link/hub-link.client.js';
@@ -13,6 +17,7 @@ import type { CommandStateRepository } from './command-state.repository.js';
 import { verifyCommandToken } from './command-token.js';
 import type { Policy } from './policy.schema.js';
 import { plainOutcome, type RemoteCommandContext, type RemoteOutcome } from './remote-command.js';
+import type { ScreenshotOutcome } from './screenshot.command.js';
 
 /** Commands running at once; more are refused rather than queued (the hub's timeout keeps running). */
 export const MAX_CONCURRENT_COMMANDS = 32;
@@ -31,6 +36,10 @@ export interface CommandHandlers {
   shell(command: ShellCommand, context: RemoteCommandContext): Promise<RemoteOutcome>;
   metrics(context: RemoteCommandContext): Promise<RemoteOutcome>;
   processes(command: { top?: number | undefined; sortBy?: 'cpu' | 'memory' | undefined }, context: RemoteCommandContext): Promise<RemoteOutcome>;
+  /** docker_ps, docker_restart, docker_stop, docker_start, docker_logs. */
+  docker(command: DockerCommand, context: RemoteCommandContext): Promise<RemoteOutcome>;
+  /** A PNG of the screen, uploaded in chunks before the result. */
+  screenshot(command: ScreenshotCommand, context: RemoteCommandContext): Promise<ScreenshotOutcome>;
 }
 
 /** Restart and stop: what the output says, and the request to the agent's main loop. */
@@ -101,6 +110,15 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     if (!link.isLinked() || delivering.has(result.commandId)) return false;
     delivering.add(result.commandId);
     try {
+      if (result.data?.kind === 'screenshot') {
+        const uploaded = await uploadImage(result.commandId, result.data);
+        if (uploaded === 'missing') {
+          result = { ...result, state: 'failed', data: null, stdout: '', error: 'the agent lost the screenshot before it could upload it' };
+          state.saveResult(result);
+        } else if (!uploaded) {
+          return false;
+        }
+      }
       const answer = await link.request('command:result', result, RESULT_ACK_TIMEOUT_MS);
       if (answer.ok) {
         state.dropResult(result.commandId);
@@ -123,8 +141,44 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     }
   }
 
-  function finish(commandId: string, outcome: RemoteOutcome): CommandResult {
+  /**
+   * Uploads a screenshot in chunks before its result: resumable (the hub says how much it holds,
+   * so a reconnect or a duplicate chunk costs nothing), one chunk in flight at a time so
+   * heartbeats interleave. False when the hub could not take it now (tried again later).
+   */
+  async function uploadImage(commandId: string, data: ScreenshotData): Promise<boolean | 'missing'> {
+    const png = state.image(commandId);
+    if (!png || png.length !== data.bytes) return 'missing';
+    let offset = 0;
+    let stalls = 0;
+    while (offset < png.length) {
+      const answer = await link.request(
+        'screenshot:upload',
+        { commandId, total: png.length, sha256: data.sha256, offset, data: png.subarray(offset, offset + SCREENSHOT_CHUNK_BYTES) },
+        RESULT_ACK_TIMEOUT_MS,
+      );
+      if (!answer.ok) {
+        // Refused for good (not our command, or no longer wanted): the result goes anyway and
+        // the hub's answer to it decides whether it is dropped.
+        if (FINAL_RESULT_REFUSALS.has(answer.error.code)) return true;
+        logger.warn({ commandId, code: answer.error.code, reason: answer.error.message }, 'hub could not take a screenshot chunk; will send it again');
+        return false;
+      }
+      const next = Math.min(answer.data.received, png.length);
+      stalls = next > offset ? 0 : stalls + 1;
+      if (stalls > 3) {
+        logger.warn({ commandId, offset, received: answer.data.received }, 'screenshot upload makes no progress; will try again later');
+        return false;
+      }
+      offset = next;
+    }
+    return true;
+  }
+
+  function finish(commandId: string, outcome: RemoteOutcome, image?: Buffer): CommandResult {
     const result: CommandResult = { commandId, ...outcome };
+    // The image first: a result on disk always has its image beside it.
+    if (image && outcome.data?.kind === 'screenshot') state.saveImage(commandId, image);
     state.saveResult(result);
     state.clearRunning(commandId);
     logger.info({ commandId, state: result.state, exitCode: result.exitCode, error: result.error ?? undefined }, 'remote command finished');
@@ -197,6 +251,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     logger.info({ commandId, jobId: claims.jobId, kind: command.kind }, 'running a remote command');
     let outcome: RemoteOutcome;
     let after: 'restart' | 'stop' | null = null;
+    let image: Buffer | undefined;
     try {
       switch (command.kind) {
         case 'shell':
@@ -207,6 +262,24 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
           break;
         case 'processes':
           outcome = await withTimeout((c) => options.handlers.processes(command, c), context, controller);
+          break;
+        case 'docker_ps':
+        case 'docker_restart':
+        case 'docker_stop':
+        case 'docker_start':
+        case 'docker_logs':
+          outcome = await withTimeout((c) => options.handlers.docker(command, c), context, controller);
+          break;
+        case 'screenshot':
+          outcome = await withTimeout(
+            async (c) => {
+              const { image: png, ...rest } = await options.handlers.screenshot(command, c);
+              image = png;
+              return rest;
+            },
+            context,
+            controller,
+          );
           break;
         case 'restart':
         case 'stop':
@@ -223,7 +296,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       outcome = { ...outcome, state: 'failed', error: 'the agent stopped while the command ran; its process tree was killed' };
     }
     running.delete(commandId);
-    const result = finish(commandId, outcome);
+    const result = finish(commandId, outcome, image);
     if (after === null) {
       void deliver(result);
       return;

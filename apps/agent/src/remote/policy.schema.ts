@@ -1,8 +1,19 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { COMMAND_KINDS, type CommandKind } from '@farol/protocol';
+import { COMMAND_KINDS, DOCKER_COMMAND_KINDS, DOCKER_WRITE_COMMAND_KINDS, type CommandKind } from '@farol/protocol';
 import { writePrivateFileAtomic } from '../identity/identity.repository.js';
+
+/** What a policy names: the remote command kinds, and `terminal` (interactive shells). */
+export const POLICY_KINDS = [...COMMAND_KINDS, 'terminal'] as const;
+export type PolicyKind = CommandKind | 'terminal';
+
+/** Names in the allow list that stand for several kinds. */
+export const POLICY_GROUPS = {
+  docker: DOCKER_COMMAND_KINDS,
+  docker_write: DOCKER_WRITE_COMMAND_KINDS,
+} as const satisfies Record<string, readonly CommandKind[]>;
+const POLICY_GROUP_NAMES = ['docker', 'docker_write'] as const satisfies ReadonlyArray<keyof typeof POLICY_GROUPS>;
 
 /** Default file name of the policy, inside the state dir. */
 export const POLICY_FILE_NAME = 'policy.json';
@@ -15,7 +26,9 @@ export const POLICY_FILE_NAME = 'policy.json';
  */
 export const PolicyFileSchema = z
   .object({
-    allow: z.array(z.enum([...COMMAND_KINDS, '*'])).describe('Command kinds this agent runs; "*" for all'),
+    allow: z
+      .array(z.enum([...POLICY_KINDS, ...POLICY_GROUP_NAMES, '*']))
+      .describe('Command kinds this agent runs; "*" for all; `docker` for every Docker kind, `docker_write` for restart/stop/start'),
   })
   .strict();
 export type PolicyFile = z.infer<typeof PolicyFileSchema>;
@@ -24,7 +37,7 @@ export type PolicyFile = z.infer<typeof PolicyFileSchema>;
 export interface Policy {
   /** Where it came from, for logs: a file path, or "default". */
   readonly source: string;
-  allows(kind: CommandKind): boolean;
+  allows(kind: PolicyKind): boolean;
 }
 
 export function policyFilePath(stateDir: string, override: string | undefined): string {
@@ -48,7 +61,7 @@ export function loadPolicy(file: string): Policy | { error: string } {
   if (!parsed.success) {
     return { error: `the agent policy ${file} is invalid (${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}); every command is refused until it is fixed` };
   }
-  const allowed = new Set<string>(parsed.data.allow);
+  const allowed = new Set<string>(parsed.data.allow.flatMap((entry) => (entry in POLICY_GROUPS ? [...POLICY_GROUPS[entry as keyof typeof POLICY_GROUPS]] : [entry])));
   return { source: file, allows: (kind) => allowed.has('*') || allowed.has(kind) };
 }
 

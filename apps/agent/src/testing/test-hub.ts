@@ -11,6 +11,7 @@ import {
   CommandAckSchema,
   CommandOutputSchema,
   CommandResultSchema,
+  ScreenshotUploadSchema,
   COMMAND_AUDIENCE,
   COMMAND_JWS_TYPE,
   EnrollRequestSchema,
@@ -77,6 +78,8 @@ export interface TestHubState {
   commandsAfterHello?: (agentId: string) => string[];
   /** Decides the ack of each command:result; default ok. */
   onResult?: (result: CommandResult) => ErrorAck | null;
+  /** Screenshot uploads: the bytes held per command id (appended at the offset held, like the hub). */
+  uploads: Map<string, Buffer>;
 }
 
 /** A running test hub. */
@@ -106,6 +109,7 @@ export async function createTestHubState(joinToken = 'join-secret'): Promise<Tes
     acks: [],
     outputs: [],
     results: [],
+    uploads: new Map(),
   };
 }
 
@@ -280,6 +284,14 @@ export async function startTestHub(state: TestHubState, port = 0): Promise<TestH
       const known = state.results.some((r) => r.commandId === parsed.data.commandId);
       if (!known) state.results.push(parsed.data);
       ack({ ok: true, data: { stored: !known } });
+    });
+    socket.on('screenshot:upload', (payload: unknown, ack: (response: unknown) => void) => {
+      const parsed = ScreenshotUploadSchema.safeParse(payload);
+      if (!parsed.success) return ack(errorAck('validation_failed', 'bad upload'));
+      const { commandId, offset, data } = parsed.data;
+      const held = state.uploads.get(commandId) ?? Buffer.alloc(0);
+      if (offset === held.length) state.uploads.set(commandId, Buffer.concat([held, data]));
+      ack({ ok: true, data: { received: state.uploads.get(commandId)?.length ?? 0 } });
     });
     socket.on('agent:info', (payload: unknown, ack: (response: unknown) => void) => {
       const info = SystemInfoSchema.safeParse(payload);

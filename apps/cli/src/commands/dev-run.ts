@@ -96,6 +96,7 @@ function renderBanner(hub: RunningHub, hubUrl: string, agentLine: string, comman
         ['API docs', `${hubUrl}/api/docs`],
         ['Admin token', hub.adminToken],
         ['', `(${tokenNote})`],
+        ...(hub.adminPassword ? ([['Admin password', `${hub.adminPassword}  (user admin; shown only now)`]] as Array<[string, string]>) : []),
         ['Local agent', agentLine],
       ],
       2,

@@ -54,6 +54,7 @@ interface ExecOptions {
   env?: string[];
   timeout?: number;
   ttl?: number;
+  secret?: string[];
 }
 
 function buildCommand(args: string[], options: ExecOptions): RemoteCommand {
@@ -66,7 +67,11 @@ function buildCommand(args: string[], options: ExecOptions): RemoteCommand {
         }),
       )
     : undefined;
-  const common = { ...(options.cwd ? { cwd: options.cwd } : {}), ...(env ? { env } : {}) };
+  for (const name of options.secret ?? []) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name)) throw new UsageError(`--secret ${name}: give a secret's name (see farol secrets ls)`);
+  }
+  const secrets = options.secret?.length ? [...new Set(options.secret)] : undefined;
+  const common = { ...(options.cwd ? { cwd: options.cwd } : {}), ...(env ? { env } : {}), ...(secrets ? { secrets } : {}) };
   if (options.shell !== undefined) {
     if (args.length > 0) throw new UsageError('give either --shell SCRIPT or -- COMMAND ARGS, not both');
     return { kind: 'shell', shell: true, script: options.shell, ...common };
@@ -232,6 +237,7 @@ export function createExecCommand(context: CliContext): Command {
     .option('--shell <script>', 'run SCRIPT with the machine\'s shell (/bin/sh -c, cmd.exe /c) instead')
     .option('--cwd <dir>', 'working directory on the machines')
     .option('--env <NAME=value>', 'an environment variable for the command (repeat)', collect)
+    .option('--secret <NAME>', 'pass the hub secret NAME as the environment variable NAME (repeat); it must be scoped to every machine', collect)
     .option('--timeout <duration>', 'per machine, e.g. 30s (default 60s)', parseDurationOption)
     .option('--ttl <duration>', 'offline machines may still run it when they return within this, e.g. 5m (default 5m)', parseDurationOption)
     .usage('[options] <selector> -- <command> [args...]');

@@ -11,7 +11,7 @@ let hub: FakeHub;
 beforeEach(async () => {
   cli = await createCliHarness();
   hub = await startFakeHub(
-    { 'GET /api/me': { status: 200, body: { kind: 'admin', id: 'admin' } }, 'GET /api/agents': { status: 200, body: { agents: [] } } },
+    { 'GET /api/me': { status: 200, body: { kind: 'user', id: 'usr_1', name: 'admin', role: 'admin', permissions: ['nodes:read'], scope: null, via: 'token', tokenId: 'tok_admin', mfaEnabled: false, mfaAt: null } }, 'GET /api/agents': { status: 200, body: { agents: [] } } },
     { token: 'good' },
   );
 });
@@ -59,6 +59,6 @@ describe('farol login', () => {
   it('asks for a token when none is given', async () => {
     const result = await cli.run(['login', '--hub', hub.url]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(`farol: give the operator token: farol login --hub ${hub.url} --token T\n`);
+    expect(result.stderr).toBe(`farol: sign in: farol login --hub ${hub.url} --user NAME (password in FAROL_PASSWORD), or --token T\n`);
   });
 });

@@ -1,15 +1,23 @@
-import type { AgentStatusEvent, JobOutputEvent, JobTargetEvent, JobUpdateEvent, MetricsLiveEvent, MetricsUpdateEvent } from '@farol/protocol';
+import type { AgentStatusEvent, AgentUpdatedEvent, JobOutputEvent, JobTargetEvent, JobUpdateEvent, MetricsLiveEvent, MetricsUpdateEvent } from '@farol/protocol';
+import type { AlertChangedEvent, HeartbeatSample } from '@farol/protocol';
 import type { Logger } from './logger.js';
 
 /** Every event that crosses the hub's internal bus, by topic. */
 export interface BusEvents {
   'agent.status': AgentStatusEvent;
   'agent.removed': { agentId: string };
+  /** Someone's access narrowed (role, scope, disabled, token revoked): their sockets re-check or close. */
+  'auth.changed': { userId: string | null; tokenId: string | null; reason: string };
+  'agent.updated': AgentUpdatedEvent;
   'metrics.update': MetricsUpdateEvent;
   'metrics.live': MetricsLiveEvent;
   'job.update': JobUpdateEvent;
   'job.target': JobTargetEvent;
   'job.output': JobOutputEvent;
+  /** The newest full sample of an agent, in process only (alerts read disks, GPUs, containers). */
+  'metrics.sample': { agentId: string; sample: HeartbeatSample };
+  /** An alert changed state or a notice about it went out (alerts engine). */
+  'alert.changed': AlertChangedEvent;
 }
 export type BusTopic = keyof BusEvents;
 type Handler<T extends BusTopic> = (event: BusEvents[T]) => void;

@@ -127,6 +127,210 @@ export interface AuditLogTable {
   hash: string;
 }
 
+/** A notification channel (issue #4); secrets only in `secrets_sealed`. */
+export interface NotifyChannelsTable {
+  id: string;
+  name: string;
+  type: string;
+  enabled: number;
+  settings: string;
+  secrets_sealed: string | null;
+  template: string | null;
+  rate_limit: string | null;
+  quiet_hours: string | null;
+  maintenance: string;
+  source: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An event-webhook subscription (issue #4). */
+export interface NotifyWebhooksTable {
+  id: string;
+  name: string;
+  url_sealed: string;
+  url_origin: string;
+  secret_sealed: string | null;
+  events: string;
+  selector: string;
+  enabled: number;
+  created_at: number;
+}
+
+/** One delivery, written before it is attempted (issue #4). */
+export interface NotifyOutboxTable {
+  seq: Generated<number>;
+  id: string;
+  target: string;
+  target_id: string;
+  kind: string;
+  payload: string;
+  critical: number;
+  state: string;
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number | null;
+  sent_at: number | null;
+  last_error: string | null;
+}
+
+/** Operators (issue #6). */
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string | null;
+  role: string;
+  scope: string | null;
+  disabled_at: number | null;
+  /** Sealed with the hub's secret key. */
+  totp_secret: string | null;
+  totp_pending: string | null;
+  /** The last TOTP time step accepted, so a code is never accepted twice. */
+  totp_last_step: number | null;
+  /** JSON array of sha256 hex of the unused recovery codes. */
+  recovery_codes: string;
+  failed_logins: number;
+  locked_until: number | null;
+  last_login_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RolesTable {
+  name: string;
+  permissions: string;
+  description: string | null;
+  created_at: number;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  secret_hash: string;
+  permissions: string | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  /** When the owner last gave a second factor through this token (step-up). */
+  mfa_at: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  secret_hash: string;
+  csrf_token: string;
+  created_at: number;
+  last_seen_at: number;
+  mfa_at: number | null;
+}
+
+/** An operator secret (issue #6): the value only sealed (context = secret id), or a vault reference. */
+export interface SecretsTable {
+  id: string;
+  name: string;
+  scope: string;
+  source: string;
+  value_sealed: string | null;
+  ref: string | null;
+  description: string | null;
+  version: number;
+  created_at: number;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** Alert rules (issue #4); condition, scope, channels and escalation are JSON. */
+export interface AlertRulesTable {
+  id: string;
+  name: string;
+  description: string | null;
+  condition: string;
+  scope: string;
+  severity: string;
+  channels: string;
+  escalation: string | null;
+  cooldown_ms: number | null;
+  enabled: number;
+  source: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One alert: a rule × machine × instance from pending to resolved. */
+export interface AlertsTable {
+  seq: Generated<number>;
+  id: string;
+  rule_id: string;
+  rule_name: string;
+  kind: string;
+  severity: string;
+  state: string;
+  agent_id: string | null;
+  agent_name: string | null;
+  instance: string;
+  subject: string;
+  summary: string;
+  value: number | null;
+  threshold: number | null;
+  comparator: string | null;
+  unit: string | null;
+  since: number;
+  fired_at: number | null;
+  resolved_at: number | null;
+  last_notified_at: number | null;
+  notifications: number;
+  escalated_at: number | null;
+  acked_at: number | null;
+  acked_by: string | null;
+  ack_note: string | null;
+  details: string;
+}
+
+/** An alert's history; rows with a notice and no delivered_at are still to hand to the notifier. */
+export interface AlertEventsTable {
+  seq: Generated<number>;
+  alert_id: string;
+  event: string;
+  at: number;
+  channels: string;
+  silenced_by: string | null;
+  actor: string | null;
+  note: string | null;
+  notice: string | null;
+  delivered_at: number | null;
+}
+
+export interface SilencesTable {
+  id: string;
+  matcher: string;
+  starts_at: number;
+  ends_at: number;
+  reason: string;
+  created_by: string;
+  created_at: number;
+}
+
+/** An interactive terminal session (issue #3): opened, then completed when it ends. */
+export interface TerminalSessionsTable {
+  id: string;
+  agent_id: string;
+  agent_name: string;
+  actor: string;
+  cols: number;
+  rows: number;
+  opened_at: number;
+  closed_at: number | null;
+  close_reason: string | null;
+  exit_code: number | null;
+  bytes_in: number;
+  bytes_out: number;
+  /** File name under <dataDir>/recordings when the session was recorded. */
+  recording_file: string | null;
+}
+
 export interface Database {
   agents: AgentsTable;
   revoked_keys: RevokedKeysTable;
@@ -139,6 +343,19 @@ export interface Database {
   jobs: JobsTable;
   job_targets: JobTargetsTable;
   audit_log: AuditLogTable;
+  users: UsersTable;
+  roles: RolesTable;
+  api_tokens: ApiTokensTable;
+  sessions: SessionsTable;
+  notify_channels: NotifyChannelsTable;
+  notify_webhooks: NotifyWebhooksTable;
+  notify_outbox: NotifyOutboxTable;
+  secrets: SecretsTable;
+  alert_rules: AlertRulesTable;
+  alerts: AlertsTable;
+  alert_events: AlertEventsTable;
+  silences: SilencesTable;
+  terminal_sessions: TerminalSessionsTable;
 }
 
 export type Db = Kysely<Database>;

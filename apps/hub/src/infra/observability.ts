@@ -35,6 +35,31 @@ export function createObservability() {
       labelNames: ['namespace'] as const,
       registers: [registry],
     }),
+    // Remote commands (issue #3).
+    jobsCreated: new Counter({
+      name: 'farol_jobs_created_total',
+      help: 'Jobs created, by command kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    jobTargetsFinished: new Counter({
+      name: 'farol_job_targets_finished_total',
+      help: 'Job targets that reached a final state, by state (succeeded, failed, timed_out, cancelled, expired, refused)',
+      labelNames: ['state'] as const,
+      registers: [registry],
+    }),
+    commandRoundTripSeconds: new Histogram({
+      name: 'farol_command_round_trip_seconds',
+      help: 'From sending a command to an agent to storing its result, by command kind',
+      labelNames: ['kind'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    jobTargetsQueued: new Gauge({
+      name: 'farol_job_targets_queued',
+      help: 'Targets stored but not yet sent (their machine is offline)',
+      registers: [registry],
+    }),
     badMessages: new Counter({
       name: 'farol_socket_bad_messages_total',
       help: 'Socket messages refused (unknown event, bad payload)',

@@ -1,9 +1,14 @@
 import type { Db } from './database.js';
+import { createAlertsRepository } from '../modules/alerts/alerts.repository.js';
+import { createNotifyRepository } from '../modules/notify/notify.repository.js';
+import { createAccountsRepository } from '../modules/auth/accounts.repository.js';
 import { createAgentsRepository } from '../modules/agents/agents.repository.js';
 import { createAuditRepository } from '../modules/audit/audit.repository.js';
 import { createJoinTokensRepository } from '../modules/enrollment/join-tokens.repository.js';
 import { createJobsRepository } from '../modules/jobs/jobs.repository.js';
+import { createSecretsRepository } from '../modules/secrets/secrets.repository.js';
 import { createTelemetryRepository } from '../modules/telemetry/telemetry.repository.js';
+import { createTerminalRepository } from '../modules/terminal/terminal.repository.js';
 
 /** Every repository, bound to one connection or transaction. */
 export function createRepositories(db: Db) {
@@ -13,6 +18,11 @@ export function createRepositories(db: Db) {
     telemetry: createTelemetryRepository(db),
     jobs: createJobsRepository(db),
     audit: createAuditRepository(db),
+    accounts: createAccountsRepository(db),
+    secrets: createSecretsRepository(db),
+    alerts: createAlertsRepository(db),
+    notify: createNotifyRepository(db),
+    terminalSessions: createTerminalRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof createRepositories>;

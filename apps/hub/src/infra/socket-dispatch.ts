@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
-import { errorAck, FarolError, toFieldIssues, type Ack, type ErrorAck } from '@farol/protocol';
+import { errorAck, FarolError, toFieldIssues, type Ack, type ErrorAck, type ErrorCode } from '@farol/protocol';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 
@@ -19,6 +19,12 @@ export interface DispatchOptions {
   strikeWindowMs?: number;
   /** Called for every refused message (for metrics). */
   onBadMessage?: () => void;
+  /**
+   * Handler refusals that also count as strikes: for agents, `forbidden` on command events
+   * (acks, output, results or uploads for commands the hub never sent them), so a peer that
+   * floods made-up results is disconnected like one sending garbage.
+   */
+  strikeOn?: (event: string, code: ErrorCode) => boolean;
 }
 
 /**
@@ -30,7 +36,7 @@ export function dispatchSocketEvents<T extends EventTable>(
   socket: Socket,
   table: T,
   handlers: EventHandlersOf<T>,
-  { logger, clock, maxStrikes = 10, strikeWindowMs = 60_000, onBadMessage }: DispatchOptions,
+  { logger, clock, maxStrikes = 10, strikeWindowMs = 60_000, onBadMessage, strikeOn }: DispatchOptions,
 ): void {
   let strikes: number[] = [];
   const strike = (reason: string): void => {
@@ -44,6 +50,11 @@ export function dispatchSocketEvents<T extends EventTable>(
       socket.disconnect(true);
     }
   };
+
+  let dispatched = dispatchedBySocket.get(socket);
+  if (!dispatched) dispatchedBySocket.set(socket, (dispatched = new Set()));
+  for (const name of Object.keys(table)) dispatched.add(name);
+  const guard = (socket.data as { authorizeEvent?: EventGuard } | undefined)?.authorizeEvent;
 
   socket.onAny((event: unknown, ...args: unknown[]) => {
     const last = args.at(-1);
@@ -60,6 +71,24 @@ export function dispatchSocketEvents<T extends EventTable>(
       strike('missing_ack');
       return;
     }
+    if (guard) {
+      // Authorization comes before validation: a refused caller learns nothing about payloads.
+      guard(event, args.length > 1 ? args[0] : undefined).then(
+        () => handle(event, args, reply),
+        (error: unknown) => {
+          if (error instanceof FarolError) reply(errorAck(error.code, error.message));
+          else {
+            logger.error({ err: error, event, socketId: socket.id }, 'socket authorization failed');
+            reply(errorAck('internal', 'the hub failed to authorize this event; see its log'));
+          }
+        },
+      );
+      return;
+    }
+    handle(event, args, reply);
+  });
+
+  function handle(event: string, args: unknown[], reply: (response: Ack<unknown>) => void): void {
     const entry = table[event]!;
     const parsed = entry.payload.safeParse(args.length > 1 ? args[0] : undefined);
     if (!parsed.success) {
@@ -75,13 +104,27 @@ export function dispatchSocketEvents<T extends EventTable>(
         (error: unknown) => {
           if (error instanceof FarolError) {
             reply(errorAck(error.code, error.message, error.issues));
+            if (strikeOn?.(event, error.code)) strike(`${event} refused: ${error.code}`);
             return;
           }
           logger.error({ err: error, event, socketId: socket.id }, 'socket handler failed');
           reply(errorAck('internal', 'the hub failed to handle this event; see its log'));
         },
       );
-  });
+  }
+}
+
+/**
+ * A per-socket gate set by the namespace's auth middleware (`socket.data.authorizeEvent`):
+ * called for every known event before its payload is parsed; throws FarolError to refuse.
+ */
+export type EventGuard = (event: string, payload: unknown) => Promise<void>;
+
+const dispatchedBySocket = new WeakMap<Socket, Set<string>>();
+
+/** Events this socket's dispatch tables handle (and authorize themselves). */
+export function isDispatchedEvent(socket: Socket, event: string): boolean {
+  return dispatchedBySocket.get(socket)?.has(event) ?? false;
 }
 
 /** Builds the Error that a Socket.IO middleware passes to `next` to refuse a connection. */

@@ -9,6 +9,7 @@ import { Spinner } from '../ui/card.js';
 import { TickerProvider } from '../ui/clock.js';
 import { ToastProvider } from '../ui/toast.js';
 import { TooltipProvider } from '../ui/tooltip.js';
+import { alertSectionOf } from './alert-paths.js';
 import { Layout } from './layout.js';
 import { createQueryClient } from './query-client.js';
 import { RealtimeProvider } from './realtime.js';
@@ -16,9 +17,14 @@ import { matchPath, usePathname } from './router.js';
 import { SessionProvider, useSession } from './session.js';
 import { ThemeProvider } from './theme.js';
 
-// The machine page brings uPlot and the settings page is rarely opened: both load on demand.
+// Every page but the fleet loads on demand: the machine page brings uPlot, the others are
+// opened less often than the fleet, which is the first render that matters.
 const MachinePage = lazy(() => import('../routes/machine-page.js').then((module) => ({ default: module.MachinePage })));
 const SettingsPage = lazy(() => import('../routes/settings-page.js').then((module) => ({ default: module.SettingsPage })));
+const JobsPage = lazy(() => import('../routes/jobs-page.js').then((module) => ({ default: module.JobsPage })));
+const JobPage = lazy(() => import('../routes/job-page.js').then((module) => ({ default: module.JobPage })));
+const AuditPage = lazy(() => import('../routes/audit-page.js').then((module) => ({ default: module.AuditPage })));
+const AlertsPage = lazy(() => import('../routes/alerts-page.js').then((module) => ({ default: module.AlertsPage })));
 
 function PageFallback() {
   return (
@@ -34,12 +40,18 @@ function Routes() {
   const machine = matchPath('/machines/:name', pathname);
   if (machine?.name) return <MachinePage key={machine.name} name={machine.name} />;
   if (pathname === '/settings') return <SettingsPage />;
+  if (pathname === '/jobs') return <JobsPage />;
+  const job = matchPath('/jobs/:id', pathname);
+  if (job?.id) return <JobPage key={job.id} id={job.id} />;
+  if (pathname === '/audit') return <AuditPage />;
+  const alertSection = alertSectionOf(pathname);
+  if (alertSection) return <AlertsPage section={alertSection} />;
   return <NotFoundPage />;
 }
 
 function Gate() {
-  const { session } = useSession();
-  if (!session) return <SignInPage />;
+  const { session, restoring } = useSession();
+  if (!session) return restoring ? null : <SignInPage />;
   // Keyed by token: a new sign-in gets a fresh connection and fleet.
   return (
     <RealtimeProvider key={session.token} token={session.token}>

@@ -1,9 +1,9 @@
 import type { ReactNode } from 'react';
-import { LOCALE_NAMES, LOCALES, type Locale } from '../i18n/messages.js';
+import { LOCALE_NAMES, LOCALES, type Locale, type MessageKey } from '../i18n/messages.js';
 import { useI18n } from '../i18n/i18n.js';
 import { Button } from '../ui/button.js';
 import { cn } from '../ui/cn.js';
-import { GlobeIcon, LighthouseIcon, LogOutIcon, MonitorIcon, MoonIcon, ServerIcon, SettingsIcon, SunIcon, WifiOffIcon } from '../ui/icons.js';
+import { BellIcon, GlobeIcon, JobsIcon, LighthouseIcon, LogOutIcon, MonitorIcon, MoonIcon, ServerIcon, SettingsIcon, ShieldIcon, SunIcon, WifiOffIcon } from '../ui/icons.js';
 import { Menu, MenuLabel, MenuRadioGroup } from '../ui/menu.js';
 import { Tooltip } from '../ui/tooltip.js';
 import { useConnectionState } from './realtime.js';
@@ -94,13 +94,20 @@ function ReconnectingBanner() {
   );
 }
 
+/** The pages in the navigation, in order; `matches` says which paths belong to each. */
+const NAV_ITEMS: ReadonlyArray<{ to: string; label: MessageKey; icon: (className: string) => ReactNode; matches(pathname: string): boolean }> = [
+  { to: '/', label: 'nav.fleet', icon: (className) => <ServerIcon className={className} />, matches: (path) => path === '/' || path.startsWith('/machines/') },
+  { to: '/jobs', label: 'nav.jobs', icon: (className) => <JobsIcon className={className} />, matches: (path) => path === '/jobs' || path.startsWith('/jobs/') },
+  { to: '/alerts', label: 'nav.alerts', icon: (className) => <BellIcon className={className} />, matches: (path) => path === '/alerts' || path.startsWith('/alerts/') },
+  { to: '/audit', label: 'nav.audit', icon: (className) => <ShieldIcon className={className} />, matches: (path) => path === '/audit' },
+  { to: '/settings', label: 'nav.settings', icon: (className) => <SettingsIcon className={className} />, matches: (path) => path.startsWith('/settings') },
+];
+
 /** The signed-in frame: header with navigation and switches, the connection banner, the page. */
 export function Layout({ children }: { children: ReactNode }) {
   const { t } = useI18n();
   const { signOut } = useSession();
   const pathname = usePathname();
-  const onFleet = pathname === '/' || pathname.startsWith('/machines/');
-  const onSettings = pathname.startsWith('/settings');
 
   return (
     <div className="flex min-h-dvh flex-col">
@@ -113,16 +120,15 @@ export function Layout({ children }: { children: ReactNode }) {
             <LighthouseIcon className="size-7" />
             <span className="flex items-baseline gap-2">
               <span className="text-[15px] font-semibold tracking-tight text-slate-900 dark:text-white">{t('app.name')}</span>
-              <span className="hidden text-sm text-slate-500 md:inline dark:text-slate-400">{t('app.product')}</span>
+              <span className="hidden text-sm text-slate-500 lg:inline dark:text-slate-400">{t('app.product')}</span>
             </span>
           </Link>
-          <nav aria-label={t('nav.main')} className="ml-4 hidden items-center gap-1 sm:flex">
-            <NavLink to="/" active={onFleet} icon={<ServerIcon />}>
-              {t('nav.fleet')}
-            </NavLink>
-            <NavLink to="/settings" active={onSettings} icon={<SettingsIcon />}>
-              {t('nav.settings')}
-            </NavLink>
+          <nav aria-label={t('nav.main')} className="ml-4 hidden items-center gap-1 md:flex">
+            {NAV_ITEMS.map((item) => (
+              <NavLink key={item.to} to={item.to} active={item.matches(pathname)} icon={item.icon('size-4')}>
+                {t(item.label)}
+              </NavLink>
+            ))}
           </nav>
           <div className="ml-auto flex items-center gap-0.5">
             <LanguageMenu />
@@ -136,20 +142,19 @@ export function Layout({ children }: { children: ReactNode }) {
         </div>
         <ReconnectingBanner />
       </header>
-      <main id="main" className="mx-auto w-full max-w-7xl flex-1 px-4 pt-5 pb-24 sm:px-6 sm:pt-8 sm:pb-12 lg:px-8">
+      <main id="main" className="mx-auto w-full max-w-7xl flex-1 px-4 pt-5 pb-24 sm:px-6 sm:pt-8 md:pb-12 lg:px-8">
         {children}
       </main>
-      {/* On phones the navigation sits at the bottom, within reach of a thumb. */}
+      {/* On phones and small tablets the navigation sits at the bottom, within reach of a thumb. */}
       <nav
         aria-label={t('nav.main')}
-        className="fixed inset-x-0 bottom-0 z-30 flex border-t border-slate-200 bg-white/95 pb-[env(safe-area-inset-bottom)] backdrop-blur-md sm:hidden dark:border-slate-800 dark:bg-slate-950/95"
+        className="fixed inset-x-0 bottom-0 z-30 flex border-t border-slate-200 bg-white/95 pb-[env(safe-area-inset-bottom)] backdrop-blur-md md:hidden dark:border-slate-800 dark:bg-slate-950/95"
       >
-        <NavLink to="/" active={onFleet} icon={<ServerIcon className="size-5" />} compact>
-          {t('nav.fleet')}
-        </NavLink>
-        <NavLink to="/settings" active={onSettings} icon={<SettingsIcon className="size-5" />} compact>
-          {t('nav.settings')}
-        </NavLink>
+        {NAV_ITEMS.map((item) => (
+          <NavLink key={item.to} to={item.to} active={item.matches(pathname)} icon={item.icon('size-5')} compact>
+            {t(item.label)}
+          </NavLink>
+        ))}
       </nav>
     </div>
   );

@@ -53,6 +53,9 @@ export function matchPath(pattern: string, pathname: string): Record<string, str
 /** The path of a machine's page. */
 export const machinePath = (name: string): string => `/machines/${encodeURIComponent(name)}`;
 
+/** The path of a job's page. */
+export const jobPath = (id: string): string => `/jobs/${encodeURIComponent(id)}`;
+
 type LinkProps = Omit<AnchorHTMLAttributes<HTMLAnchorElement>, 'href'> & { to: string; children: ReactNode };
 
 /** An `<a>` that navigates in the page; modified clicks (new tab, download) are left to the browser. */

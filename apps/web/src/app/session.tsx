@@ -1,6 +1,8 @@
 import { createFarolClient, FarolApiError, type FarolClient } from '@farol/client';
 import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import type { LoginRequestInput } from '@farol/protocol';
+import { endCookieSession, hasCookieSession, resumeCookieSession, startCookieSession } from '../features/accounts/cookie-session.js';
 import { readStored, writeStored } from './storage.js';
 
 const TOKEN_KEY = 'farol.token';
@@ -21,6 +23,10 @@ export interface SessionApi {
   endedBecause: SignOutReason | null;
   /** Checks the token with `GET /api/me`, then keeps it; throws the client's FarolApiError. */
   signIn(token: string, remember: boolean): Promise<void>;
+  /** Username + password (+ code): an HttpOnly cookie session (issue #6); `token` is then ''. */
+  signInWithPassword(input: Omit<LoginRequestInput, 'issue'>): Promise<void>;
+  /** True while a reload asks the hub whether a cookie session is still alive. */
+  restoring: boolean;
   signOut(reason?: SignOutReason): void;
 }
 
@@ -52,11 +58,22 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [session, setSession] = useState<Session | null>(storedSession);
   const [endedBecause, setEndedBecause] = useState<SignOutReason | null>(null);
+  const [restoring, setRestoring] = useState(() => storedSession() === null);
+
+  useEffect(() => {
+    if (!restoring) return;
+    void resumeCookieSession().then((alive) => {
+      // No token: Authorization is not sent, the cookie is.
+      if (alive) setSession(makeSession('', false));
+      setRestoring(false);
+    });
+  }, [restoring]);
 
   const signOut = useCallback(
     (reason?: SignOutReason) => {
       writeStored('session', TOKEN_KEY, null);
       writeStored('local', TOKEN_KEY, null);
+      if (hasCookieSession()) endCookieSession().catch((error: unknown) => console.warn('farol: signing out on the hub failed', error));
       setSession(null);
       setEndedBecause(reason ?? null);
       queryClient.clear();
@@ -69,6 +86,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     await candidate.client.me();
     writeStored(remember ? 'local' : 'session', TOKEN_KEY, candidate.token);
     writeStored(remember ? 'session' : 'local', TOKEN_KEY, null);
+    setEndedBecause(null);
+    setSession(candidate);
+  }, []);
+
+  const signInWithPassword = useCallback(async (input: Omit<LoginRequestInput, 'issue'>) => {
+    await startCookieSession(input);
+    const candidate = makeSession('', false);
+    await candidate.client.me();
     setEndedBecause(null);
     setSession(candidate);
   }, []);
@@ -91,7 +116,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     };
   }, [queryClient, session, signOut]);
 
-  const value = useMemo(() => ({ session, endedBecause, signIn, signOut }), [session, endedBecause, signIn, signOut]);
+  const value = useMemo(() => ({ session, endedBecause, signIn, signInWithPassword, restoring, signOut }), [session, endedBecause, signIn, signInWithPassword, restoring, signOut]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

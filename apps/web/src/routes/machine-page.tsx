@@ -6,13 +6,17 @@ import { describeError } from '../app/query-client.js';
 import { Link } from '../app/router.js';
 import { machineFromAgent } from '../features/fleet/fleet-store.js';
 import { healthOf } from '../features/fleet/fleet-view.js';
+import { ContainersPanel } from '../features/containers/components/containers-panel.js';
+import { MachineCommandActions } from '../features/jobs/components/machine-command-actions.js';
 import { useFleetSnapshot } from '../features/fleet/hooks/use-fleet.js';
+import { ScreenshotButton } from '../features/screenshot/components/screenshot-button.js';
+import { TerminalButton } from '../features/terminal/components/terminal-button.js';
 import { HistoryCharts } from '../features/machine/components/history-charts.js';
 import { LiveCharts } from '../features/machine/components/live-charts.js';
 import { MachineHeader } from '../features/machine/components/machine-header.js';
 import { FilesystemsPanel, GpusPanel, InterfacesPanel, ProcessesPanel } from '../features/machine/components/sample-tables.js';
 import { SystemPanel } from '../features/machine/components/system-panel.js';
-import { useAgent, useLiveSamples } from '../features/machine/hooks/use-machine.js';
+import { useAgent, useFollowAgentUpdates, useLiveSamples } from '../features/machine/hooks/use-machine.js';
 import { useI18n } from '../i18n/i18n.js';
 import { buttonClasses } from '../ui/button.js';
 import { EmptyState, ErrorNote, Spinner } from '../ui/card.js';
@@ -60,12 +64,19 @@ function MachineView({ agent }: { agent: Agent }) {
   const machine = useMemo(() => known ?? machineFromAgent(agent), [known, agent]);
   const health = healthOf(machine, now);
   const live = useLiveSamples(agent.id, machine.status === 'online');
+  useFollowAgentUpdates(agent);
   const sample = live.samples.at(-1) ?? agent.latest;
   const current = useMemo(() => ({ ...agent, status: machine.status, lastSeen: machine.lastSeen }), [agent, machine.status, machine.lastSeen]);
 
   return (
     <div className="flex flex-col gap-6" data-testid="machine-page" data-agent-id={agent.id}>
       <MachineHeader agent={current} health={health} />
+      {/* The machine's actions: each feature adds its buttons here (containers, terminal, screenshot). */}
+      <div className="flex flex-wrap items-center gap-2" data-testid="machine-actions">
+        <MachineCommandActions agent={current} />
+        <ScreenshotButton agent={current} />
+        <TerminalButton agent={current} />
+      </div>
       {!sample && <p className="text-sm text-slate-500 dark:text-slate-400">{t('machine.noSample')}</p>}
       <LiveCharts samples={live.samples} state={live.state} />
       <div className="grid gap-6 lg:grid-cols-5">
@@ -78,6 +89,7 @@ function MachineView({ agent }: { agent: Agent }) {
           <InterfacesPanel sample={sample} ips={agent.system?.ips ?? []} />
         </div>
       </div>
+      <ContainersPanel agent={current} />
       {sample && sample.gpus.length > 0 && <GpusPanel sample={sample} />}
       <HistoryCharts agentId={agent.id} />
     </div>

@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { usePageTitle } from '../app/page-title.js';
 import { useSession } from '../app/session.js';
 import { useTheme, type ThemeChoice } from '../app/theme.js';
+import { AccountsSettings } from '../features/accounts/components/accounts-settings.js';
 import { JoinTokensPanel } from '../features/settings/components/join-tokens-panel.js';
 import { useHubHealth } from '../features/settings/hooks/use-join-tokens.js';
 import { useI18n } from '../i18n/i18n.js';
@@ -32,6 +33,7 @@ export function SettingsPage() {
     <div className="flex flex-col gap-6">
       <h1 className="text-2xl font-semibold tracking-tight text-slate-900 dark:text-white">{t('settings.title')}</h1>
       <JoinTokensPanel />
+      <AccountsSettings />
       <div className="grid gap-6 lg:grid-cols-2">
         <Panel title={t('prefs.title')}>
           <div className="divide-y divide-slate-100 dark:divide-slate-800">

@@ -17,10 +17,17 @@ function signInError(error: unknown): { key: MessageKey; detail: string } {
   return { key: 'signIn.errorOther', detail: describeError(error) };
 }
 
-/** Until accounts exist (issue #6) the operator signs in with the hub's admin API token. */
+/**
+ * Username and password (and the authenticator code when two-factor sign-in is on), or an API
+ * token such as the admin token `npm start` prints.
+ */
 export function SignInPage() {
   const { t } = useI18n();
-  const { signIn, endedBecause } = useSession();
+  const { signIn, signInWithPassword, endedBecause } = useSession();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [otp, setOtp] = useState('');
+  const [needsOtp, setNeedsOtp] = useState(false);
   const [token, setToken] = useState('');
   const [remember, setRemember] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -29,16 +36,30 @@ export function SignInPage() {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if (token.trim() === '') {
-      setError({ key: 'signIn.errorEmpty', detail: '' });
+    const withPassword = token.trim() === '';
+    if (withPassword && (username.trim() === '' || password === '')) {
+      setError({ key: 'accounts.signIn.errorEmpty', detail: '' });
       return;
     }
     setBusy(true);
     setError(null);
     try {
-      await signIn(token, remember);
+      if (withPassword) {
+        await signInWithPassword({ username: username.trim(), password, ...(needsOtp && otp.trim() ? { otp: otp.trim() } : {}) });
+      } else {
+        await signIn(token, remember);
+      }
     } catch (failure) {
-      setError(signInError(failure));
+      if (failure instanceof FarolApiError && failure.code === 'mfa_required') {
+        setNeedsOtp(true);
+        setError(needsOtp ? { key: 'accounts.signIn.errorOtp', detail: '' } : null);
+      } else if (withPassword && failure instanceof FarolApiError && failure.code === 'rate_limited') {
+        setError({ key: 'accounts.signIn.errorLocked', detail: failure.message });
+      } else if (withPassword && failure instanceof FarolApiError && failure.isAuthFailure) {
+        setError({ key: 'accounts.signIn.errorRefused', detail: '' });
+      } else {
+        setError(signInError(failure));
+      }
       setBusy(false);
     }
   };
@@ -61,6 +82,26 @@ export function SignInPage() {
               <ErrorNote>{t('signIn.expired')}</ErrorNote>
             </div>
           )}
+          <div className="flex flex-col gap-4">
+            <Field label={t('accounts.signIn.username')}>
+              {({ id }) => <TextInput id={id} name="username" autoComplete="username" autoFocus value={username} onChange={(event) => setUsername(event.target.value)} />}
+            </Field>
+            <Field label={t('accounts.signIn.password')}>
+              {({ id }) => <TextInput id={id} name="password" type="password" autoComplete="current-password" value={password} onChange={(event) => setPassword(event.target.value)} />}
+            </Field>
+            {needsOtp && (
+              <Field label={t('accounts.signIn.otp')} hint={t('accounts.signIn.otpHint')}>
+                {({ id, describedBy }) => (
+                  <TextInput id={id} name="otp" inputMode="numeric" autoComplete="one-time-code" autoFocus value={otp} aria-describedby={describedBy} onChange={(event) => setOtp(event.target.value)} className="font-mono" />
+                )}
+              </Field>
+            )}
+          </div>
+          <div className="my-5 flex items-center gap-3 text-xs text-slate-400">
+            <span className="h-px flex-1 bg-slate-200 dark:bg-slate-800" />
+            {t('accounts.signIn.or')}
+            <span className="h-px flex-1 bg-slate-200 dark:bg-slate-800" />
+          </div>
           <Field label={t('signIn.tokenLabel')} error={error ? t(error.key, { detail: error.detail }) : undefined}>
             {({ id, describedBy, invalid }) => (
               <div className="relative">
@@ -69,9 +110,8 @@ export function SignInPage() {
                   id={id}
                   name="token"
                   type="password"
-                  autoComplete="current-password"
+                  autoComplete="off"
                   spellCheck={false}
-                  autoFocus
                   value={token}
                   onChange={(event) => setToken(event.target.value)}
                   aria-describedby={describedBy}

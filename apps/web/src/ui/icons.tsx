@@ -178,6 +178,41 @@ export const TerminalIcon = (props: IconProps) => (
   </Icon>
 );
 
+export const RestartIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M3 12a9 9 0 1 0 3-6.7L3 8" />
+    <path d="M3 3v5h5" />
+  </Icon>
+);
+
+export const PowerIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M12 2v10M18.4 6.6a9 9 0 1 1-12.8 0" />
+  </Icon>
+);
+
+/** Jobs: a list of commands. */
+export const JobsIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <rect x="3" y="4" width="18" height="16" rx="2" />
+    <path d="M7 9l3 3-3 3M13 15h4" />
+  </Icon>
+);
+
+/** The audit log: a shield with a check. */
+export const ShieldIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M12 22s8-4 8-10V5l-8-3-8 3v7c0 6 8 10 8 10z" />
+    <path d="M9 12l2 2 4-4" />
+  </Icon>
+);
+
+export const BellIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+  </Icon>
+);
+
 /** Farol's mark: a lighthouse with its beam. */
 export const LighthouseIcon = ({ className = 'size-6', ...rest }: IconProps) => (
   <svg viewBox="0 0 32 32" aria-hidden="true" focusable="false" className={className} {...rest}>

@@ -13,8 +13,14 @@ import { connectRefusal, dispatchSocketEvents } from '../../infra/socket-dispatc
 import type { AgentIdentityService } from '../enrollment/agent-identity.service.js';
 import { jobsAgentHandlers } from '../jobs/jobs.gateway.js';
 import type { JobsService } from '../jobs/jobs.service.js';
+import { screenshotsAgentHandlers } from '../screenshots/screenshots.gateway.js';
+import type { ScreenshotsService } from '../screenshots/screenshots.service.js';
+import { secretsAgentHandlers } from '../secrets/secrets.gateway.js';
+import type { SecretsService } from '../secrets/secrets.service.js';
 import type { LiveService } from '../telemetry/live.service.js';
 import type { TelemetryService } from '../telemetry/telemetry.service.js';
+import { terminalAgentHandlers } from '../terminal/terminal.gateway.js';
+import type { TerminalService } from '../terminal/terminal.service.js';
 import type { AgentRecord, AgentsRepository } from './agents.repository.js';
 import type { PresenceService } from './presence.service.js';
 
@@ -38,6 +44,9 @@ export function attachAgentLinkGateway(
     telemetry,
     live,
     jobs,
+    terminals,
+    secrets,
+    screenshots,
     observability,
     clock,
     logger,
@@ -48,6 +57,9 @@ export function attachAgentLinkGateway(
     telemetry: TelemetryService;
     live: LiveService;
     jobs: JobsService;
+    terminals: TerminalService;
+    secrets: SecretsService;
+    screenshots: ScreenshotsService;
     observability: Observability;
     clock: Clock;
     logger: Logger;
@@ -159,13 +171,28 @@ export function attachAgentLinkGateway(
           requireHello();
           presence.heard(agent.id);
         }),
+        ...terminalAgentHandlers(terminals, agent.id, () => {
+          requireHello();
+          presence.heard(agent.id);
+        }),
+        ...secretsAgentHandlers(secrets, agent.id, () => {
+          requireHello();
+          presence.heard(agent.id);
+        }),
+        ...screenshotsAgentHandlers(screenshots, agent.id, () => {
+          requireHello();
+          presence.heard(agent.id);
+        }),
       },
-      { logger, clock, onBadMessage: () => observability.badMessages.inc() },
+      { logger, clock, onBadMessage: () => observability.badMessages.inc(), strikeOn: (event, code) => code === 'forbidden' && (event.startsWith('command:') || event === 'screenshot:upload') },
     );
 
     socket.on('disconnect', (reason) => {
       observability.socketConnections.dec({ namespace: 'agent' });
       logger.debug({ agentId: agent.id, reason }, 'agent disconnected');
+      terminals.agentGone(agent.id, socket.id).catch((error: unknown) => {
+        logger.error({ err: error, agentId: agent.id }, 'could not end the terminals of a disconnected agent');
+      });
       presence.disconnected(agent.id, socket.id).catch((error: unknown) => {
         logger.error({ err: error, agentId: agent.id }, 'could not record agent as offline');
       });

@@ -1,24 +1,41 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Principal } from '@farol/protocol';
 import {
   AgentListQuerySchema,
   AgentListSchema,
   AgentPatchSchema,
   AgentRefParamsSchema,
   AgentSchema,
+  AgentSummaryListSchema,
   ProblemSchema,
 } from '@farol/protocol';
+import type { Authorizer } from '../auth/authorizer.js';
 import type { AgentsService } from './agents.service.js';
 
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
 
 /** REST for machines. Parse with the protocol schema, call the service, return its answer. */
-export function agentsRoutes({ agents }: { agents: AgentsService }): FastifyPluginAsyncZod {
+export function agentsRoutes({ agents, authorizer }: { agents: AgentsService; authorizer?: Authorizer }): FastifyPluginAsyncZod {
+  /** Issue #6: a role limited to a label selector sees only the machines it matches. */
+  const visibleTo = <T extends { labels: Record<string, string> }>(principal: Principal | undefined, list: T[]): T[] =>
+    authorizer && principal && principal.scope !== null ? list.filter((agent) => authorizer.inScope(principal, agent.labels)) : list;
   return async (app) => {
     app.get(
       '/api/agents',
-      { schema: { tags: ['agents'], summary: 'List machines', querystring: AgentListQuerySchema, response: { 200: AgentListSchema, ...errors } } },
-      async (request) => ({ agents: await agents.list(request.query) }),
+      {
+        schema: {
+          tags: ['agents'],
+          summary: 'List machines (view=summary: only what the fleet page shows)',
+          querystring: AgentListQuerySchema,
+          // The summary first: the fleet page's request is the hot one, and a union tries its options in order.
+          response: { 200: z.union([AgentSummaryListSchema, AgentListSchema]), ...errors },
+        },
+      },
+      async (request) =>
+        request.query.view === 'summary'
+          ? { agents: visibleTo(request.principal, await agents.listSummaryView(request.query)) }
+          : { agents: visibleTo(request.principal, await agents.list(request.query)) },
     );
     app.get(
       '/api/agents/:id',

@@ -2,9 +2,11 @@ import {
   FarolError,
   matchesLabels,
   parseLabelSelector,
+  toHistoryValues,
   type Agent,
   type AgentListQuery,
   type AgentPatch,
+  type AgentSummary,
   type HeartbeatSample,
   type HistoryValues,
 } from '@farol/protocol';
@@ -70,6 +72,48 @@ export function createAgentsService({
         .filter((a) => (query.status === undefined || a.status === query.status) && matchesLabels(a.labels, terms));
     },
 
+    /**
+     * The fleet page's view (`view=summary`): no full samples are read or sent. The newest
+     * figures come from memory; only machines not heard since the hub started are read from
+     * their stored latest sample.
+     */
+    async listSummaryView(query: AgentListQuery): Promise<AgentSummary[]> {
+      let terms;
+      try {
+        terms = query.label === undefined ? [] : parseLabelSelector(query.label);
+      } catch (error) {
+        throw new FarolError('validation_failed', (error as Error).message, { cause: error });
+      }
+      const records = (await agents.list()).filter((record) => {
+        const status = presence.isOnline(record.id) ? 'online' : 'offline';
+        return (query.status === undefined || status === query.status) && matchesLabels(record.labels, terms);
+      });
+      const missing = records.filter((record) => telemetry.latestPoint(record.id) === null).map((record) => record.seq);
+      const stored = missing.length > 0 ? await telemetry.latestSamples(missing) : new Map<number, HeartbeatSample>();
+      return records.map((record) => {
+        const sample = stored.get(record.seq);
+        const point = telemetry.latestPoint(record.id) ?? (sample ? { ts: sample.ts, values: toHistoryValues(sample) } : null);
+        const system = record.system;
+        return {
+          id: record.id,
+          name: record.name,
+          hostname: record.hostname,
+          status: presence.isOnline(record.id) ? 'online' : 'offline',
+          labels: record.labels,
+          lastSeen: presence.lastHeard(record.id) ?? record.lastSeen,
+          heartbeatIntervalMs: record.heartbeatIntervalMs,
+          os: system ? system.os : null,
+          distro: system ? [system.distro, system.release].filter(Boolean).join(' ') || null : null,
+          arch: system?.arch ?? null,
+          cpuCores: system?.cpuCores ?? null,
+          sampleTs: point?.ts ?? null,
+          cpu: point?.values.cpu ?? null,
+          memory: point?.values.memory ?? null,
+          disk: point?.values.disk ?? null,
+        };
+      });
+    },
+
     /** A light view of every agent for metrics: no samples are rebuilt. */
     async listSummaries(): Promise<Array<Pick<Agent, 'id' | 'name' | 'status' | 'lastSeen'> & { values: HistoryValues | null }>> {
       return (await agents.list()).map((record) => ({
@@ -94,7 +138,9 @@ export function createAgentsService({
       await agents.update(record.id, patch);
       if (patch.name !== undefined) presence.rename(record.id, patch.name);
       logger.info({ agentId: record.id, patch }, 'agent updated');
-      return getAgent(record.id);
+      const updated = await getAgent(record.id);
+      bus.publish('agent.updated', { agentId: updated.id, name: updated.name, labels: updated.labels, at: clock.now() });
+      return updated;
     },
 
     async remove(ref: string): Promise<void> {

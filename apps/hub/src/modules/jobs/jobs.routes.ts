@@ -14,7 +14,8 @@ import {
   type Command,
   type Job,
 } from '@farol/protocol';
-import type { JobsService } from './jobs.service.js';
+import type { Authorizer } from '../auth/authorizer.js';
+import type { JobAccess, JobsService } from './jobs.service.js';
 
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
 /** How much longer than the command's own timeout a waiting request gives its result to arrive. */
@@ -24,17 +25,28 @@ const LIFECYCLE_TIMEOUT_MS = 15_000;
 
 function actorOf(request: FastifyRequest): string {
   if (!request.principal) throw new FarolError('unauthorized', 'no operator on this request');
-  return request.principal.id;
+  return request.principal.name;
 }
 
 /** REST for remote commands and jobs: parse, call the jobs service, map its answer. */
-export function jobsRoutes({ jobs }: { jobs: JobsService }): FastifyPluginAsyncZod {
+export function jobsRoutes({ jobs, authorizer, fanOutLimit }: { jobs: JobsService; authorizer: Authorizer; fanOutLimit: number }): FastifyPluginAsyncZod {
+  /**
+   * Issue #6: the targets the caller may reach (checked per machine when the job is resolved),
+   * and the step-up a shell command needs from a user with two-factor sign-in.
+   */
+  function accessOf(request: FastifyRequest, command: Command): JobAccess {
+    const principal = request.principal;
+    if (!principal) throw new FarolError('unauthorized', 'no operator on this request');
+    if (command.kind === 'shell' && 'shell' in command && command.shell) authorizer.requireRecentMfa(principal);
+    return { canTarget: (labels) => authorizer.inScope(principal, labels), maxTargets: principal.role === 'admin' ? Number.MAX_SAFE_INTEGER : fanOutLimit };
+  }
+
   /**
    * One machine: creates a one-target job and, unless `wait=false` or the machine is offline
    * (it runs when the machine returns, within the TTL), waits for the result.
    */
-  async function runOnAgent(ref: string, command: Command, options: { ttlMs?: number | undefined; timeoutMs?: number | undefined; wait: boolean }, actor: string): Promise<{ status: 200 | 202; job: Job }> {
-    const job = await jobs.create({ command, targets: { agents: [ref] }, ttlMs: options.ttlMs, timeoutMs: options.timeoutMs }, actor);
+  async function runOnAgent(ref: string, command: Command, options: { ttlMs?: number | undefined; timeoutMs?: number | undefined; wait: boolean }, actor: string, access: JobAccess): Promise<{ status: 200 | 202; job: Job }> {
+    const job = await jobs.create({ command, targets: { agents: [ref] }, ttlMs: options.ttlMs, timeoutMs: options.timeoutMs }, actor, access);
     const target = job.targets[0]!;
     if (!options.wait || target.state === 'queued') return { status: 202, job };
     const finished = await jobs.waitForFinal(target.commandId, job.timeoutMs + WAIT_SLACK_MS);
@@ -55,7 +67,7 @@ export function jobsRoutes({ jobs }: { jobs: JobsService }): FastifyPluginAsyncZ
         },
       },
       async (request, reply) => {
-        const { status, job } = await runOnAgent(request.params.id, request.body.command, { ...request.body, wait: request.query.wait }, actorOf(request));
+        const { status, job } = await runOnAgent(request.params.id, request.body.command, { ...request.body, wait: request.query.wait }, actorOf(request), accessOf(request, request.body.command));
         return reply.status(status).send(job);
       },
     );
@@ -72,7 +84,7 @@ export function jobsRoutes({ jobs }: { jobs: JobsService }): FastifyPluginAsyncZ
           },
         },
         async (request, reply) => {
-          const { status, job } = await runOnAgent(request.params.id, { kind }, { timeoutMs: LIFECYCLE_TIMEOUT_MS, wait: request.query.wait }, actorOf(request));
+          const { status, job } = await runOnAgent(request.params.id, { kind }, { timeoutMs: LIFECYCLE_TIMEOUT_MS, wait: request.query.wait }, actorOf(request), accessOf(request, { kind }));
           return reply.status(status).send(job);
         },
       );
@@ -87,17 +99,34 @@ export function jobsRoutes({ jobs }: { jobs: JobsService }): FastifyPluginAsyncZ
           response: { 201: JobSchema, ...errors },
         },
       },
-      async (request, reply) => reply.status(201).send(await jobs.create(request.body, actorOf(request))),
+      async (request, reply) => reply.status(201).send(await jobs.create(request.body, actorOf(request), accessOf(request, request.body.command))),
     );
     app.get(
       '/api/jobs',
       { schema: { tags: ['jobs'], summary: 'Jobs, newest first', querystring: JobListQuerySchema, response: { 200: JobListSchema, ...errors } } },
-      async (request) => jobs.list(request.query),
+      async (request) => {
+        const list = await jobs.list(request.query);
+        const principal = request.principal;
+        if (!principal || principal.scope === null) return list;
+        // Issue #6: a scoped operator's page holds only jobs whose every machine is in scope (so a
+        // page may be shorter than `limit`; `nextCursor` still continues after it).
+        const visible = [];
+        for (const summary of list.jobs) {
+          const job = await jobs.get(summary.id);
+          if (await authorizer.seesAll(principal, job.targets.map((target) => target.agentId))) visible.push(summary);
+        }
+        return { ...list, jobs: visible };
+      },
     );
     app.get(
       '/api/jobs/:id',
       { schema: { tags: ['jobs'], summary: 'A job with every target\'s state, exit code and output', params: JobIdParamsSchema, response: { 200: JobSchema, ...errors } } },
-      async (request) => jobs.get(request.params.id),
+      async (request) => {
+        const job = await jobs.get(request.params.id);
+        // Issue #6: a scoped operator sees a job only if every machine in it is within scope.
+        if (request.principal) await authorizer.checkAll(request.principal, job.targets.map((target) => target.agentId));
+        return job;
+      },
     );
     app.post(
       '/api/jobs/:id/cancel',
@@ -109,7 +138,10 @@ export function jobsRoutes({ jobs }: { jobs: JobsService }): FastifyPluginAsyncZ
           response: { 200: JobSchema, 409: ProblemSchema, ...errors },
         },
       },
-      async (request) => jobs.cancel(request.params.id, actorOf(request)),
+      async (request) => {
+        if (request.principal) await authorizer.checkAll(request.principal, (await jobs.get(request.params.id)).targets.map((target) => target.agentId));
+        return jobs.cancel(request.params.id, actorOf(request));
+      },
     );
   };
 }

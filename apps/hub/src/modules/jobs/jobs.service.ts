@@ -12,7 +12,9 @@ import {
   describeCommand,
   isFinalTargetState,
   matchesLabels,
+  type Labels,
   parseLabelSelector,
+  type Command,
   type CommandAck,
   type CommandClaims,
   type CommandOutput,
@@ -33,6 +35,7 @@ import type { Clock } from '../../infra/clock.js';
 import { randomId } from '../../infra/ids.js';
 import type { HubSigner } from '../../infra/jws.js';
 import type { Logger } from '../../infra/logger.js';
+import type { Observability } from '../../infra/observability.js';
 import type { AgentsRepository } from '../agents/agents.repository.js';
 import type { PresenceService } from '../agents/presence.service.js';
 import type { AuditInput, AuditService } from '../audit/audit.service.js';
@@ -106,6 +109,19 @@ function appendCapped(current: string, chunk: string): { text: string; cut: bool
 }
 
 /**
+ * Checks or completes an agent's result data before it is stored, e.g. a screenshot's data gets
+ * the id of the image uploaded before it. Throwing a FarolError refuses the result (the agent
+ * keeps it and sends it again unless the code is final).
+ */
+export type ResultHook = (context: { agentId: string; jobId: string; command: Command; createdBy: string; result: CommandResult }) => Promise<CommandResult['data']>;
+
+/** Who may be targeted by a job, decided by the caller's role (issue #6). */
+export interface JobAccess {
+  canTarget(labels: Labels): boolean;
+  maxTargets: number;
+}
+
+/**
  * Remote commands and fleet jobs. A job and all its targets are stored before anything is sent;
  * each target gets its own command id, signed into a JWS by the hub key with an expiry at the
  * job's TTL. Delivery is at-least-once: on every hello, an agent is sent again what it has not
@@ -122,6 +138,8 @@ export function createJobsService({
   clock,
   logger,
   timings = DEFAULT_JOBS_TIMINGS,
+  secrets,
+  observability,
 }: {
   jobs: JobsRepository;
   agents: AgentsRepository;
@@ -132,7 +150,18 @@ export function createJobsService({
   clock: Clock;
   logger: Logger;
   timings?: JobsServiceTimings;
+  /** Prometheus instruments (jobs by kind, targets by final state, round trips, queued targets). */
+  observability?: Pick<Observability, 'jobsCreated' | 'jobTargetsFinished' | 'commandRoundTripSeconds' | 'jobTargetsQueued'>;
+  /**
+   * Secrets (issue #6): refuses a job whose secrets are not scoped to every target, and blanks
+   * known secret values out of output before it is stored or streamed.
+   */
+  secrets?: {
+    assertDispatchable(command: JobCreate['command'], targets: Array<{ id: string; name: string }>): Promise<void>;
+    redact(text: string): string;
+  };
 }) {
+  const redact = (text: string): string => (secrets && text ? secrets.redact(text) : text);
   const active = new Map<string, LiveJob>();
   const byCommand = new Map<string, { live: LiveJob; target: LiveTarget }>();
   /** Unfinished command ids per agent: what to (re)send when it says hello. */
@@ -140,6 +169,14 @@ export function createJobsService({
   /** Agents whose hello this hub has answered since they last connected. */
   const ready = new Set<string>();
   const finalWaiters = new Map<string, Set<() => void>>();
+  const resultHooks: ResultHook[] = [];
+
+  /** Lets the modules that own a kind's data (screenshots) check and complete it before it is stored. */
+  async function completeData(agentId: string, job: Pick<JobRecord, 'id' | 'command' | 'createdBy'>, result: CommandResult): Promise<CommandResult['data']> {
+    let data = result.data;
+    for (const hook of resultHooks) data = await hook({ agentId, jobId: job.id, command: job.command, createdBy: job.createdBy, result: { ...result, data } });
+    return data;
+  }
 
   // Group commit of target changes, job changes and audit entries.
   const dirtyTargets = new Map<string, { live: LiveJob; target: LiveTarget }>();
@@ -210,6 +247,7 @@ export function createJobsService({
       };
       live.targets.set(target.commandId, target);
       live.counts[target.state]++;
+      if (target.state === 'queued') observability?.jobTargetsQueued.inc();
       byCommand.set(target.commandId, { live, target });
       if (!isFinalTargetState(target.state)) {
         live.open++;
@@ -235,9 +273,11 @@ export function createJobsService({
   /** Moves a target to a state; a final state closes it and may finish the job. */
   function transition(live: LiveJob, target: LiveTarget, state: TargetState, patch: Partial<TargetRecord> = {}): void {
     const wasFinal = isFinalTargetState(target.state);
+    if (target.state === 'queued' && state !== 'queued') observability?.jobTargetsQueued.dec();
     live.counts[target.state]--;
     Object.assign(target, patch, { state });
     live.counts[state]++;
+    if (!wasFinal && isFinalTargetState(state)) observability?.jobTargetsFinished.inc({ state });
     if (!wasFinal && isFinalTargetState(state)) {
       live.open--;
       pendingByAgent.get(target.agentId)?.delete(target.commandId);
@@ -412,13 +452,13 @@ export function createJobsService({
     target.cancelSentAt = clock.now();
   }
 
-  async function resolveTargets(spec: JobTargets): Promise<Array<{ id: string; name: string }>> {
+  async function resolveTargets(spec: JobTargets): Promise<Array<{ id: string; name: string; labels: Labels }>> {
     if ('agents' in spec && spec.agents.length <= 16) {
       // A few machines by name: look them up, not the whole fleet.
       const found = await Promise.all(spec.agents.map(async (ref) => ({ ref, agent: await agents.findByIdOrName(ref) })));
       const missing = found.filter((f) => !f.agent).map((f) => JSON.stringify(f.ref));
       if (missing.length > 0) throw new FarolError('not_found', `no agent with id or name ${missing.join(', ')}`);
-      const unique = new Map(found.map(({ agent }) => [agent!.id, { id: agent!.id, name: agent!.name }]));
+      const unique = new Map(found.map(({ agent }) => [agent!.id, { id: agent!.id, name: agent!.name, labels: agent!.labels }]));
       return [...unique.values()];
     }
     const all = await agents.list();
@@ -450,7 +490,23 @@ export function createJobsService({
     if (chosen.length > MAX_JOB_TARGETS) {
       throw new FarolError('validation_failed', `${chosen.length} machines match; a job may target at most ${MAX_JOB_TARGETS}`);
     }
-    return chosen.map((agent) => ({ id: agent.id, name: agent.name }));
+    return chosen.map((agent) => ({ id: agent.id, name: agent.name, labels: agent.labels }));
+  }
+
+  /**
+   * Issue #6: every resolved target must be within the caller's scope (a selector that reaches
+   * one machine outside it refuses the whole job, so nothing runs half-authorized), and a job
+   * may reach at most the caller's fan-out limit.
+   */
+  function checkAccess(resolved: Array<{ name: string; labels: Labels }>, access: JobAccess): void {
+    if (resolved.length > access.maxTargets) {
+      throw new FarolError('forbidden', `${resolved.length} machines match; you may target at most ${access.maxTargets} in one job`);
+    }
+    const outside = resolved.filter((agent) => !access.canTarget(agent.labels));
+    if (outside.length > 0) {
+      const names = outside.slice(0, 10).map((agent) => agent.name).join(', ');
+      throw new FarolError('forbidden', `outside your scope: ${names}${outside.length > 10 ? ` and ${outside.length - 10} more` : ''}; narrow the targets`);
+    }
   }
 
   // ---- sweeping --------------------------------------------------------------------------------
@@ -483,8 +539,10 @@ export function createJobsService({
 
   return {
     /** Creates a job: resolves its targets, stores everything, then sends to the machines online. */
-    async create(input: JobCreate, actor: string): Promise<Job> {
+    async create(input: JobCreate, actor: string, access?: JobAccess): Promise<Job> {
       const resolved = await resolveTargets(input.targets);
+      if (access) checkAccess(resolved, access);
+      await secrets?.assertDispatchable(input.command, resolved);
       const now = clock.now();
       const ttlMs = input.ttlMs ?? DEFAULT_JOB_TTL_MS;
       const timeoutMs = (input.command.kind === 'shell' ? input.command.timeoutMs : undefined) ?? input.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
@@ -540,6 +598,7 @@ export function createJobsService({
         return record;
       });
       const live = track(stored, targets);
+      observability?.jobsCreated.inc({ kind: input.command.kind });
       logger.info({ jobId: job.id, command: describeCommand(input.command), targets: resolved.length, actor }, 'job created');
       // The answer says which targets were sent and which wait for their machine.
       await Promise.all([...live.targets.values()].map((target) => deliver(live, target)));
@@ -668,6 +727,8 @@ export function createJobsService({
       }
       const { live, target } = entry;
       if (isFinalTargetState(target.state) && target.resultAt !== null) return;
+      // The agent redacts too; this catches a value only the hub has seen (defence in depth).
+      chunk = { ...chunk, data: redact(chunk.data) };
       const next = appendCapped(target.partial[chunk.stream], chunk.data);
       target.partial[chunk.stream] = next.text;
       target.partial.seq = Math.max(target.partial.seq, chunk.seq);
@@ -683,14 +744,14 @@ export function createJobsService({
       const patch: Partial<TargetRecord> = {
         exitCode: result.exitCode,
         signal: result.signal,
-        stdout: result.stdout,
-        stderr: result.stderr,
+        stdout: redact(result.stdout),
+        stderr: redact(result.stderr),
         stdoutTruncated: result.stdoutTruncated,
         stderrTruncated: result.stderrTruncated,
         data: result.data,
         startedAt: result.startedAt,
         endedAt: result.endedAt,
-        error: result.error,
+        error: result.error === null ? null : redact(result.error),
         resultAt: clock.now(),
       };
       const auditEntry = (jobId: string, agentName: string): AuditInput => ({
@@ -704,7 +765,7 @@ export function createJobsService({
           state: result.state,
           exitCode: result.exitCode,
           signal: result.signal,
-          error: result.error,
+          error: result.error === null ? null : redact(result.error),
           stdoutBytes: Buffer.byteLength(result.stdout),
           stderrBytes: Buffer.byteLength(result.stderr),
         },
@@ -715,9 +776,14 @@ export function createJobsService({
           if (!target.resultPersisted) await scheduleFlush();
           return { stored: false };
         }
+        patch.data = await completeData(agentId, live.job, result);
+        if (target.resultAt !== null) return { stored: false };
+        const sentAt = target.sentAt;
         transition(live, target, result.state, patch);
         auditQueue.push(auditEntry(live.job.id, target.agentName));
         await scheduleFlush();
+        // From sending the command to its result being committed.
+        if (sentAt !== null) observability?.commandRoundTripSeconds.observe({ kind: live.job.command.kind }, Math.max(0, clock.now() - sentAt) / 1000);
         return { stored: true };
       }
       // Not in memory: a finished job (a late result), or a command this agent never had.
@@ -733,6 +799,8 @@ export function createJobsService({
         throw new FarolError('forbidden', `no command ${result.commandId} was sent to this agent`);
       }
       if (stored.resultAt !== null) return { stored: false };
+      const storedJob = await jobs.findJob(stored.jobId);
+      if (storedJob) patch.data = await completeData(agentId, storedJob, result);
       const updated: TargetRecord = { ...stored, ...patch, state: result.state };
       await audit.transaction(async (repos, log) => {
         await repos.jobs.saveTargets([updated]);
@@ -740,6 +808,28 @@ export function createJobsService({
       });
       bus.publish('job.target', { jobId: stored.jobId, target: targetView(updated) });
       return { stored: true };
+    },
+
+    /**
+     * A command this agent was sent: its job, command and asker, and whether its result is
+     * already stored. Null when the agent was never sent it.
+     */
+    async findCommand(agentId: string, commandId: string): Promise<{ jobId: string; command: Command; createdBy: string; hasResult: boolean } | null> {
+      const entry = byCommand.get(commandId);
+      if (entry) {
+        if (entry.target.agentId !== agentId) return null;
+        return { jobId: entry.live.job.id, command: entry.live.job.command, createdBy: entry.live.job.createdBy, hasResult: entry.target.resultAt !== null };
+      }
+      const target = await jobs.findTarget(commandId);
+      if (!target || target.agentId !== agentId) return null;
+      const job = await jobs.findJob(target.jobId);
+      if (!job) return null;
+      return { jobId: job.id, command: job.command, createdBy: job.createdBy, hasResult: target.resultAt !== null };
+    },
+
+    /** Adds a step that checks or completes an agent's result data before it is stored (may throw FarolError). */
+    addResultHook(hook: ResultHook): void {
+      resultHooks.push(hook);
     },
 
     /** Picks up unfinished jobs after a restart and starts the sweeper. */

@@ -139,6 +139,7 @@ export function createTelemetryService({
         latest.set(agent.id, { ts: newestSample.ts, values });
         newest = { ts: newestSample.ts, json: JSON.stringify(newestSample) };
         bus.publish('metrics.update', { agentId: agent.id, ts: newestSample.ts, values });
+        bus.publish('metrics.sample', { agentId: agent.id, sample: newestSample });
       }
       return new Promise<MetricsReportAck>((resolve, reject) => {
         pending.push({ agentSeq: agent.seq, agentId: agent.id, samples, newest, receivedAt, resolve, reject });
@@ -155,6 +156,11 @@ export function createTelemetryService({
     /** The history series of the newest sample, without rebuilding the whole sample. */
     latestValues(agentId: string): HistoryValues | null {
       return latest.get(agentId)?.values ?? null;
+    },
+
+    /** The newest sample's time and history series (in memory since it arrived), or null. */
+    latestPoint(agentId: string): { ts: number; values: HistoryValues } | null {
+      return latest.get(agentId) ?? null;
     },
 
     forget(agentId: string): void {

@@ -1,26 +1,30 @@
-import type { Namespace } from 'socket.io';
-import { FarolError, UiHandshakeAuthSchema, uiToHubEvents } from '@farol/protocol';
+import type { Namespace, Socket } from 'socket.io';
+import { uiToHubEvents, type Labels, type Principal } from '@farol/protocol';
 import type { Bus } from '../../infra/bus.js';
 import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Observability } from '../../infra/observability.js';
-import { connectRefusal, dispatchSocketEvents } from '../../infra/socket-dispatch.js';
+import { dispatchSocketEvents } from '../../infra/socket-dispatch.js';
 import type { AgentsRepository } from '../agents/agents.repository.js';
-import type { AuthService } from '../auth/auth.service.js';
+import type { Authorizer } from '../auth/authorizer.js';
+import type { UiSocketAuth } from '../auth/ui-guard.js';
 import type { JobsService } from '../jobs/jobs.service.js';
 import type { LiveService } from '../telemetry/live.service.js';
+import { terminalUiHandlers } from '../terminal/terminal.gateway.js';
+import type { TerminalService } from '../terminal/terminal.service.js';
 
 const watchRoom = (agentId: string): string => `watch:${agentId}`;
 const jobRoom = (jobId: string): string => `job:${jobId}`;
+/** Sockets that see the whole fleet (no scope limit on their role). */
+const FLEET_ROOM = 'fleet';
 
 /**
- * The /ui namespace for dashboards and the CLI: operator authentication at connect, the
+ * The /ui namespace for dashboards and the CLI (guarded by modules/auth/ui-guard.ts): the
  * fleet's events from the bus, and live mode for the machines a dashboard watches.
  */
 export function attachUiGateway(
   namespace: Namespace,
   {
-    auth,
     bus,
     clock,
     logger,
@@ -28,23 +32,47 @@ export function attachUiGateway(
     live,
     jobs,
     agents,
-  }: { auth: AuthService; bus: Bus; clock: Clock; logger: Logger; observability: Observability; live: LiveService; jobs: JobsService; agents: AgentsRepository },
+    terminals,
+    authorizer,
+  }: { bus: Bus; clock: Clock; logger: Logger; observability: Observability; live: LiveService; jobs: JobsService; agents: AgentsRepository; terminals: TerminalService; authorizer?: Authorizer },
 ): () => void {
   const isWatched = (jobId: string): boolean => (namespace.adapter.rooms.get(jobRoom(jobId))?.size ?? 0) > 0;
 
-  namespace.use((socket, next) => {
-    const parsed = UiHandshakeAuthSchema.safeParse(socket.handshake.auth);
-    try {
-      socket.data = { principal: auth.authenticate(parsed.success ? parsed.data.token : undefined) };
-      next();
-    } catch (error) {
-      if (error instanceof FarolError) next(connectRefusal(error.code, error.message));
-      else next(connectRefusal('internal', 'authentication failed'));
+  /**
+   * Issue #6: fleet-wide events go to the room of unscoped sockets in one broadcast; a socket
+   * whose role is limited to a label selector gets them only for machines in its scope (and
+   * none that name no machine). Labels are cached per agent and follow `agent.updated`.
+   */
+  const scopedSockets = new Map<string, { socket: Socket; principal: Principal }>();
+  const labelsOf = new Map<string, Labels>();
+  function emitFleet(agentId: string | null, event: string, payload: unknown): void {
+    namespace.to(FLEET_ROOM).emit(event, payload);
+    if (scopedSockets.size === 0 || agentId === null || !authorizer) return;
+    const scopedAuthorizer = authorizer;
+    const deliver = (labels: Labels): void => {
+      for (const { socket, principal } of scopedSockets.values()) if (scopedAuthorizer.inScope(principal, labels)) socket.emit(event, payload);
+    };
+    const cached = labelsOf.get(agentId);
+    if (cached) {
+      deliver(cached);
+      return;
     }
-  });
+    agents.findById(agentId).then(
+      (agent) => {
+        if (!agent) return;
+        labelsOf.set(agentId, agent.labels);
+        deliver(agent.labels);
+      },
+      (error: unknown) => logger.error({ err: error, agentId }, 'could not read labels for scoped sockets'),
+    );
+  }
 
+  // Authentication at connect and authorization of every event: modules/auth/ui-guard.ts.
   namespace.on('connection', (socket) => {
     observability.socketConnections.inc({ namespace: 'ui' });
+    const principal = (socket.data as { uiAuth?: UiSocketAuth }).uiAuth?.principal;
+    if (principal && principal.scope !== null && authorizer) scopedSockets.set(socket.id, { socket, principal });
+    else void socket.join(FLEET_ROOM);
     dispatchSocketEvents(
       socket,
       uiToHubEvents,
@@ -65,6 +93,9 @@ export function attachUiGateway(
           const joined = socket.join(jobRoom(jobId));
           try {
             const answer = await jobs.watch(jobId);
+            // Issue #6: a scoped operator watches a job only if every machine in it is within scope.
+            const principal = (socket.data as { uiAuth?: UiSocketAuth }).uiAuth?.principal;
+            if (principal && authorizer) await authorizer.checkAll(principal, answer.job.targets.map((target) => target.agentId));
             await joined;
             return answer;
           } catch (error) {
@@ -76,21 +107,31 @@ export function attachUiGateway(
           await socket.leave(jobRoom(jobId));
           return {};
         },
+        ...terminalUiHandlers(terminals, socket, logger),
       },
       { logger, clock, onBadMessage: () => observability.badMessages.inc() },
     );
     socket.on('disconnect', () => {
+      scopedSockets.delete(socket.id);
       observability.socketConnections.dec({ namespace: 'ui' });
       live.unwatchAll(socket.id);
     });
   });
 
   const unsubscribers = [
-    bus.subscribe('agent.status', (event) => namespace.emit('agent:status', event)),
-    bus.subscribe('metrics.update', (event) => namespace.emit('metrics:update', event)),
-    bus.subscribe('agent.removed', (event) => namespace.emit('agent:removed', event)),
+    bus.subscribe('agent.status', (event) => emitFleet(event.agentId, 'agent:status', event)),
+    bus.subscribe('metrics.update', (event) => emitFleet(event.agentId, 'metrics:update', event)),
+    bus.subscribe('agent.removed', (event) => {
+      emitFleet(event.agentId, 'agent:removed', event);
+      labelsOf.delete(event.agentId);
+    }),
+    bus.subscribe('agent.updated', (event) => {
+      if (labelsOf.has(event.agentId)) labelsOf.set(event.agentId, event.labels);
+      emitFleet(event.agentId, 'agent:updated', event);
+    }),
     bus.subscribe('metrics.live', (event) => namespace.to(watchRoom(event.agentId)).emit('metrics:live', event)),
-    bus.subscribe('job.update', (event) => namespace.emit('job:update', event)),
+    bus.subscribe('job.update', (event) => emitFleet(null, 'job:update', event)),
+    bus.subscribe('alert.changed', (event) => emitFleet(event.alert.agentId, 'alert:changed', event)),
     // Checked first: Socket.IO encodes a packet even for an empty room, and a 10,000-machine
     // job changes 10,000 targets.
     bus.subscribe('job.target', (event) => isWatched(event.jobId) && namespace.to(jobRoom(event.jobId)).emit('job:target', event)),

@@ -1,4 +1,4 @@
-import type { Agent, HistoryValues } from '@farol/protocol';
+import type { AgentSummary, HistoryValues } from '@farol/protocol';
 import { describe, expect, it } from 'vitest';
 import { createFleetStore, SPARKLINE_POINTS, type FlushScheduler } from './fleet-store.js';
 
@@ -31,19 +31,23 @@ const ID_A = 'ag_aaaaaaaaaaaaaaaa';
 const ID_B = 'ag_bbbbbbbbbbbbbbbb';
 const ID_NEW = 'ag_cccccccccccccccc';
 
-function agent(id: string, name: string, overrides: Partial<Agent> = {}): Agent {
+function agent(id: string, name: string, overrides: Partial<AgentSummary> = {}): AgentSummary {
   return {
     id,
     name,
     hostname: `${name}.local`,
     status: 'online',
     labels: { role: 'web' },
-    createdAt: 1,
     lastSeen: 1_000,
-    system: null,
-    keyFingerprint: 'fp',
     heartbeatIntervalMs: 10_000,
-    latest: null,
+    os: null,
+    distro: null,
+    arch: null,
+    cpuCores: null,
+    sampleTs: null,
+    cpu: null,
+    memory: null,
+    disk: null,
     ...overrides,
   };
 }
@@ -132,6 +136,16 @@ describe('the fleet store', () => {
     store.upsert(agent(ID_NEW, 'new'));
     clock.advance(1_000);
     expect(store.getSnapshot().machines.get(ID_NEW)?.name).toBe('new');
+  });
+
+  it('follows a rename or relabel made elsewhere (agent:updated), keeping the figures and sparkline', () => {
+    const clock = manualScheduler();
+    const store = createFleetStore({ scheduler: clock.scheduler });
+    store.load([agent(ID_A, 'a', { sampleTs: 5, cpu: 12 })]);
+    store.enqueue({ type: 'updated', event: { agentId: ID_A, name: 'renamed', labels: { role: 'db', env: 'prod' }, at: 9 } });
+    clock.advance(1_000);
+    expect(store.getSnapshot().machines.get(ID_A)).toMatchObject({ name: 'renamed', labels: { role: 'db', env: 'prod' }, cpu: 12 });
+    expect(store.getSnapshot().machines.get(ID_A)?.cpuHistory).toEqual([{ ts: 5, value: 12 }]);
   });
 
   it('drops events that arrive before the first list, which already includes them', () => {

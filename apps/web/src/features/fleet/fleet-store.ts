@@ -1,8 +1,10 @@
 import {
-  toHistoryValues,
+  summarizeAgent,
   type Agent,
   type AgentStatus,
   type AgentStatusEvent,
+  type AgentSummary,
+  type AgentUpdatedEvent,
   type Labels,
   type MetricsUpdateEvent,
 } from '@farol/protocol';
@@ -46,6 +48,7 @@ export interface FleetMachine {
 export type FleetEvent =
   | { type: 'status'; event: AgentStatusEvent; receivedAt: number }
   | { type: 'metrics'; event: MetricsUpdateEvent; receivedAt: number }
+  | { type: 'updated'; event: AgentUpdatedEvent }
   | { type: 'removed'; agentId: string };
 
 export interface FleetSnapshot {
@@ -80,9 +83,9 @@ export interface FleetStore {
    * at once. `requestedAt` (when the list was asked for) lets a status or sample heard over the
    * socket after that win over the list, which may have been computed before it.
    */
-  load(agents: readonly Agent[], requestedAt?: number): void;
+  load(agents: readonly AgentSummary[], requestedAt?: number): void;
   /** Adds or refreshes one machine (one that appeared after the list was loaded). */
-  upsert(agent: Agent): void;
+  upsert(agent: AgentSummary): void;
   /** Queues a live event; applied with the next flush. */
   enqueue(event: FleetEvent): void;
   /** Fills a sparkline from history, under the points live events already added. */
@@ -91,28 +94,15 @@ export interface FleetStore {
   flush(): void;
 }
 
+/** A machine from the fleet list (`view=summary`), keeping a sparkline it already had. */
+export function machineFromSummary(summary: AgentSummary, cpuHistory: readonly CpuPoint[] = []): FleetMachine {
+  const history = summary.sampleTs !== null && summary.cpu !== null ? appendPoint(cpuHistory, summary.sampleTs, summary.cpu) : cpuHistory;
+  return { ...summary, cpuHistory: history, statusHeardAt: null };
+}
+
+/** A machine from a full agent record (the machine page, a machine that appeared later). */
 export function machineFromAgent(agent: Agent, cpuHistory: readonly CpuPoint[] = []): FleetMachine {
-  const values = agent.latest ? toHistoryValues(agent.latest) : null;
-  const history = agent.latest && values?.cpu != null ? appendPoint(cpuHistory, agent.latest.ts, values.cpu) : cpuHistory;
-  return {
-    id: agent.id,
-    name: agent.name,
-    hostname: agent.hostname,
-    status: agent.status,
-    labels: agent.labels,
-    os: agent.system ? agent.system.os : null,
-    distro: agent.system ? [agent.system.distro, agent.system.release].filter(Boolean).join(' ') || null : null,
-    arch: agent.system?.arch ?? null,
-    cpuCores: agent.system?.cpuCores ?? null,
-    lastSeen: agent.lastSeen,
-    heartbeatIntervalMs: agent.heartbeatIntervalMs,
-    cpu: values?.cpu ?? null,
-    memory: values?.memory ?? null,
-    disk: values?.disk ?? null,
-    sampleTs: agent.latest?.ts ?? null,
-    cpuHistory: history,
-    statusHeardAt: null,
-  };
+  return machineFromSummary(summarizeAgent(agent), cpuHistory);
 }
 
 /** A machine from a fresh list, keeping what the socket said since the list was requested. */
@@ -190,6 +180,11 @@ export function createFleetStore({
       unknown.add(agentId);
       return;
     }
+    if (fleetEvent.type === 'updated') {
+      const { name, labels } = fleetEvent.event;
+      machines.set(agentId, { ...machine, name, labels });
+      return;
+    }
     if (fleetEvent.type === 'status') {
       const { status, name, lastSeen } = fleetEvent.event;
       machines.set(agentId, { ...machine, status, name, lastSeen: lastSeen ?? machine.lastSeen, statusHeardAt: fleetEvent.receivedAt });
@@ -233,7 +228,7 @@ export function createFleetStore({
       const machines = new Map<string, FleetMachine>();
       for (const agent of agents) {
         const known = previous.get(agent.id);
-        machines.set(agent.id, mergeLoaded(machineFromAgent(agent, known?.cpuHistory), known, requestedAt));
+        machines.set(agent.id, mergeLoaded(machineFromSummary(agent, known?.cpuHistory), known, requestedAt));
       }
       draft = null;
       unknown = new Set();
@@ -241,7 +236,7 @@ export function createFleetStore({
     },
     upsert(agent) {
       const machines = editable();
-      machines.set(agent.id, machineFromAgent(agent, machines.get(agent.id)?.cpuHistory));
+      machines.set(agent.id, machineFromSummary(agent, machines.get(agent.id)?.cpuHistory));
       schedule();
     },
     enqueue(fleetEvent) {

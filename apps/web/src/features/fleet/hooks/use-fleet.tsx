@@ -1,4 +1,5 @@
 import { onUiEvent, type FarolClient } from '@farol/client';
+import { AgentSummaryListSchema, summarizeAgent, type AgentSummaryList } from '@farol/protocol';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from 'react';
 import { useRealtime } from '../../../app/realtime.js';
@@ -86,12 +87,31 @@ function createSparklineSeeder(client: FarolClient, store: FleetStore) {
   };
 }
 
+interface FleetPrefetch {
+  token: string;
+  requestedAt: number;
+  body: Promise<unknown>;
+}
+
+/**
+ * The list public/fleet-prefetch.js asked for before the bundle loaded, once, if it was asked
+ * with this token and matches the protocol; otherwise null and the caller asks itself.
+ */
+async function takePrefetchedList(token: string): Promise<({ requestedAt: number } & AgentSummaryList) | null> {
+  const holder = globalThis as { __farolFleetPrefetch?: FleetPrefetch };
+  const prefetch = holder.__farolFleetPrefetch;
+  delete holder.__farolFleetPrefetch;
+  if (!prefetch || prefetch.token !== token) return null;
+  const parsed = AgentSummaryListSchema.safeParse(await prefetch.body);
+  return parsed.success ? { requestedAt: prefetch.requestedAt, ...parsed.data } : null;
+}
+
 /**
  * The fleet for every page: the agent list from REST, kept current by /ui events through the
  * batching store. Reloads the list after a reconnect, since events may have been missed.
  */
 export function FleetProvider({ children }: { children: ReactNode }) {
-  const { client } = useSignedIn();
+  const { client, token } = useSignedIn();
   const { socket } = useRealtime();
   const queryClient = useQueryClient();
 
@@ -108,7 +128,7 @@ export function FleetProvider({ children }: { children: ReactNode }) {
           pending.add(agentId);
           client
             .getAgent(agentId)
-            .then((agent) => fleetStore.upsert(agent))
+            .then((agent) => fleetStore.upsert(summarizeAgent(agent)))
             .catch((error: unknown) => console.warn(`farol: cannot load new machine ${agentId}`, error))
             .finally(() => pending.delete(agentId));
         }
@@ -122,8 +142,10 @@ export function FleetProvider({ children }: { children: ReactNode }) {
   const list = useQuery({
     queryKey: AGENTS_QUERY_KEY,
     queryFn: async () => {
+      const early = await takePrefetchedList(token);
+      if (early) return early;
       const requestedAt = Date.now();
-      return { requestedAt, ...(await client.listAgents()) };
+      return { requestedAt, ...(await client.listAgentSummaries()) };
     },
   });
   const loaded = list.data;
@@ -142,6 +164,7 @@ export function FleetProvider({ children }: { children: ReactNode }) {
       onUiEvent(socket, 'agent:status', (event) => store.enqueue({ type: 'status', event, receivedAt: Date.now() }), logInvalid),
       onUiEvent(socket, 'metrics:update', (event) => store.enqueue({ type: 'metrics', event, receivedAt: Date.now() }), logInvalid),
       onUiEvent(socket, 'agent:removed', ({ agentId }) => store.enqueue({ type: 'removed', agentId }), logInvalid),
+      onUiEvent(socket, 'agent:updated', (event) => store.enqueue({ type: 'updated', event }), logInvalid),
     ];
     return () => {
       socket.off('connect', onConnect);

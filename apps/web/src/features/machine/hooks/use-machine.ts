@@ -3,6 +3,7 @@ import { onUiEvent } from '@farol/client';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useConnectionState, useRealtime } from '../../../app/realtime.js';
+import { machinePath, navigate } from '../../../app/router.js';
 import { useSignedIn } from '../../../app/session.js';
 import { AGENTS_QUERY_KEY } from '../../fleet/hooks/use-fleet.js';
 import { rangeQuery, RANGE_REFRESH_MS, type HistoryRange } from '../history.js';
@@ -20,7 +21,35 @@ export function useAgent(ref: string) {
   });
 }
 
-/** Rename or relabel; the fleet list is reloaded since /ui events carry neither. */
+/**
+ * Follows changes made elsewhere (another tab, the CLI): a new name moves the page to the
+ * machine's new address, new labels reload the machine, and a deletion reloads it too, which
+ * shows "not found".
+ */
+export function useFollowAgentUpdates(agent: Agent): void {
+  const { socket } = useRealtime();
+  const queryClient = useQueryClient();
+  useEffect(() => {
+    const logInvalid = (event: string, error: Error) => console.warn(`farol: ignored an invalid ${event} event from the hub`, error);
+    const reload = () => void queryClient.invalidateQueries({ queryKey: agentQueryKey(agent.name) });
+    const unsubscribers = [
+      onUiEvent(
+        socket,
+        'agent:updated',
+        (event) => {
+          if (event.agentId !== agent.id) return;
+          if (event.name !== agent.name) navigate(machinePath(event.name), { replace: true });
+          else reload();
+        },
+        logInvalid,
+      ),
+      onUiEvent(socket, 'agent:removed', (event) => event.agentId === agent.id && reload(), logInvalid),
+    ];
+    return () => unsubscribers.forEach((unsubscribe) => unsubscribe());
+  }, [socket, queryClient, agent.id, agent.name]);
+}
+
+/** Rename or relabel; the fleet follows through the hub's agent:updated event. */
 export function useUpdateAgent(agent: Agent) {
   const { client } = useSignedIn();
   const queryClient = useQueryClient();

@@ -1,0 +1,75 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** A real X server for screenshot tests. */
+export interface Xvfb {
+  display: string;
+  stop(): Promise<void>;
+}
+
+/** True when `program` is on PATH. */
+export function hasProgram(program: string): boolean {
+  return spawnSync('sh', ['-c', `command -v "$1"`, 'sh', program], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Whether screenshot tests can run here. Under CI a missing Xvfb is a failure (the suite must
+ * not silently skip what it promises to test); elsewhere the tests are skipped.
+ */
+export function xvfbAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
+  const present = hasProgram('Xvfb') && hasProgram('xsetroot');
+  if (!present && env.CI) throw new Error('Xvfb and xsetroot are required under CI (apt-get install xvfb x11-xserver-utils)');
+  return present;
+}
+
+/**
+ * Starts `Xvfb` on a display number it picks itself (`-displayfd`, so parallel test runs never
+ * collide), TCP off, no reset when its last client leaves (which would repaint the root), and
+ * waits until its socket exists.
+ */
+export async function startXvfb(screen = '640x480x24', extraArgs: string[] = []): Promise<Xvfb> {
+  const child: ChildProcess = spawn('Xvfb', ['-displayfd', '1', '-screen', '0', screen, '-nolisten', 'tcp', '-noreset', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (data: Buffer) => (stderr += data.toString()));
+  const number = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`Xvfb did not start: ${stderr}`)), 10_000);
+    child.stdout!.on('data', (data: Buffer) => {
+      out += data.toString();
+      const match = /^(\d+)\n/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Xvfb exited with ${code}: ${stderr}`));
+    });
+  });
+  const deadline = Date.now() + 5_000;
+  while (!existsSync(`/tmp/.X11-unix/X${number}`)) {
+    if (Date.now() > deadline) throw new Error(`Xvfb :${number} has no socket`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return {
+    display: `:${number}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+          return;
+        }
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Runs an X client to completion (xsetroot, display ...) against `display`. */
+export function xrun(display: string, file: string, args: string[]): void {
+  const result = spawnSync(file, ['-display', display, ...args], { encoding: 'utf8', timeout: 20_000 });
+  if (result.status !== 0) throw new Error(`${file} failed (${result.status ?? result.signal}): ${result.stderr}`);
+}

@@ -1,0 +1,42 @@
+import { createAccountsClient } from '@farol/client';
+import { DurationSchema, PermissionSchema, type Permission } from '@farol/protocol';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { connect } from '../connection.js';
+import type { CliContext } from '../context.js';
+import { formatJson, formatTimestamp } from '../output/format.js';
+import { collect, connectionOptionsOf, withConnectionOptions } from '../options.js';
+
+/** `farol tokens create NAME`: an API token of the signed-in user, shown once. */
+export function createTokensCreateCommand(context: CliContext): Command {
+  const command = new Command('create')
+    .description('create an API token for scripts and CI (shown once)')
+    .argument('<name>', 'what the token is for')
+    .addOption(
+      new Option('--ttl <duration>', 'lifetime: 30d, 12h … (default 90d, at most 365d)').argParser((value) => {
+        if (!DurationSchema.safeParse(value).success) throw new InvalidArgumentError('durations look like 90s, 30m, 24h or 7d');
+        return value;
+      }),
+    )
+    .option('--permission <name>', 'limit the token to this permission (repeatable); default all of yours', (value: string, previous: string[] | undefined) => {
+      if (!PermissionSchema.safeParse(value).success) throw new InvalidArgumentError(`one of ${PermissionSchema.options.join(', ')}`);
+      return collect(value, previous);
+    });
+  withConnectionOptions(command).action(async (name: string, options: { ttl?: string; permission?: string[] }) => {
+    const connection = connectionOptionsOf(command);
+    const { hubUrl, token } = await connect(connection, context);
+    const created = await createAccountsClient({ baseUrl: hubUrl, token, fetch: context.fetch }).createToken({
+      name,
+      ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
+      ...(options.permission === undefined ? {} : { permissions: options.permission as Permission[] }),
+    });
+    const text = [
+      `API token ${created.id} "${created.name}": ${created.permissions ? created.permissions.join(', ') : 'all your permissions'}, expires ${created.expiresAt === null ? 'never' : formatTimestamp(created.expiresAt)}`,
+      '',
+      `  ${created.token}`,
+      '',
+      'The token is shown only now. Use it with --token, FAROL_TOKEN or Authorization: Bearer.',
+    ];
+    context.stdout(connection.json ? formatJson(created) : `${text.join('\n')}\n`);
+  });
+  return command;
+}

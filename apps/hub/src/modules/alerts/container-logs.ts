@@ -1,0 +1,34 @@
+import type { Job, JobCreate } from '@farol/protocol';
+
+/** The part of the jobs service the log fetch uses. */
+export interface JobsForLogs {
+  create(input: JobCreate, actor: string): Promise<Job>;
+  waitForFinal(commandId: string, timeoutMs: number): Promise<boolean>;
+  get(jobId: string): Promise<Job>;
+}
+
+/** Lines a container alert carries, and how long the agent is given to answer. */
+export const CONTAINER_LOG_LINES = 20;
+const LOG_TIMEOUT_MS = 5_000;
+
+/**
+ * The last lines of a container's log, through the agent's `docker_logs` command (a job by
+ * `alerts`, so it is audited like any other). Timestamps are asked for so stdout and stderr
+ * can be merged in order. Resolves to [] when the machine cannot answer in time.
+ */
+export function createContainerLogFetcher(jobs: JobsForLogs): (agentId: string, container: string) => Promise<string[]> {
+  return async (agentId, container) => {
+    const job = await jobs.create(
+      { command: { kind: 'docker_logs', container, tail: CONTAINER_LOG_LINES, timestamps: true }, targets: { agents: [agentId] }, ttlMs: LOG_TIMEOUT_MS, timeoutMs: LOG_TIMEOUT_MS },
+      'alerts',
+    );
+    const commandId = job.targets[0]?.commandId;
+    if (!commandId) return [];
+    await jobs.waitForFinal(commandId, LOG_TIMEOUT_MS * 2);
+    const target = (await jobs.get(job.id)).targets[0];
+    if (!target || target.state !== 'succeeded') return [];
+    const lines = [...target.stdout.split('\n'), ...target.stderr.split('\n')].filter((line) => line.trim() !== '');
+    // RFC 3339 timestamps first on each line: sorting the text sorts by time.
+    return lines.sort().slice(-CONTAINER_LOG_LINES);
+  };
+}

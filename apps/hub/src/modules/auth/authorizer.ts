@@ -1,0 +1,61 @@
+import { FarolError, matchesLabels, parseLabelSelector, type Principal } from '@farol/protocol';
+import type { Clock } from '../../infra/clock.js';
+import { requireRecentMfa, type Access, type TargetLabels } from './permissions.js';
+
+/**
+ * The one decision "may this principal do this, on this machine?", shared by the HTTP hook,
+ * the /ui socket guard and the jobs service (per target, at execution time).
+ */
+export function createAuthorizer({ targetLabels, clock, mfaMaxAgeMs }: { targetLabels: TargetLabels; clock: Clock; mfaMaxAgeMs: number }) {
+  /** True when the principal's role reaches a machine with these labels. */
+  function inScope(principal: Principal, labels: Record<string, string>): boolean {
+    if (principal.scope === null) return true;
+    // The scope was validated when it was set; a selector that no longer parses reaches nothing.
+    let terms;
+    try {
+      terms = parseLabelSelector(principal.scope);
+    } catch {
+      return false;
+    }
+    return matchesLabels(labels, terms);
+  }
+
+  /** True when every machine is within the principal's scope (a removed machine is not). */
+  async function seesAll(principal: Principal, agentIds: readonly string[]): Promise<boolean> {
+    if (principal.scope === null) return true;
+    for (const agentId of new Set(agentIds)) {
+      const labels = await targetLabels(agentId);
+      if (labels === undefined || !inScope(principal, labels)) return false;
+    }
+    return true;
+  }
+
+  return {
+    inScope,
+    /** Throws `forbidden` / `mfa_required`; `targetRef` is the machine id or name when the access names one. */
+    async check(principal: Principal, access: Access, targetRef: unknown): Promise<void> {
+      if (access.kind !== 'permission') return;
+      if (!principal.permissions.includes(access.permission)) {
+        throw new FarolError('forbidden', `this needs the permission ${access.permission}, which your role (${principal.role}) does not include`);
+      }
+      if (access.target && principal.scope !== null) {
+        if (typeof targetRef !== 'string') throw new FarolError('forbidden', `your role is limited to ${principal.scope}; name one machine`);
+        const labels = await targetLabels(targetRef);
+        // An unknown machine is left to the handler's own 404.
+        if (labels !== undefined && !inScope(principal, labels)) throw new FarolError('forbidden', `${targetRef} is outside your scope (${principal.scope})`);
+      }
+      if (access.stepUp) requireRecentMfa(principal, clock.now(), mfaMaxAgeMs);
+    },
+    /**
+     * For what shows several machines at once (a job's targets and output): a scoped principal
+     * sees it only when every one of them is within the scope.
+     */
+    async checkAll(principal: Principal, agentIds: readonly string[]): Promise<void> {
+      if (!(await seesAll(principal, agentIds))) throw new FarolError('forbidden', `this reaches machines outside your scope (${principal.scope})`);
+    },
+    seesAll,
+    /** For handlers whose need depends on the input (shell commands, terminals, secrets). */
+    requireRecentMfa: (principal: Principal): void => requireRecentMfa(principal, clock.now(), mfaMaxAgeMs),
+  };
+}
+export type Authorizer = ReturnType<typeof createAuthorizer>;

@@ -1,0 +1,257 @@
+import {
+  FarolError,
+  isFinalTargetState,
+  matchesLabels,
+  parseLabelSelector,
+  type Command,
+  type Labels,
+  type SecretList,
+  type SecretPut,
+  type SecretReveal,
+  type SecretsFetch,
+  type SecretsFetchAck,
+  type SecretSummary,
+} from '@farol/protocol';
+import type { Clock } from '../../infra/clock.js';
+import { randomId } from '../../infra/ids.js';
+import type { Logger } from '../../infra/logger.js';
+import type { SecretBox } from '../../infra/secret-box.js';
+import type { AgentsRepository } from '../agents/agents.repository.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { JobsRepository } from '../jobs/jobs.repository.js';
+import type { SecretBackend } from './backends.client.js';
+import type { SecretRedactor } from './secret-redactor.js';
+import type { SecretRecord, SecretsRepository } from './secrets.repository.js';
+
+/** The scope that matches every machine. */
+export const SCOPE_ALL = '*';
+
+/**
+ * Does a scope admit this machine? `*` admits all; otherwise a label selector over the agent's
+ * labels plus the pseudo-label `name` (its current name, which wins over a label called name).
+ */
+export function scopeMatches(scope: string, agent: { name: string; labels: Labels }): boolean {
+  if (scope.trim() === SCOPE_ALL) return true;
+  return matchesLabels({ ...agent.labels, name: agent.name }, parseLabelSelector(scope));
+}
+
+function checkScope(scope: string): string {
+  const trimmed = scope.trim();
+  if (trimmed === SCOPE_ALL) return trimmed;
+  try {
+    if (parseLabelSelector(trimmed).length === 0) throw new Error('the scope selects nothing; use * for every machine');
+  } catch (error) {
+    throw new FarolError('validation_failed', `scope: ${(error as Error).message}`, { cause: error, issues: [{ path: 'scope', message: (error as Error).message }] });
+  }
+  return trimmed;
+}
+
+function summaryOf(record: SecretRecord): SecretSummary {
+  return {
+    name: record.name,
+    scope: record.scope,
+    source: record.source,
+    ref: record.ref,
+    description: record.description,
+    version: record.version,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    updatedBy: record.updatedBy,
+  };
+}
+
+/**
+ * Operator secrets. Values are sealed with the hub's secret box, bound to the secret's id (a
+ * ciphertext copied onto another row does not open), or read through from Vault/Infisical at
+ * every read. Lists never carry values; the reads that do (an operator's reveal, an agent's
+ * fetch for a command) are each audited, and every value read is remembered by the redactor.
+ */
+export function createSecretsService({
+  secrets,
+  agents,
+  jobs,
+  audit,
+  box,
+  backend,
+  redactor,
+  clock,
+  logger,
+}: {
+  secrets: SecretsRepository;
+  agents: AgentsRepository;
+  jobs: JobsRepository;
+  audit: AuditService;
+  box: SecretBox;
+  /** Vault or Infisical when configured (FAROL_SECRETS_BACKEND); null: the hub's own store only. */
+  backend: SecretBackend | null;
+  redactor: SecretRedactor;
+  clock: Clock;
+  logger: Logger;
+}) {
+  async function valueOf(record: SecretRecord): Promise<string> {
+    if (record.source === 'hub') {
+      if (record.valueSealed === null) throw new FarolError('internal', `secret ${record.name} has no stored value`);
+      return box.open(record.valueSealed, record.id);
+    }
+    if (!backend || backend.source !== record.source) {
+      throw new FarolError('unavailable', `secret ${record.name} is read from ${record.source}, which this hub is not configured for (FAROL_SECRETS_BACKEND)`);
+    }
+    return backend.read(record.name, record.ref);
+  }
+
+  async function read(record: SecretRecord): Promise<string> {
+    const value = await valueOf(record);
+    redactor.remember(value);
+    return value;
+  }
+
+  async function refuseFetch(agentId: string, request: SecretsFetch, reason: string): Promise<never> {
+    logger.warn({ agentId, commandId: request.commandId, names: request.names, reason }, 'refused an agent\'s secret fetch');
+    await audit.record({
+      actor: `agent:${agentId}`,
+      action: 'secret.fetch_refused',
+      agentId,
+      details: { commandId: request.commandId, names: request.names, reason },
+    });
+    throw new FarolError('forbidden', reason);
+  }
+
+  return {
+    /**
+     * At start: every value sealed in this hub is remembered by the redactor, so logs and job
+     * output are redacted from the first line, not only after a read. Read-through values are
+     * remembered when first read (fetching them all at start would hit Vault for nothing).
+     */
+    async primeRedactor(): Promise<void> {
+      const records = (await secrets.list()).filter((record) => record.source === 'hub');
+      let unreadable = 0;
+      for (const record of records) {
+        try {
+          redactor.remember(await valueOf(record));
+        } catch (error) {
+          // Reported once below with the count; each read of such a secret fails with its own error.
+          if (!(error instanceof FarolError)) throw error;
+          unreadable++;
+        }
+      }
+      if (unreadable > 0) logger.error({ unreadable, total: records.length }, 'some stored secrets do not open with this hub\'s secret key (was FAROL_SECRET_KEY or secret.key changed?)');
+    },
+
+    async list(): Promise<SecretList> {
+      return { secrets: (await secrets.list()).map(summaryOf) };
+    },
+
+    async get(name: string): Promise<SecretSummary> {
+      const record = await secrets.findByName(name);
+      if (!record) throw new FarolError('not_found', `no secret ${name}`);
+      return summaryOf(record);
+    },
+
+    /** Creates or replaces a secret; `created` tells the route 201 from 200. */
+    async put(name: string, input: SecretPut, actor: string): Promise<{ secret: SecretSummary; created: boolean }> {
+      const scope = checkScope(input.scope);
+      if ('source' in input && (!backend || backend.source !== input.source)) {
+        throw new FarolError('validation_failed', `this hub does not read secrets from ${input.source}; set FAROL_SECRETS_BACKEND=${input.source} and its connection settings`);
+      }
+      const now = clock.now();
+      const result = await audit.transaction(async (repos, log) => {
+        const existing = await repos.secrets.findByName(name);
+        const id = existing?.id ?? randomId('sec');
+        const record: SecretRecord = {
+          id,
+          name,
+          scope,
+          source: 'source' in input ? input.source : 'hub',
+          // Sealed with the row's id as associated data: it opens for this secret only.
+          valueSealed: 'value' in input ? box.seal(input.value, id) : null,
+          ref: 'source' in input ? (input.ref ?? null) : null,
+          description: input.description ?? null,
+          version: (existing?.version ?? 0) + 1,
+          createdAt: existing?.createdAt ?? now,
+          updatedAt: now,
+          updatedBy: actor,
+        };
+        if (existing) await repos.secrets.update(record);
+        else await repos.secrets.insert(record);
+        log({ actor, action: 'secret.set', details: { name, scope, source: record.source, version: record.version, created: !existing } });
+        return { secret: summaryOf(record), created: !existing };
+      });
+      if ('value' in input) redactor.remember(input.value);
+      logger.info({ name, scope, actor, source: result.secret.source, version: result.secret.version }, 'secret set');
+      return result;
+    },
+
+    async remove(name: string, actor: string): Promise<void> {
+      await audit.transaction(async (repos, log) => {
+        if (!(await repos.secrets.remove(name))) throw new FarolError('not_found', `no secret ${name}`);
+        log({ actor, action: 'secret.delete', details: { name } });
+      });
+      logger.info({ name, actor }, 'secret deleted');
+    },
+
+    /** An operator reads a value (audited before it is returned). */
+    async reveal(name: string, actor: string): Promise<SecretReveal> {
+      const record = await secrets.findByName(name);
+      if (!record) throw new FarolError('not_found', `no secret ${name}`);
+      const value = await read(record);
+      await audit.record({ actor, action: 'secret.reveal', details: { name, source: record.source, version: record.version } });
+      logger.info({ name, actor }, 'secret revealed to an operator');
+      return { name, value };
+    },
+
+    /**
+     * Dispatch check of a job: every secret the command asks for exists and is scoped to every
+     * target, or nothing is sent (checked again at fetch time: labels can change meanwhile).
+     */
+    async assertDispatchable(command: Command, targets: Array<{ id: string; name: string }>): Promise<void> {
+      if (command.kind !== 'shell' || !command.secrets || command.secrets.length === 0) return;
+      const records = await secrets.findByNames(command.secrets);
+      const missing = command.secrets.filter((name) => !records.some((r) => r.name === name));
+      if (missing.length > 0) throw new FarolError('not_found', `no secret ${missing.join(', ')}`);
+      const byId = targets.length > 16 ? new Map((await agents.list()).map((a) => [a.id, a])) : null;
+      for (const target of targets) {
+        const agent = byId ? byId.get(target.id) : await agents.findById(target.id);
+        if (!agent) throw new FarolError('not_found', `no agent ${target.name}`);
+        const outside = records.filter((record) => !scopeMatches(record.scope, agent));
+        if (outside.length > 0) {
+          throw new FarolError('forbidden', `${outside.map((r) => `secret ${r.name} (scope ${r.scope})`).join(', ')} is not scoped to ${agent.name}; nothing was sent`);
+        }
+      }
+    },
+
+    /**
+     * An agent fetches the secrets of a command it is about to run. Only for a command this
+     * hub sent that agent, not finished, that names these secrets, and only secrets whose scope
+     * matches the agent as it is now. Every fetch, granted or refused, is audited.
+     */
+    async fetchForCommand(agentId: string, request: SecretsFetch): Promise<SecretsFetchAck> {
+      const target = await jobs.findTarget(request.commandId);
+      if (!target || target.agentId !== agentId) return refuseFetch(agentId, request, `no command ${request.commandId} was sent to this agent`);
+      if (isFinalTargetState(target.state)) return refuseFetch(agentId, request, `command ${request.commandId} has already finished`);
+      const job = await jobs.findJob(target.jobId);
+      const asked = job?.command.kind === 'shell' ? (job.command.secrets ?? []) : [];
+      const notAsked = request.names.filter((name) => !asked.includes(name));
+      if (notAsked.length > 0) return refuseFetch(agentId, request, `command ${request.commandId} did not ask for ${notAsked.join(', ')}`);
+      const agent = await agents.findById(agentId);
+      if (!agent) return refuseFetch(agentId, request, 'this agent is not enrolled');
+      const records = await secrets.findByNames(request.names);
+      const missing = request.names.filter((name) => !records.some((r) => r.name === name));
+      if (missing.length > 0) return refuseFetch(agentId, request, `no secret ${missing.join(', ')}`);
+      const outside = records.filter((record) => !scopeMatches(record.scope, agent));
+      if (outside.length > 0) return refuseFetch(agentId, request, `${outside.map((r) => r.name).join(', ')} not scoped to ${agent.name}`);
+      const values = await Promise.all(records.map(async (record) => ({ name: record.name, value: await read(record) })));
+      await audit.record({
+        actor: `agent:${agentId}`,
+        action: 'secret.fetch',
+        agentId,
+        jobId: target.jobId,
+        details: { commandId: request.commandId, agentName: agent.name, names: records.map((r) => r.name) },
+      });
+      logger.info({ agentId, commandId: request.commandId, names: records.map((r) => r.name) }, 'secrets delivered to an agent');
+      return { secrets: values };
+    },
+
+    redact: (text: string): string => redactor.redact(text),
+  };
+}
+export type SecretsService = ReturnType<typeof createSecretsService>;

@@ -1,0 +1,45 @@
+import { createContainersClient, type ContainersClient } from '@farol/client';
+import type { Command, Job, JobTarget } from '@farol/protocol';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMemo } from 'react';
+import { hubUrl, useSignedIn } from '../../../app/session.js';
+
+export const containersQueryKey = (agentId: string) => ['containers', agentId] as const;
+
+function useContainersClient(): ContainersClient {
+  const { token } = useSignedIn();
+  return useMemo(() => createContainersClient({ baseUrl: hubUrl(), token }), [token]);
+}
+
+/**
+ * A machine's containers from its latest heartbeat, refreshed about as often as heartbeats
+ * come (live samples do not carry containers, so this is the one source).
+ */
+export function useContainers(agentId: string, intervalMs: number) {
+  const client = useContainersClient();
+  return useQuery({
+    queryKey: containersQueryKey(agentId),
+    queryFn: () => client.listContainers(agentId),
+    refetchInterval: Math.max(5_000, intervalMs),
+  });
+}
+
+/** What a Docker command ended as, for the operator. */
+export type ContainerCommandOutcome = { ok: true; target: JobTarget } | { ok: false; target: JobTarget };
+
+/**
+ * Runs one Docker command on the machine through the jobs API and waits for its result; the
+ * containers are reloaded afterwards so the table shows what Docker now reports.
+ */
+export function useContainerCommand(agentId: string) {
+  const { client } = useSignedIn();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (command: Command): Promise<ContainerCommandOutcome> => {
+      const job: Job = await client.runCommand(agentId, { command });
+      const target = job.targets[0]!;
+      return { ok: target.state === 'succeeded', target };
+    },
+    onSettled: () => queryClient.invalidateQueries({ queryKey: containersQueryKey(agentId) }),
+  });
+}
