@@ -3,7 +3,8 @@
 // a real hub, this machine's agent and a few simulated fleets with different labels, one of
 // them stopped so the fleet shows an offline machine. Writes docs/screenshots/*.png:
 // fleet, machine, jobs, alerts and settings in light and dark at 1280×800, the audit log, a new
-// join token with its install commands, and the fleet and a job on a phone.
+// join token with its install commands, channels + event webhooks + deliveries, a channel's edit
+// dialog, the secrets panel (dark), and the fleet, a job and the channels on a phone.
 /* global window -- used only inside callbacks that Playwright runs in the browser */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -72,6 +73,11 @@ try {
     channels: [hook.name],
   });
   await api(hub, 'POST', '/api/silences', { matcher: { selector: 'env=staging' }, duration: '4h', reason: 'staging rebuild' });
+  // Channels page: an event webhook and an edited channel; Settings: two secrets (names only).
+  await api(hub, 'POST', '/api/webhooks', { name: 'n8n', url: 'http://127.0.0.1:9/webhook/farol', secret: 'a-shared-hmac-secret-0123', events: ['agent.offline', 'alert.firing', 'job.finished'], selector: { labels: 'env=prod' } });
+  await api(hub, 'PATCH', '/api/channels/ops-webhook', { quietHours: { start: '23:00', end: '07:00', timezone: 'America/Sao_Paulo' }, template: { title: 'Farol: {{count}} {{event}}' } });
+  await api(hub, 'PUT', '/api/secrets/DB_PASSWORD', { value: 'not-shown-anywhere', scope: 'role=db', description: 'postgres superuser' });
+  await api(hub, 'PUT', '/api/secrets/DEPLOY_KEY', { value: 'not-shown-either', scope: 'role=web,env=prod' });
   // A short history (sparklines, charts), then one machine goes away so the fleet shows it.
   await sleep(20_000);
   const { alerts } = await api(hub, 'GET', '/api/alerts?state=active');
@@ -156,6 +162,23 @@ try {
     await page.getByTestId('audit-verify-result').waitFor();
     await sleep(300);
   };
+  const channels = async (page) => {
+    await page.goto(`${hub.url}/alerts/channels`);
+    await page.locator('[data-testid=webhook-row]').first().waitFor();
+    await sleep(300);
+  };
+  const channelEdit = async (page) => {
+    await channels(page);
+    await page.locator('[data-testid=channel-row][data-channel=ops-webhook]').getByRole('button', { name: 'Edit', exact: true }).click();
+    await page.getByTestId('channel-edit-form').waitFor();
+    await sleep(300);
+  };
+  const secrets = async (page) => {
+    await page.goto(`${hub.url}/settings`);
+    await page.locator('[data-testid=secret-row]').first().waitFor();
+    await page.getByTestId('secrets').scrollIntoViewIfNeeded();
+    await sleep(300);
+  };
   for (const theme of ['light', 'dark']) {
     await shoot({
       theme,
@@ -172,7 +195,9 @@ try {
   }
   await shoot({ theme: 'light', width: 1280, height: 800, pages: [['alert-rules', rulesPage], ['audit', audit]] });
   await shoot({ theme: 'light', width: 1280, height: 800, pages: [['join-token', async (page) => (await settings(page), await newToken(page))]] });
-  await shoot({ theme: 'light', width: 390, height: 844, scale: 2, pages: [['fleet-phone', fleet], ['job-phone', jobPage]] });
+  await shoot({ theme: 'light', width: 1280, height: 800, pages: [['channels', channels], ['channel-edit', channelEdit]] });
+  await shoot({ theme: 'dark', width: 1280, height: 800, pages: [['secrets', secrets]] });
+  await shoot({ theme: 'light', width: 390, height: 844, scale: 2, pages: [['fleet-phone', fleet], ['job-phone', jobPage], ['channels-phone', channels]] });
   await browser.close();
 } finally {
   for (const child of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');

@@ -1,4 +1,4 @@
-import { createFarolClient, normalizeBaseUrl, type FarolClient } from '@farol/client';
+import { createFarolClient, normalizeBaseUrl, type FarolClient, type FarolClientOptions } from '@farol/client';
 import { CliError, UsageError, loginHint } from './cli-error.js';
 import { configFilePath, readConfigFile } from './config-file.js';
 import type { CliContext } from './context.js';
@@ -42,6 +42,15 @@ export async function connect(options: ConnectionOptions, context: CliContext): 
     throw new CliError(`no token for the hub at ${hubUrl}; run ${loginHint(context, hubUrl)} (or set FAROL_TOKEN)`);
   }
   return { client: createFarolClient({ baseUrl: hubUrl, token, fetch: context.fetch }), hubUrl, token };
+}
+
+/**
+ * Resolves the connection like {@link connect} and builds one feature client with it, e.g.
+ * `await connectTo(options, context, createAlertsClient)`.
+ */
+export async function connectTo<T>(options: ConnectionOptions, context: CliContext, create: (client: FarolClientOptions) => T): Promise<T> {
+  const { hubUrl, token } = await connect(options, context);
+  return create({ baseUrl: hubUrl, token, fetch: context.fetch });
 }
 
 /** Checks that a hub URL is http(s) and returns it without trailing slashes. */

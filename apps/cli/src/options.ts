@@ -67,16 +67,26 @@ export function parsePort(text: string): number {
 }
 
 /**
- * Runs a call about one agent and turns the hub's 404 into a line that says what to do.
+ * Runs a call and turns the hub refusals a command can explain into one line saying what to do:
+ * `explain` returns that line for a FarolApiError, or undefined to let the error through as is.
  */
-export async function aboutAgent<T>(ref: string, context: CliContext, call: () => Promise<T>): Promise<T> {
+export async function explainFailure<T>(call: () => Promise<T>, explain: (error: FarolApiError) => string | undefined): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof FarolApiError && error.status === 404) {
-      const what = AgentIdSchema.safeParse(ref).success ? `no agent with id "${ref}"` : `no agent named "${ref}"`;
-      throw new CliError(`${what}; see ${context.commandName} agents ls`, { cause: error });
-    }
+    const line = error instanceof FarolApiError ? explain(error) : undefined;
+    if (line !== undefined) throw new CliError(line, { cause: error });
     throw error;
   }
+}
+
+/**
+ * Runs a call about one agent and turns the hub's 404 into a line that says what to do.
+ */
+export function aboutAgent<T>(ref: string, context: CliContext, call: () => Promise<T>): Promise<T> {
+  return explainFailure(call, (error) => {
+    if (error.status !== 404) return undefined;
+    const what = AgentIdSchema.safeParse(ref).success ? `no agent with id "${ref}"` : `no agent named "${ref}"`;
+    return `${what}; see ${context.commandName} agents ls`;
+  });
 }

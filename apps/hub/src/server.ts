@@ -176,9 +176,9 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     await operator.register(jobsRoutes({ jobs: deps.jobs, authorizer: deps.authorizer, fanOutLimit: deps.limits.jobFanOutLimit }));
     await operator.register(screenshotsRoutes({ screenshots: deps.screenshots, authorizer: deps.authorizer }));
     await operator.register(auditRoutes({ audit: deps.audit, agents: deps.agentsRepository }));
-    await operator.register(terminalRoutes({ terminals: deps.terminals }));
+    await operator.register(terminalRoutes({ terminals: deps.terminals, authorizer: deps.authorizer }));
     await operator.register(notifyRoutes({ channels: deps.notify.channels, webhooks: deps.notify.webhooks, notify: deps.notify.outbox }));
-    await operator.register(alertsRoutes({ alerts: deps.alerts }));
+    await operator.register(alertsRoutes({ alerts: deps.alerts, authorizer: deps.authorizer }));
     await operator.register(secretsRoutes({ secrets: deps.secrets, stepUp: deps.authorizer.requireRecentMfa }));
   });
   registerFleetMetrics(deps.observability.registry, deps.agents);

@@ -25,8 +25,7 @@ import {
   type UserCreate,
   type UserUpdate,
 } from '@farol/protocol';
-import { contractFailure, networkFailure, responseFailure } from './api-error.js';
-import { normalizeBaseUrl, type FarolClientOptions } from './http.client.js';
+import { createTransport, segment, type FarolClientOptions } from './transport.js';
 
 /** Options of the accounts client: a token, or (in the browser) the session cookie plus its CSRF token. */
 export interface AccountsClientOptions extends FarolClientOptions {
@@ -57,72 +56,32 @@ export interface AccountsClient {
   deleteRole(name: string): Promise<void>;
 }
 
-interface Parser<T> {
-  safeParse(data: unknown): { success: true; data: T } | { success: false; error: unknown };
-}
-
 export function createAccountsClient(options: AccountsClientOptions): AccountsClient {
-  const baseUrl = normalizeBaseUrl(options.baseUrl);
-  const doFetch: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  const timeoutMs = options.timeoutMs ?? 30_000;
-
-  async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown, schema: Parser<T> | null): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (options.csrfToken && method !== 'GET') headers[CSRF_HEADER] = options.csrfToken;
-    if (options.otp) headers[OTP_HEADER] = options.otp;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await doFetch(`${baseUrl}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined,
-      });
-    } catch (error) {
-      throw networkFailure(baseUrl, error);
-    }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      throw networkFailure(baseUrl, error);
-    }
-    let parsedBody: unknown = text;
-    if (text !== '') {
-      try {
-        parsedBody = JSON.parse(text);
-      } catch {
-        // Not JSON (a proxy's error page): responseFailure describes it by status.
-        parsedBody = text;
-      }
-    }
-    if (!response.ok) throw responseFailure(baseUrl, response.status, response.statusText, parsedBody);
-    if (!schema) return undefined as T;
-    const parsed = schema.safeParse(parsedBody);
-    if (!parsed.success) throw contractFailure(baseUrl, response.status, `${method} ${path}`, parsed.error);
-    return parsed.data;
-  }
-
-  const id = (value: string): string => encodeURIComponent(value);
+  const { request } = createTransport(options, {
+    headers: (method) => {
+      const headers: Record<string, string> = {};
+      if (options.csrfToken && method !== 'GET') headers[CSRF_HEADER] = options.csrfToken;
+      if (options.otp) headers[OTP_HEADER] = options.otp;
+      return headers;
+    },
+  });
   return {
-    login: (input) => request('POST', '/api/auth/login', input, LoginResultSchema),
-    logout: () => request('POST', '/api/auth/logout', undefined, null),
-    session: () => request('GET', '/api/auth/session', undefined, SessionInfoSchema),
-    stepUp: (otp) => request('POST', '/api/auth/step-up', { otp }, PrincipalSchema),
-    changePassword: (currentPassword, newPassword) => request('POST', '/api/me/password', { currentPassword, newPassword }, null),
-    enrolTotp: () => request('POST', '/api/me/totp', undefined, TotpEnrolmentSchema),
-    confirmTotp: (otp) => request('POST', '/api/me/totp/confirm', { otp }, RecoveryCodesSchema),
-    disableTotp: (otp) => request('POST', '/api/me/totp/disable', { otp }, null),
-    listTokens: (query = {}) => request('GET', `/api/tokens${query.all ? '?all=true' : ''}`, undefined, ApiTokenListSchema),
-    createToken: (input) => request('POST', '/api/tokens', input, ApiTokenCreatedSchema),
-    revokeToken: (tokenId) => request('DELETE', `/api/tokens/${id(tokenId)}`, undefined, ApiTokenSchema),
-    listUsers: () => request('GET', '/api/users', undefined, UserListSchema),
-    createUser: (input) => request('POST', '/api/users', input, UserSchema),
-    updateUser: (userId, changes) => request('PATCH', `/api/users/${id(userId)}`, changes, UserSchema),
-    listRoles: () => request('GET', '/api/roles', undefined, RoleListSchema),
-    createRole: (input) => request('POST', '/api/roles', input, RoleSchema),
-    deleteRole: (name) => request('DELETE', `/api/roles/${id(name)}`, undefined, null),
+    login: (input) => request({ method: 'POST', path: '/api/auth/login', body: input, schema: LoginResultSchema }),
+    logout: () => request<void>({ method: 'POST', path: '/api/auth/logout' }),
+    session: () => request({ method: 'GET', path: '/api/auth/session', schema: SessionInfoSchema }),
+    stepUp: (otp) => request({ method: 'POST', path: '/api/auth/step-up', body: { otp }, schema: PrincipalSchema }),
+    changePassword: (currentPassword, newPassword) => request<void>({ method: 'POST', path: '/api/me/password', body: { currentPassword, newPassword } }),
+    enrolTotp: () => request({ method: 'POST', path: '/api/me/totp', schema: TotpEnrolmentSchema }),
+    confirmTotp: (otp) => request({ method: 'POST', path: '/api/me/totp/confirm', body: { otp }, schema: RecoveryCodesSchema }),
+    disableTotp: (otp) => request<void>({ method: 'POST', path: '/api/me/totp/disable', body: { otp } }),
+    listTokens: (query = {}) => request({ method: 'GET', path: '/api/tokens', query: { all: query.all ? 'true' : undefined }, schema: ApiTokenListSchema }),
+    createToken: (input) => request({ method: 'POST', path: '/api/tokens', body: input, schema: ApiTokenCreatedSchema }),
+    revokeToken: (tokenId) => request({ method: 'DELETE', path: `/api/tokens/${segment(tokenId)}`, schema: ApiTokenSchema }),
+    listUsers: () => request({ method: 'GET', path: '/api/users', schema: UserListSchema }),
+    createUser: (input) => request({ method: 'POST', path: '/api/users', body: input, schema: UserSchema }),
+    updateUser: (userId, changes) => request({ method: 'PATCH', path: `/api/users/${segment(userId)}`, body: changes, schema: UserSchema }),
+    listRoles: () => request({ method: 'GET', path: '/api/roles', schema: RoleListSchema }),
+    createRole: (input) => request({ method: 'POST', path: '/api/roles', body: input, schema: RoleSchema }),
+    deleteRole: (name) => request<void>({ method: 'DELETE', path: `/api/roles/${segment(name)}` }),
   };
 }

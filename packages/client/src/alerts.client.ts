@@ -15,8 +15,7 @@ import {
   type Silence,
   type SilenceCreate,
 } from '@farol/protocol';
-import { contractFailure, networkFailure, responseFailure } from './api-error.js';
-import { normalizeBaseUrl, type FarolClientOptions } from './http.client.js';
+import { createTransport, segment, type FarolClientOptions } from './transport.js';
 
 export interface ListAlertsQuery {
   state?: 'pending' | 'firing' | 'resolved' | 'active' | 'all' | undefined;
@@ -43,65 +42,28 @@ export interface AlertsClient {
   removeSilence(id: string): Promise<void>;
 }
 
-interface Parser<T> {
-  safeParse(data: unknown): { success: true; data: T } | { success: false; error: unknown };
-}
-
 export function createAlertsClient(options: FarolClientOptions): AlertsClient {
-  const baseUrl = normalizeBaseUrl(options.baseUrl);
-  const doFetch: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  const timeoutMs = options.timeoutMs ?? 30_000;
-
-  async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown, schema: Parser<T> | null): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    let text: string;
-    try {
-      response = await doFetch(`${baseUrl}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined,
-      });
-      text = await response.text();
-    } catch (error) {
-      throw networkFailure(baseUrl, error);
-    }
-    let parsedBody: unknown = text;
-    if (text !== '') {
-      try {
-        parsedBody = JSON.parse(text);
-      } catch {
-        // Not JSON (a proxy's error page): responseFailure describes it by status.
-        parsedBody = text;
-      }
-    }
-    if (!response.ok) throw responseFailure(baseUrl, response.status, response.statusText, parsedBody);
-    if (!schema) return undefined as T;
-    const parsed = schema.safeParse(parsedBody);
-    if (!parsed.success) throw contractFailure(baseUrl, response.status, `${method} ${path}`, parsed.error);
-    return parsed.data;
-  }
-
-  const ref = (text: string): string => encodeURIComponent(text);
+  const { request } = createTransport(options);
+  const rule = (name: string) => `/api/alert-rules/${segment(name)}`;
+  const alert = (id: string) => `/api/alerts/${segment(id)}`;
   return {
-    listRules: async () => (await request('GET', '/api/alert-rules', undefined, AlertRuleListSchema)).rules,
-    getRule: (name) => request('GET', `/api/alert-rules/${ref(name)}`, undefined, AlertRuleSchema),
-    createRule: (input) => request('POST', '/api/alert-rules', input, AlertRuleSchema),
-    updateRule: (name, patch) => request('PATCH', `/api/alert-rules/${ref(name)}`, patch, AlertRuleSchema),
-    deleteRule: (name) => request<void>('DELETE', `/api/alert-rules/${ref(name)}`, undefined, null),
-    listAlerts: (query = {}) => {
-      const params = new URLSearchParams();
-      for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
-      const search = params.toString();
-      return request('GET', `/api/alerts${search ? `?${search}` : ''}`, undefined, AlertListSchema);
-    },
-    getAlert: (id) => request('GET', `/api/alerts/${ref(id)}`, undefined, AlertDetailSchema),
-    acknowledgeAlert: (id, note) => request('POST', `/api/alerts/${ref(id)}/ack`, note === undefined ? {} : { note }, AlertSchema),
-    listSilences: async (includeExpired = false) => (await request('GET', `/api/silences${includeExpired ? '?all=true' : ''}`, undefined, SilenceListSchema)).silences,
-    createSilence: (input) => request('POST', '/api/silences', input, SilenceSchema),
-    removeSilence: (id) => request<void>('DELETE', `/api/silences/${ref(id)}`, undefined, null),
+    listRules: async () => (await request({ method: 'GET', path: '/api/alert-rules', schema: AlertRuleListSchema })).rules,
+    getRule: (name) => request({ method: 'GET', path: rule(name), schema: AlertRuleSchema }),
+    createRule: (input) => request({ method: 'POST', path: '/api/alert-rules', body: input, schema: AlertRuleSchema }),
+    updateRule: (name, patch) => request({ method: 'PATCH', path: rule(name), body: patch, schema: AlertRuleSchema }),
+    deleteRule: (name) => request<void>({ method: 'DELETE', path: rule(name) }),
+    listAlerts: (query = {}) =>
+      request({
+        method: 'GET',
+        path: '/api/alerts',
+        query: { state: query.state, agent: query.agent, rule: query.rule, severity: query.severity, since: query.since, limit: query.limit, cursor: query.cursor },
+        schema: AlertListSchema,
+      }),
+    getAlert: (id) => request({ method: 'GET', path: alert(id), schema: AlertDetailSchema }),
+    acknowledgeAlert: (id, note) => request({ method: 'POST', path: `${alert(id)}/ack`, body: note === undefined ? {} : { note }, schema: AlertSchema }),
+    listSilences: async (includeExpired = false) =>
+      (await request({ method: 'GET', path: '/api/silences', query: { all: includeExpired ? 'true' : undefined }, schema: SilenceListSchema })).silences,
+    createSilence: (input) => request({ method: 'POST', path: '/api/silences', body: input, schema: SilenceSchema }),
+    removeSilence: (id) => request<void>({ method: 'DELETE', path: `/api/silences/${segment(id)}` }),
   };
 }

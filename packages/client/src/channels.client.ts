@@ -16,8 +16,7 @@ import {
   type WebhookCreateInput,
   type WebhookPatch,
 } from '@farol/protocol';
-import { contractFailure, networkFailure, responseFailure } from './api-error.js';
-import { normalizeBaseUrl, type FarolClientOptions } from './http.client.js';
+import { createTransport, segment, type FarolClientOptions } from './transport.js';
 
 /** Notification channels, event webhooks and the outbox of a hub (issue #4). Throws FarolApiError on failure. */
 export interface ChannelsClient {
@@ -36,68 +35,23 @@ export interface ChannelsClient {
   listOutbox(query?: { state?: OutboxState; limit?: number }): Promise<OutboxList>;
 }
 
-interface Parser<T> {
-  safeParse(data: unknown): { success: true; data: T } | { success: false; error: unknown };
-}
-
 export function createChannelsClient(options: FarolClientOptions): ChannelsClient {
-  const baseUrl = normalizeBaseUrl(options.baseUrl);
-  const doFetch: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  const timeoutMs = options.timeoutMs ?? 30_000;
-
-  async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown, schema: Parser<T> | null): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    let text: string;
-    try {
-      response = await doFetch(`${baseUrl}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined,
-      });
-      text = await response.text();
-    } catch (error) {
-      throw networkFailure(baseUrl, error);
-    }
-    let parsedBody: unknown = text;
-    if (text !== '') {
-      try {
-        parsedBody = JSON.parse(text);
-      } catch {
-        // Not JSON (a proxy's error page): responseFailure describes it by status.
-        parsedBody = text;
-      }
-    }
-    if (!response.ok) throw responseFailure(baseUrl, response.status, response.statusText, parsedBody);
-    if (!schema) return undefined as T;
-    const parsed = schema.safeParse(parsedBody);
-    if (!parsed.success) throw contractFailure(baseUrl, response.status, `${method} ${path}`, parsed.error);
-    return parsed.data;
-  }
-
-  const channel = (ref: string) => `/api/channels/${encodeURIComponent(ref)}`;
-  const webhook = (ref: string) => `/api/webhooks/${encodeURIComponent(ref)}`;
+  const { request } = createTransport(options);
+  const channel = (ref: string) => `/api/channels/${segment(ref)}`;
+  const webhook = (ref: string) => `/api/webhooks/${segment(ref)}`;
   return {
-    listChannels: () => request('GET', '/api/channels', undefined, ChannelListSchema),
-    getChannel: (ref) => request('GET', channel(ref), undefined, ChannelSchema),
-    createChannel: (input) => request('POST', '/api/channels', input, ChannelSchema),
-    updateChannel: (ref, patch) => request('PATCH', channel(ref), patch, ChannelSchema),
-    deleteChannel: (ref) => request('DELETE', channel(ref), undefined, null),
-    testChannel: (ref) => request('POST', `${channel(ref)}/test`, undefined, DeliveryResultSchema),
-    listWebhooks: () => request('GET', '/api/webhooks', undefined, WebhookListSchema),
-    createWebhook: (input) => request('POST', '/api/webhooks', input, WebhookSchema),
-    updateWebhook: (ref, patch) => request('PATCH', webhook(ref), patch, WebhookSchema),
-    deleteWebhook: (ref) => request('DELETE', webhook(ref), undefined, null),
-    testWebhook: (ref) => request('POST', `${webhook(ref)}/test`, undefined, DeliveryResultSchema),
-    listOutbox: (query = {}) => {
-      const params = new URLSearchParams();
-      if (query.state) params.set('state', query.state);
-      if (query.limit !== undefined) params.set('limit', String(query.limit));
-      const search = params.toString();
-      return request('GET', `/api/notify/outbox${search ? `?${search}` : ''}`, undefined, OutboxListSchema);
-    },
+    listChannels: () => request({ method: 'GET', path: '/api/channels', schema: ChannelListSchema }),
+    getChannel: (ref) => request({ method: 'GET', path: channel(ref), schema: ChannelSchema }),
+    createChannel: (input) => request({ method: 'POST', path: '/api/channels', body: input, schema: ChannelSchema }),
+    updateChannel: (ref, patch) => request({ method: 'PATCH', path: channel(ref), body: patch, schema: ChannelSchema }),
+    deleteChannel: (ref) => request<void>({ method: 'DELETE', path: channel(ref) }),
+    testChannel: (ref) => request({ method: 'POST', path: `${channel(ref)}/test`, schema: DeliveryResultSchema }),
+    listWebhooks: () => request({ method: 'GET', path: '/api/webhooks', schema: WebhookListSchema }),
+    createWebhook: (input) => request({ method: 'POST', path: '/api/webhooks', body: input, schema: WebhookSchema }),
+    updateWebhook: (ref, patch) => request({ method: 'PATCH', path: webhook(ref), body: patch, schema: WebhookSchema }),
+    deleteWebhook: (ref) => request<void>({ method: 'DELETE', path: webhook(ref) }),
+    testWebhook: (ref) => request({ method: 'POST', path: `${webhook(ref)}/test`, schema: DeliveryResultSchema }),
+    listOutbox: (query = {}) =>
+      request({ method: 'GET', path: '/api/notify/outbox', query: { state: query.state, limit: query.limit }, schema: OutboxListSchema }),
   };
 }

@@ -1,52 +1,12 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { problemFor, type Agent, type JoinTokenCreated } from '@farol/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FarolApiError } from './api-error.js';
 import { createFarolClient } from './http.client.js';
+import { startFakeHub, type FakeHub } from './testing/fake-hub.js';
 
 const ME = { kind: 'user', id: 'usr_1', name: 'admin', role: 'admin', permissions: ['nodes:read'], scope: null, via: 'token', tokenId: 'tok_admin', mfaEnabled: false, mfaAt: null };
-
-interface RecordedRequest {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-interface Reply {
-  status: number;
-  body?: unknown;
-  contentType?: string;
-}
-
-/** A node:http server that records each request and answers from a route table, like the hub. */
-async function startFakeHub(routes: Record<string, Reply>) {
-  const requests: RecordedRequest[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://fake');
-      requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      const reply = routes[`${req.method} ${url.pathname}`] ?? { status: 404, body: problemFor('not_found', `no route ${url.pathname}`) };
-      if (reply.body === undefined) {
-        res.writeHead(reply.status).end();
-        return;
-      }
-      const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-      res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json' }).end(text);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 const agent: Agent = {
   id: 'ag_0123456789abcdef',
@@ -76,7 +36,6 @@ const createdToken: JoinTokenCreated = {
   state: 'active',
 };
 
-type FakeHub = Awaited<ReturnType<typeof startFakeHub>>;
 let hub: FakeHub;
 
 afterEach(async () => {

@@ -35,19 +35,9 @@ import {
   type Ready,
   type Resolution,
 } from '@farol/protocol';
-import { contractFailure, networkFailure, responseFailure } from './api-error.js';
+import { createTransport, segment, type FarolClientOptions } from './transport.js';
 
-/** How to reach a hub. */
-export interface FarolClientOptions {
-  /** The hub's base URL, e.g. `http://127.0.0.1:8080` (a path prefix is kept). */
-  baseUrl: string;
-  /** An operator token, sent as `Authorization: Bearer`. Only health and ready work without. */
-  token?: string | undefined;
-  /** A fetch implementation; default the global one (Node 20 and browsers). */
-  fetch?: typeof fetch;
-  /** Abort a request that has not answered after this long; default 30 s, 0 for never. */
-  timeoutMs?: number;
-}
+export { normalizeBaseUrl, type FarolClientOptions } from './transport.js';
 
 /** Filters of `GET /api/agents`. */
 export interface ListAgentsQuery {
@@ -125,70 +115,13 @@ export interface FarolClient {
 const COMMAND_WAIT_SLACK_MS = 15_000;
 const LIFECYCLE_WAIT_MS = 30_000;
 
-type QueryValue = string | number | string[] | undefined;
-
-/** The part of a zod schema the client uses to check a response. */
-interface ResponseSchema<T> {
-  safeParse(data: unknown): { success: true; data: T } | { success: false; error: unknown };
-}
-
-interface RequestSpec<T> {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  path: string;
-  query?: Record<string, QueryValue>;
-  body?: unknown;
-  /** Schema of a 2xx body; omitted for 204 answers. */
-  schema?: ResponseSchema<T>;
-  /** Overrides the client's timeout (requests that wait for a command). */
-  timeoutMs?: number;
-}
-
-const DEFAULT_TIMEOUT_MS = 30_000;
-
-/** Removes trailing slashes so paths can be appended: `http://hub/` → `http://hub`. */
-export function normalizeBaseUrl(baseUrl: string): string {
-  return baseUrl.trim().replace(/\/+$/, '');
-}
-
 /**
  * Creates a client for one hub. Uses only `fetch`, `URL` and `AbortSignal`, so the same code runs
  * in the CLI (Node 20) and the dashboard (browser).
  */
 export function createFarolClient(options: FarolClientOptions): FarolClient {
-  const baseUrl = normalizeBaseUrl(options.baseUrl);
-  // Wrapped rather than stored: browsers throw "Illegal invocation" when fetch is called as a
-  // method of another object.
-  const doFetch: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-
-  async function request<T>(spec: RequestSpec<T>): Promise<T> {
-    const url = buildUrl(baseUrl, spec.path, spec.query);
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (spec.body !== undefined) headers['content-type'] = 'application/json';
-
-    let response: Response;
-    try {
-      response = await doFetch(url, {
-        method: spec.method,
-        headers,
-        body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-        signal: (spec.timeoutMs ?? timeoutMs) > 0 ? AbortSignal.timeout(spec.timeoutMs ?? timeoutMs) : undefined,
-      });
-    } catch (error) {
-      throw networkFailure(baseUrl, error);
-    }
-
-    const text = await readText(response, baseUrl);
-    const body = parseJson(text);
-    if (!response.ok) throw responseFailure(baseUrl, response.status, response.statusText, body);
-    if (!spec.schema) return undefined as T;
-    const parsed = spec.schema.safeParse(body);
-    if (!parsed.success) throw contractFailure(baseUrl, response.status, `${spec.method} ${spec.path}`, parsed.error);
-    return parsed.data;
-  }
-
-  const agentPath = (ref: string) => `/api/agents/${encodeURIComponent(ref)}`;
+  const { baseUrl, request } = createTransport(options);
+  const agentPath = (ref: string) => `/api/agents/${segment(ref)}`;
 
   return {
     baseUrl,
@@ -222,7 +155,7 @@ export function createFarolClient(options: FarolClientOptions): FarolClient {
     createJoinToken: (input) =>
       request({ method: 'POST', path: '/api/join-tokens', body: input, schema: JoinTokenCreatedSchema }),
     listJoinTokens: () => request({ method: 'GET', path: '/api/join-tokens', schema: JoinTokenListSchema }),
-    revokeJoinToken: (id) => request<void>({ method: 'DELETE', path: `/api/join-tokens/${encodeURIComponent(id)}` }),
+    revokeJoinToken: (id) => request<void>({ method: 'DELETE', path: `/api/join-tokens/${segment(id)}` }),
     runCommand: (ref, body, options = {}) => {
       const commandTimeout = (body.command.kind === 'shell' ? body.command.timeoutMs : undefined) ?? body.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
       return request({
@@ -241,8 +174,8 @@ export function createFarolClient(options: FarolClientOptions): FarolClient {
     createJob: (input) => request({ method: 'POST', path: '/api/jobs', body: input, schema: JobSchema }),
     listJobs: (query = {}) =>
       request({ method: 'GET', path: '/api/jobs', query: { state: query.state, limit: query.limit, cursor: query.cursor }, schema: JobListSchema }),
-    getJob: (id) => request({ method: 'GET', path: `/api/jobs/${encodeURIComponent(id)}`, schema: JobSchema }),
-    cancelJob: (id) => request({ method: 'POST', path: `/api/jobs/${encodeURIComponent(id)}/cancel`, schema: JobSchema }),
+    getJob: (id) => request({ method: 'GET', path: `/api/jobs/${segment(id)}`, schema: JobSchema }),
+    cancelJob: (id) => request({ method: 'POST', path: `/api/jobs/${segment(id)}/cancel`, schema: JobSchema }),
     listAudit: (query = {}) =>
       request({
         method: 'GET',
@@ -252,33 +185,4 @@ export function createFarolClient(options: FarolClientOptions): FarolClient {
       }),
     verifyAudit: () => request({ method: 'GET', path: '/api/audit/verify', schema: AuditVerifySchema }),
   };
-}
-
-function buildUrl(baseUrl: string, path: string, query: Record<string, QueryValue> | undefined): string {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query ?? {})) {
-    if (value === undefined) continue;
-    for (const item of Array.isArray(value) ? value : [value]) params.append(key, String(item));
-  }
-  const search = params.toString();
-  return `${baseUrl}${path}${search ? `?${search}` : ''}`;
-}
-
-async function readText(response: Response, baseUrl: string): Promise<string> {
-  try {
-    return await response.text();
-  } catch (error) {
-    // The status line arrived but the body did not: the connection dropped or timed out mid-way.
-    throw networkFailure(baseUrl, error);
-  }
-}
-
-function parseJson(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    // Not JSON (an HTML error page from a proxy, say): callers report it by status instead.
-    return text;
-  }
 }

@@ -31,3 +31,4 @@ export { openTerminal, TerminalError, type OpenTerminalOptions, type TerminalSes
 export { createAlertsClient, type AlertsClient, type ListAlertsQuery } from './alerts.client.js';
 export { createAccountsClient, type AccountsClient, type AccountsClientOptions } from './accounts.client.js';
 export { createChannelsClient, type ChannelsClient } from './channels.client.js';
+export { createTerminalSessionsClient, type TerminalSessionsClient } from './terminal-sessions.client.js';

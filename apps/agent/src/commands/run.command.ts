@@ -18,7 +18,7 @@ import { importEd25519Key } from '../identity/connect-token.js';
 import { createIdentityRepository } from '../identity/identity.repository.js';
 import type { Logger } from '../logging/logger.js';
 import { openCommandState } from '../remote/command-state.repository.js';
-import { hubVerificationKey } from '../remote/command-token.js';
+import { hubVerificationKey } from '../identity/hub-token.js';
 import { createCommandExecutor } from '../remote/executor.js';
 import { runDockerCommand } from '../remote/docker-dispatch.command.js';
 import { runMetricsCommand } from '../remote/metrics.command.js';
@@ -168,9 +168,11 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
         terminals.close(sessionId).catch((error: unknown) => agentLogger.error({ err: error, sessionId }, 'closing a terminal failed'));
       },
     });
+    // Commands and terminal openings are both checked against the hub key pinned at enrollment.
+    const hubKey = hubVerificationKey(identity.hubPublicKey);
     const executor = createCommandExecutor({
       agentId: identity.agentId,
-      hubKey: hubVerificationKey(identity.hubPublicKey),
+      hubKey,
       link,
       state: commandState,
       policy: () => loadPolicy(policyFile),
@@ -198,7 +200,7 @@ export async function runAgent(config: AgentConfig, context: CommandContext, ove
     });
     const terminals = createTerminalService({
       agentId: identity.agentId,
-      hubKey: hubVerificationKey(identity.hubPublicKey),
+      hubKey,
       link,
       seen: commandState,
       policy: () => loadPolicy(policyFile),

@@ -1,12 +1,13 @@
-import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { COMMAND_AUDIENCE, COMMAND_JWS_TYPE, MAX_OUTPUT_BYTES, type Command, type CommandAck, type CommandClaims, type CommandOutput, type CommandResult } from '@farol/protocol';
+import { MAX_OUTPUT_BYTES, type Command, type CommandAck, type CommandClaims, type CommandOutput, type CommandResult } from '@farol/protocol';
 import { createMemoryLogger } from '../logging/logger.js';
 import { systemClock } from '../runtime/clock.js';
 import { waitFor } from '../testing/agent-harness.js';
+import { signTestCommandClaims } from '../testing/signed-token.js';
 import { openCommandState } from './command-state.repository.js';
 import { createCommandExecutor, type CommandExecutor } from './executor.js';
 import { loadPolicy } from './policy.schema.js';
@@ -18,22 +19,8 @@ const hubKeys = generateKeyPairSync('ed25519');
 const otherKeys = generateKeyPairSync('ed25519');
 
 function signCommand(claims: Partial<CommandClaims> & { command: Command }, key: KeyObject = hubKeys.privateKey): { token: string; commandId: string } {
-  const now = Math.floor(Date.now() / 1000);
-  const full = {
-    iss: 'farol-hub',
-    aud: COMMAND_AUDIENCE,
-    sub: AGENT_ID,
-    jti: randomBytes(16).toString('base64url'),
-    iat: now,
-    exp: now + 300,
-    commandId: `cmd_${randomBytes(8).toString('hex')}`,
-    jobId: `job_${randomBytes(8).toString('hex')}`,
-    timeoutMs: 10_000,
-    ...claims,
-  };
-  const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: COMMAND_JWS_TYPE })).toString('base64url');
-  const payload = Buffer.from(JSON.stringify(full)).toString('base64url');
-  return { token: `${header}.${payload}.${sign(null, Buffer.from(`${header}.${payload}`), key).toString('base64url')}`, commandId: full.commandId };
+  const { token, claims: full } = signTestCommandClaims({ sub: AGENT_ID, ...claims }, key);
+  return { token, commandId: full.commandId };
 }
 
 /** A hub link that records what the executor sends and acknowledges it (or not). */

@@ -325,8 +325,8 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     async run(payload) {
       const check = verifyCommandToken(payload.token, options.hubKey, options.agentId);
       if (!check.ok) {
-        logger.warn({ commandId: check.commandId, reason: check.reason }, 'refusing a command that is not from our hub for this agent');
-        if (check.commandId) sendAck({ commandId: check.commandId, status: 'refused', reason: check.reason });
+        logger.warn({ commandId: check.claimedId, reason: check.reason }, 'refusing a command that is not from our hub for this agent');
+        if (check.claimedId) sendAck({ commandId: check.claimedId, status: 'refused', reason: check.reason });
         return;
       }
       const claims = check.claims;

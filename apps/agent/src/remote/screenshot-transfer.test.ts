@@ -1,11 +1,9 @@
-import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  COMMAND_AUDIENCE,
-  COMMAND_JWS_TYPE,
   MAX_MESSAGE_BYTES,
   SCREENSHOT_CHUNK_BYTES,
   type CommandResult,
@@ -14,6 +12,7 @@ import {
 import { createMemoryLogger } from '../logging/logger.js';
 import { systemClock } from '../runtime/clock.js';
 import { waitFor } from '../testing/agent-harness.js';
+import { signTestCommandClaims } from '../testing/signed-token.js';
 import { openCommandState } from './command-state.repository.js';
 import { createCommandExecutor } from './executor.js';
 import { loadPolicy } from './policy.schema.js';
@@ -24,22 +23,8 @@ const AGENT_ID = 'ag_screenshottest01';
 const hubKeys = generateKeyPairSync('ed25519');
 
 function signScreenshot(): { token: string; commandId: string } {
-  const now = Math.floor(Date.now() / 1000);
-  const claims = {
-    iss: 'farol-hub',
-    aud: COMMAND_AUDIENCE,
-    sub: AGENT_ID,
-    jti: randomBytes(16).toString('base64url'),
-    iat: now,
-    exp: now + 300,
-    commandId: `cmd_${randomBytes(8).toString('hex')}`,
-    jobId: `job_${randomBytes(8).toString('hex')}`,
-    timeoutMs: 10_000,
-    command: { kind: 'screenshot' },
-  };
-  const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: COMMAND_JWS_TYPE })).toString('base64url');
-  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  return { token: `${header}.${payload}.${sign(null, Buffer.from(`${header}.${payload}`), hubKeys.privateKey).toString('base64url')}`, commandId: claims.commandId };
+  const { token, claims } = signTestCommandClaims({ sub: AGENT_ID, command: { kind: 'screenshot' } }, hubKeys.privateKey);
+  return { token, commandId: claims.commandId };
 }
 
 /**

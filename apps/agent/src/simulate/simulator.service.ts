@@ -7,7 +7,8 @@ import { createHubLink, describeRefusal, type HubLink } from '../hub-link/hub-li
 import { generateAgentKeyPair, importEd25519Key } from '../identity/connect-token.js';
 import { postEnrollment, type FetchFunction } from '../identity/enroll.client.js';
 import type { Logger } from '../logging/logger.js';
-import { hubVerificationKey, verifyCommandToken } from '../remote/command-token.js';
+import { hubVerificationKey } from '../identity/hub-token.js';
+import { verifyCommandToken } from '../remote/command-token.js';
 import { createGate, sleep, type Clock, type RandomSource } from '../runtime/clock.js';
 import { AgentExitError, EXIT_CODES } from '../runtime/exit-error.js';
 import { createLatencyRecorder, type LatencySummary } from './latency-recorder.js';
@@ -203,7 +204,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         const check = verifyCommandToken(run.token, commandKey, identity.agentId);
         if (!check.ok) {
           commandCounts.refused++;
-          if (check.commandId) void link.request('command:ack', { commandId: check.commandId, status: 'refused', reason: check.reason, at: clock.now() }, REPORT_ACK_TIMEOUT_MS).catch((error: unknown) => logger.debug({ agent: identity.name, err: error }, 'refusal not delivered'));
+          if (check.claimedId) void link.request('command:ack', { commandId: check.claimedId, status: 'refused', reason: check.reason, at: clock.now() }, REPORT_ACK_TIMEOUT_MS).catch((error: unknown) => logger.debug({ agent: identity.name, err: error }, 'refusal not delivered'));
           return;
         }
         const { commandId, command } = check.claims;
@@ -211,8 +212,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         seenCommands.add(commandId);
         if (duplicate) commandCounts.duplicates++;
         void (async () => {
-          await link.request('command:ack', { commandId, status: duplicate ? 'duplicate' : 'accepted', at: clock.now() }, REPORT_ACK_TIMEOUT_MS);
-          if (duplicate) return;
+          const acked = link.request('command:ack', { commandId, status: duplicate ? 'duplicate' : 'accepted', at: clock.now() }, REPORT_ACK_TIMEOUT_MS);
+          if (duplicate) {
+            await acked;
+            return;
+          }
+          // Like the real agent's executor: the command runs without waiting for the hub to
+          // answer the acknowledgement (the connection keeps the two messages in order).
+          acked.catch((error: unknown) => logger.debug({ agent: identity.name, err: error }, 'acknowledgement not delivered'));
           const answer = await link.request('command:result', simulatedResult(commandId, command as { kind: string; argv?: string[] }, clock.now()), REPORT_ACK_TIMEOUT_MS);
           if (answer.ok) commandCounts.answered++;
           else logger.warn({ agent: identity.name, code: answer.error.code }, 'result refused');

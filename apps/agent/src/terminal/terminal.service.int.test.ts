@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   TERMINAL_AUDIENCE,
@@ -13,6 +13,7 @@ import {
 import { createMemoryLogger } from '../logging/logger.js';
 import { systemClock } from '../runtime/clock.js';
 import { waitFor } from '../testing/agent-harness.js';
+import { signCompactJws } from '../testing/signed-token.js';
 import { createTerminalService, type TerminalService, type TerminalServiceOptions } from './terminal.service.js';
 
 const AGENT_ID = 'ag_terminaltest0001';
@@ -40,9 +41,7 @@ function signOpening(claims: Partial<TerminalOpenClaims> = {}, key: KeyObject = 
     rows: 24,
     ...claims,
   };
-  const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: TERMINAL_JWS_TYPE })).toString('base64url');
-  const payload = Buffer.from(JSON.stringify(full)).toString('base64url');
-  return { token: `${header}.${payload}.${sign(null, Buffer.from(`${header}.${payload}`), key).toString('base64url')}`, claims: full };
+  return { token: signCompactJws(TERMINAL_JWS_TYPE, full, key), claims: full };
 }
 
 /** A hub link that records what the agent sends; `holdOutput` leaves output unacknowledged (a screen that does not read). */

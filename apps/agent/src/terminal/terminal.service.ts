@@ -244,8 +244,8 @@ export function createTerminalService(options: TerminalServiceOptions): Terminal
     async open({ token }) {
       const check = verifyTerminalToken(token, options.hubKey, options.agentId);
       if (!check.ok) {
-        logger.warn({ sessionId: check.sessionId, reason: check.reason }, 'refusing a terminal opening');
-        if (check.sessionId) await answer({ sessionId: check.sessionId, status: 'refused', refusal: 'invalid', message: check.reason });
+        logger.warn({ sessionId: check.claimedId, reason: check.reason }, 'refusing a terminal opening');
+        if (check.claimedId) await answer({ sessionId: check.claimedId, status: 'refused', refusal: 'invalid', message: check.reason });
         return;
       }
       const { claims } = check;

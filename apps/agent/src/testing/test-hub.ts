@@ -1,4 +1,4 @@
-import { KeyObject, randomBytes, sign } from 'node:crypto';
+import { KeyObject, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey } from 'jose';
@@ -12,7 +12,6 @@ import {
   CommandOutputSchema,
   CommandResultSchema,
   ScreenshotUploadSchema,
-  COMMAND_AUDIENCE,
   COMMAND_JWS_TYPE,
   EnrollRequestSchema,
   HUB_PROOF_ISSUER,
@@ -33,6 +32,7 @@ import {
   type Labels,
   type SystemInfo,
 } from '@farol/protocol';
+import { commandClaims, signCompactJws } from './signed-token.js';
 
 /**
  * A minimal hub for agent tests: real HTTP enrollment and a real Socket.IO `/agent` namespace
@@ -115,22 +115,7 @@ export async function createTestHubState(joinToken = 'join-secret'): Promise<Tes
 
 /** Signs command claims as a hub would (compact JWS, EdDSA); `key` defaults to the hub key. */
 export function signTestCommand(state: TestHubState, claims: Partial<CommandClaims> & Pick<CommandClaims, 'sub' | 'command'>, key: CryptoKey = state.hubKey.privateKey): string {
-  const now = Math.floor(Date.now() / 1000);
-  const full = {
-    iss: 'farol-hub',
-    aud: COMMAND_AUDIENCE,
-    jti: randomBytes(16).toString('base64url'),
-    iat: now,
-    exp: now + 300,
-    commandId: `cmd_${randomBytes(8).toString('hex')}`,
-    jobId: `job_${randomBytes(8).toString('hex')}`,
-    timeoutMs: 10_000,
-    ...claims,
-  };
-  const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: COMMAND_JWS_TYPE })).toString('base64url');
-  const payload = Buffer.from(JSON.stringify(full)).toString('base64url');
-  const signature = sign(null, Buffer.from(`${header}.${payload}`), KeyObject.from(key)).toString('base64url');
-  return `${header}.${payload}.${signature}`;
+  return signCompactJws(COMMAND_JWS_TYPE, commandClaims(claims), KeyObject.from(key));
 }
 
 /** A fresh Ed25519 key that is not the hub's. */

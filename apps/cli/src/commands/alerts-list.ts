@@ -1,7 +1,7 @@
 import { createAlertsClient } from '@farol/client';
 import { SeveritySchema, type Alert } from '@farol/protocol';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatRelative, MISSING } from '../output/format.js';
 import { renderTable } from '../output/table.js';
@@ -31,8 +31,7 @@ export function createAlertsListCommand(context: CliContext): Command {
     .option('--limit <n>', 'how many (default 100)', parsePositiveInteger);
   withConnectionOptions(command).action(async (options: { state?: (typeof STATES)[number]; agent?: string; rule?: string; severity?: 'info' | 'warning' | 'critical'; limit?: number }) => {
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const client = createAlertsClient({ baseUrl: hubUrl, token, ...(context.fetch ? { fetch: context.fetch } : {}) });
+    const client = await connectTo(connection, context, createAlertsClient);
     // Only the filters: the action's options also hold the connection flags (the token among them).
     const list = await client.listAlerts({ state: options.state, agent: options.agent, rule: options.rule, severity: options.severity, limit: options.limit });
     context.stdout(connection.json ? formatJson(list) : renderAlerts(list.alerts, context.now()));

@@ -1,7 +1,7 @@
 import { createAlertsClient } from '@farol/client';
 import type { AlertRule } from '@farol/protocol';
 import { Command } from 'commander';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatSpan } from '../output/format.js';
 import { renderTable } from '../output/table.js';
@@ -12,8 +12,8 @@ export function createRulesListCommand(context: CliContext): Command {
   const command = new Command('ls').alias('list').description('list alert rules');
   withConnectionOptions(command).action(async () => {
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const rules = await createAlertsClient({ baseUrl: hubUrl, token, ...(context.fetch ? { fetch: context.fetch } : {}) }).listRules();
+    const client = await connectTo(connection, context, createAlertsClient);
+    const rules = await client.listRules();
     context.stdout(connection.json ? formatJson({ rules }) : renderRules(rules));
   });
   return command;

@@ -4,7 +4,7 @@ import { CHANNEL_TYPES, type ChannelCreateInput, type ChannelType } from '@farol
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../cli-error.js';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson } from '../output/format.js';
 import { connectionOptionsOf, withConnectionOptions } from '../options.js';
@@ -32,8 +32,8 @@ export function createChannelsAddCommand(context: CliContext): Command {
       throw new UsageError(`could not read the settings (${(error as Error).message}); give a JSON or YAML object`, { cause: error });
     }
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const channel = await createChannelsClient({ baseUrl: hubUrl, token, ...(context.fetch ? { fetch: context.fetch } : {}) }).createChannel({ type: options.type, name, settings } as ChannelCreateInput);
+    const client = await connectTo(connection, context, createChannelsClient);
+    const channel = await client.createChannel({ type: options.type, name, settings } as ChannelCreateInput);
     context.stdout(connection.json ? formatJson(channel) : `created ${channel.type} channel ${channel.name} (${channel.id}); try it: ${context.commandName} channels test ${channel.name}\n`);
   });
   return command;

@@ -1,7 +1,7 @@
 import { createChannelsClient } from '@farol/client';
 import type { Channel } from '@farol/protocol';
 import { Command } from 'commander';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatRelative, MISSING } from '../output/format.js';
 import { renderTable } from '../output/table.js';
@@ -12,8 +12,8 @@ export function createChannelsListCommand(context: CliContext): Command {
   const command = new Command('ls').alias('list').description('list notification channels (secrets masked)');
   withConnectionOptions(command).action(async () => {
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const { channels } = await createChannelsClient({ baseUrl: hubUrl, token, ...(context.fetch ? { fetch: context.fetch } : {}) }).listChannels();
+    const client = await connectTo(connection, context, createChannelsClient);
+    const { channels } = await client.listChannels();
     context.stdout(connection.json ? formatJson({ channels }) : renderChannels(channels, context.now()));
   });
   return command;

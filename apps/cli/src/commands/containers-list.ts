@@ -2,7 +2,7 @@ import { createContainersClient } from '@farol/client';
 import type { AgentContainers, ContainerSample } from '@farol/protocol';
 import { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, formatJson, formatPercent, formatRelative, MISSING } from '../output/format.js';
 import { renderTable } from '../output/table.js';
@@ -17,8 +17,7 @@ export function createContainersListCommand(context: CliContext): Command {
     .argument('[name]', 'only this container');
   withConnectionOptions(command).action(async (ref: string, name: string | undefined) => {
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const client = createContainersClient({ baseUrl: hubUrl, token, ...(context.fetch ? { fetch: context.fetch } : {}) });
+    const client = await connectTo(connection, context, createContainersClient);
     const answer = await aboutAgent(ref, context, () => client.listContainers(ref));
     const containers = name === undefined ? answer.containers : answer.containers.filter((c) => c.name === name || c.id.startsWith(name));
     if (name !== undefined && containers.length === 0) {

@@ -4,7 +4,7 @@ import { createScreenshotsClient, FarolApiError } from '@farol/client';
 import { DisplayNameSchema } from '@farol/protocol';
 import { Command } from 'commander';
 import { CliError, UsageError } from '../cli-error.js';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, formatJson } from '../output/format.js';
 import { aboutAgent, connectionOptionsOf, parsePositiveInteger, withConnectionOptions } from '../options.js';
@@ -57,8 +57,7 @@ export function createScreenshotCommand(context: CliContext): Command {
     }
     if (options.maxWidth !== undefined && options.maxWidth < 16) throw new UsageError('--max-width is at least 16');
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const client = createScreenshotsClient({ baseUrl: hubUrl, token, ...(context.fetch ? { fetch: context.fetch } : {}) });
+    const client = await connectTo(connection, context, createScreenshotsClient);
     const request = {
       ...(options.display ? { display: options.display } : {}),
       ...(options.maxWidth ? { maxWidth: options.maxWidth } : {}),

@@ -1,7 +1,7 @@
 import { createSecretsClient } from '@farol/client';
 import type { SecretSummary } from '@farol/protocol';
 import { Command } from 'commander';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatRelative, MISSING } from '../output/format.js';
 import { renderTable } from '../output/table.js';
@@ -12,8 +12,8 @@ export function createSecretsListCommand(context: CliContext): Command {
   const command = new Command('ls').alias('list').description('list secrets (names and scopes, never values)');
   withConnectionOptions(command).action(async () => {
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const { secrets } = await createSecretsClient({ baseUrl: hubUrl, token, ...(context.fetch ? { fetch: context.fetch } : {}) }).listSecrets();
+    const client = await connectTo(connection, context, createSecretsClient);
+    const { secrets } = await client.listSecrets();
     context.stdout(connection.json ? formatJson({ secrets }) : renderSecrets(secrets, context.now()));
   });
   return command;

@@ -4,7 +4,7 @@ import { createSecretsClient } from '@farol/client';
 import type { SecretPut } from '@farol/protocol';
 import { Command } from 'commander';
 import { UsageError } from '../cli-error.js';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson } from '../output/format.js';
 import { connectionOptionsOf, withConnectionOptions } from '../options.js';
@@ -69,8 +69,8 @@ export function createSecretsSetCommand(context: CliContext): Command {
   withConnectionOptions(command).action(async (name: string, options: SetOptions) => {
     const connection = connectionOptionsOf(command);
     const body = buildSecretPut(options, context);
-    const { hubUrl, token } = await connect(connection, context);
-    const secret = await createSecretsClient({ baseUrl: hubUrl, token, ...(context.fetch ? { fetch: context.fetch } : {}) }).putSecret(name, body);
+    const client = await connectTo(connection, context, createSecretsClient);
+    const secret = await client.putSecret(name, body);
     context.stdout(connection.json ? formatJson(secret) : `secret ${secret.name} v${secret.version} (${secret.source}) scoped to ${secret.scope}\n`);
   });
   return command;

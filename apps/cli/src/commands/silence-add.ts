@@ -2,7 +2,7 @@ import { createAlertsClient } from '@farol/client';
 import { parseDuration, parseLabelSelector, type SilenceMatcher } from '@farol/protocol';
 import { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTimestamp } from '../output/format.js';
 import { collect, connectionOptionsOf, withConnectionOptions } from '../options.js';
@@ -47,8 +47,7 @@ export function createSilenceAddCommand(context: CliContext): Command {
         window = { endsAt };
       }
       const connection = connectionOptionsOf(command);
-      const { hubUrl, token } = await connect(connection, context);
-      const client = createAlertsClient({ baseUrl: hubUrl, token, ...(context.fetch ? { fetch: context.fetch } : {}) });
+      const client = await connectTo(connection, context, createAlertsClient);
       const silence = await client.createSilence({ matcher, reason: options.reason, ...window });
       context.stdout(connection.json ? formatJson(silence) : `${silence.id} silences until ${formatTimestamp(silence.endsAt)}\n`);
     },

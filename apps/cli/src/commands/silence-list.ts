@@ -1,7 +1,7 @@
 import { createAlertsClient } from '@farol/client';
 import type { Silence } from '@farol/protocol';
 import { Command } from 'commander';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatRelative, formatTimestamp } from '../output/format.js';
 import { renderTable } from '../output/table.js';
@@ -12,8 +12,8 @@ export function createSilenceListCommand(context: CliContext): Command {
   const command = new Command('ls').alias('list').description('list silences now or to come').option('--all', 'include expired silences');
   withConnectionOptions(command).action(async (options: { all?: boolean }) => {
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const silences = await createAlertsClient({ baseUrl: hubUrl, token, ...(context.fetch ? { fetch: context.fetch } : {}) }).listSilences(options.all === true);
+    const client = await connectTo(connection, context, createAlertsClient);
+    const silences = await client.listSilences(options.all === true);
     context.stdout(connection.json ? formatJson({ silences }) : renderSilences(silences, context.now()));
   });
   return command;

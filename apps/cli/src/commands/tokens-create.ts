@@ -1,7 +1,7 @@
 import { createAccountsClient } from '@farol/client';
 import { DurationSchema, PermissionSchema, type Permission } from '@farol/protocol';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatTimestamp } from '../output/format.js';
 import { collect, connectionOptionsOf, withConnectionOptions } from '../options.js';
@@ -23,8 +23,8 @@ export function createTokensCreateCommand(context: CliContext): Command {
     });
   withConnectionOptions(command).action(async (name: string, options: { ttl?: string; permission?: string[] }) => {
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const created = await createAccountsClient({ baseUrl: hubUrl, token, fetch: context.fetch }).createToken({
+    const client = await connectTo(connection, context, createAccountsClient);
+    const created = await client.createToken({
       name,
       ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
       ...(options.permission === undefined ? {} : { permissions: options.permission as Permission[] }),

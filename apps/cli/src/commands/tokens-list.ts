@@ -1,7 +1,7 @@
 import { createAccountsClient } from '@farol/client';
 import type { ApiToken } from '@farol/protocol';
 import { Command } from 'commander';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatRelative, MISSING } from '../output/format.js';
 import { renderTable } from '../output/table.js';
@@ -12,8 +12,8 @@ export function createTokensListCommand(context: CliContext): Command {
   const command = new Command('ls').alias('list').description('list API tokens').option('--all', 'every user\'s (needs users:manage)');
   withConnectionOptions(command).action(async (options: { all?: boolean }) => {
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const { tokens } = await createAccountsClient({ baseUrl: hubUrl, token, fetch: context.fetch }).listTokens({ all: options.all === true });
+    const client = await connectTo(connection, context, createAccountsClient);
+    const { tokens } = await client.listTokens({ all: options.all === true });
     context.stdout(connection.json ? formatJson({ tokens }) : renderApiTokens(tokens, context.now()));
   });
   return command;

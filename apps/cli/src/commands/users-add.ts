@@ -1,7 +1,7 @@
 import { createAccountsClient } from '@farol/client';
 import { Command } from 'commander';
 import { UsageError } from '../cli-error.js';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson } from '../output/format.js';
 import { connectionOptionsOf, withConnectionOptions } from '../options.js';
@@ -17,8 +17,8 @@ export function createUsersAddCommand(context: CliContext): Command {
     const password = context.env.FAROL_NEW_PASSWORD;
     if (!password) throw new UsageError(`put the new user's password (12+ characters) in FAROL_NEW_PASSWORD`);
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const user = await createAccountsClient({ baseUrl: hubUrl, token, fetch: context.fetch }).createUser({ username, password, role: options.role, ...(options.scope ? { scope: options.scope } : {}) });
+    const client = await connectTo(connection, context, createAccountsClient);
+    const user = await client.createUser({ username, password, role: options.role, ...(options.scope ? { scope: options.scope } : {}) });
     context.stdout(connection.json ? formatJson(user) : `added ${user.username} (${user.id}) as ${user.role}${user.scope ? ` for ${user.scope}` : ''}\n`);
   });
   return command;

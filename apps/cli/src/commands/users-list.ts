@@ -1,6 +1,6 @@
 import { createAccountsClient } from '@farol/client';
 import { Command } from 'commander';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson, formatRelative, MISSING } from '../output/format.js';
 import { renderTable } from '../output/table.js';
@@ -11,8 +11,8 @@ export function createUsersListCommand(context: CliContext): Command {
   const command = new Command('ls').alias('list').description('list users');
   withConnectionOptions(command).action(async () => {
     const connection = connectionOptionsOf(command);
-    const { hubUrl, token } = await connect(connection, context);
-    const { users } = await createAccountsClient({ baseUrl: hubUrl, token, fetch: context.fetch }).listUsers();
+    const client = await connectTo(connection, context, createAccountsClient);
+    const { users } = await client.listUsers();
     const now = context.now();
     context.stdout(
       connection.json

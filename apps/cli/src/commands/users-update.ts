@@ -2,7 +2,7 @@ import { createAccountsClient, FarolApiError } from '@farol/client';
 import type { UserUpdate } from '@farol/protocol';
 import { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { connect } from '../connection.js';
+import { connectTo } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson } from '../output/format.js';
 import { connectionOptionsOf, withConnectionOptions } from '../options.js';
@@ -10,8 +10,7 @@ import { connectionOptionsOf, withConnectionOptions } from '../options.js';
 /** Finds a user by username or id, then applies a change; their live sessions close at once. */
 async function updateUser(command: Command, context: CliContext, ref: string, changes: UserUpdate): Promise<void> {
   const connection = connectionOptionsOf(command);
-  const { hubUrl, token } = await connect(connection, context);
-  const accounts = createAccountsClient({ baseUrl: hubUrl, token, fetch: context.fetch });
+  const accounts = await connectTo(connection, context, createAccountsClient);
   const { users } = await accounts.listUsers();
   const user = users.find((u) => u.username === ref || u.id === ref);
   if (!user) throw new CliError(`no user "${ref}"; see ${context.commandName} users ls`);

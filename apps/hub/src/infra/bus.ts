@@ -1,5 +1,5 @@
 import type { AgentStatusEvent, AgentUpdatedEvent, JobOutputEvent, JobTargetEvent, JobUpdateEvent, MetricsLiveEvent, MetricsUpdateEvent } from '@farol/protocol';
-import type { AlertChangedEvent, HeartbeatSample } from '@farol/protocol';
+import type { AlertChangedEvent, HeartbeatSample, Labels } from '@farol/protocol';
 import type { Logger } from './logger.js';
 
 /** Every event that crosses the hub's internal bus, by topic. */
@@ -11,13 +11,17 @@ export interface BusEvents {
   'agent.updated': AgentUpdatedEvent;
   'metrics.update': MetricsUpdateEvent;
   'metrics.live': MetricsLiveEvent;
-  'job.update': JobUpdateEvent;
+  /** `agentIds`: the job's machines, in process only (a scoped /ui socket gets the job only when it sees them all). */
+  'job.update': JobUpdateEvent & { agentIds: readonly string[] };
   'job.target': JobTargetEvent;
   'job.output': JobOutputEvent;
   /** The newest full sample of an agent, in process only (alerts read disks, GPUs, containers). */
   'metrics.sample': { agentId: string; sample: HeartbeatSample };
-  /** An alert changed state or a notice about it went out (alerts engine). */
-  'alert.changed': AlertChangedEvent;
+  /**
+   * An alert changed state or a notice about it went out (alerts engine), with the labels of its
+   * machine (what its notices carry; event webhooks need them; /ui gets only `{event, alert}`).
+   */
+  'alert.changed': AlertChangedEvent & { labels: Labels };
 }
 export type BusTopic = keyof BusEvents;
 type Handler<T extends BusTopic> = (event: BusEvents[T]) => void;

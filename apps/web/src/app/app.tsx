@@ -1,6 +1,7 @@
 import { QueryClientProvider } from '@tanstack/react-query';
 import { lazy, Suspense, useState } from 'react';
 import { FleetProvider } from '../features/fleet/hooks/use-fleet.js';
+import { StepUpProvider } from '../features/step-up/step-up.js';
 import { I18nProvider } from '../i18n/i18n.js';
 import { FleetPage } from '../routes/fleet-page.js';
 import { NotFoundPage } from '../routes/not-found-page.js';
@@ -56,11 +57,13 @@ function Gate() {
   return (
     <RealtimeProvider key={session.token} token={session.token}>
       <FleetProvider>
-        <Layout>
-          <Suspense fallback={<PageFallback />}>
-            <Routes />
-          </Suspense>
-        </Layout>
+        <StepUpProvider>
+          <Layout>
+            <Suspense fallback={<PageFallback />}>
+              <Routes />
+            </Suspense>
+          </Layout>
+        </StepUpProvider>
       </FleetProvider>
     </RealtimeProvider>
   );

@@ -5,6 +5,7 @@ import { AlertList } from '../features/alerts/components/alert-list.js';
 import { ChannelsPanel } from '../features/alerts/components/channels-panel.js';
 import { RulesPanel } from '../features/alerts/components/rules-panel.js';
 import { SilencesPanel } from '../features/alerts/components/silences-panel.js';
+import { OutboxPanel, WebhooksPanel } from '../features/alerts/components/webhooks-panel.js';
 import { useI18n } from '../i18n/i18n.js';
 import type { MessageKey } from '../i18n/messages.js';
 import { cn } from '../ui/cn.js';
@@ -47,7 +48,13 @@ export function AlertsPage({ section }: { section: AlertSection }) {
       {section === 'alerts' && <AlertList />}
       {section === 'rules' && <RulesPanel />}
       {section === 'silences' && <SilencesPanel />}
-      {section === 'channels' && <ChannelsPanel />}
+      {section === 'channels' && (
+        <>
+          <ChannelsPanel />
+          <WebhooksPanel />
+          <OutboxPanel />
+        </>
+      )}
     </div>
   );
 }

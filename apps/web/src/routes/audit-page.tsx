@@ -1,12 +1,15 @@
 import { usePageTitle } from '../app/page-title.js';
 import { AuditLog } from '../features/audit/components/audit-log.js';
 import { AuditVerify } from '../features/audit/components/audit-verify.js';
+import { useMe } from '../features/accounts/hooks/use-accounts.js';
+import { TerminalSessionsPanel } from '../features/terminal/components/terminal-sessions-panel.js';
 import { useI18n } from '../i18n/i18n.js';
 
 /** Who did what, where: the hash-chained audit log, filterable, with a chain check. */
 export function AuditPage() {
   const { t } = useI18n();
   usePageTitle(t('audit.title'));
+  const me = useMe();
   return (
     <div className="flex flex-col gap-6">
       <div className="flex flex-wrap items-start justify-between gap-4">
@@ -17,6 +20,7 @@ export function AuditPage() {
         <AuditVerify />
       </div>
       <AuditLog />
+      {me.data?.permissions.includes('audit:read') && <TerminalSessionsPanel />}
     </div>
   );
 }

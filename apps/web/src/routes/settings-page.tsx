@@ -3,6 +3,8 @@ import { usePageTitle } from '../app/page-title.js';
 import { useSession } from '../app/session.js';
 import { useTheme, type ThemeChoice } from '../app/theme.js';
 import { AccountsSettings } from '../features/accounts/components/accounts-settings.js';
+import { useMe } from '../features/accounts/hooks/use-accounts.js';
+import { SecretsPanel } from '../features/secrets/components/secrets-panel.js';
 import { JoinTokensPanel } from '../features/settings/components/join-tokens-panel.js';
 import { useHubHealth } from '../features/settings/hooks/use-join-tokens.js';
 import { useI18n } from '../i18n/i18n.js';
@@ -27,6 +29,9 @@ export function SettingsPage() {
   const theme = useTheme();
   const { session, signOut } = useSession();
   const health = useHubHealth();
+  const me = useMe();
+  const canReadSecrets = me.data?.permissions.includes('secrets:read') ?? false;
+  const canWriteSecrets = me.data?.permissions.includes('secrets:write') ?? false;
   usePageTitle(t('settings.title'));
 
   return (
@@ -34,6 +39,7 @@ export function SettingsPage() {
       <h1 className="text-2xl font-semibold tracking-tight text-slate-900 dark:text-white">{t('settings.title')}</h1>
       <JoinTokensPanel />
       <AccountsSettings />
+      {(canReadSecrets || canWriteSecrets) && <SecretsPanel canRead={canReadSecrets} canWrite={canWriteSecrets} />}
       <div className="grid gap-6 lg:grid-cols-2">
         <Panel title={t('prefs.title')}>
           <div className="divide-y divide-slate-100 dark:divide-slate-800">

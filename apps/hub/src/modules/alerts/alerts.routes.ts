@@ -20,7 +20,11 @@ import {
   SilenceListQuerySchema,
   SilenceListSchema,
   SilenceSchema,
+  type Principal,
+  type Silence,
+  type SilenceMatcher,
 } from '@farol/protocol';
+import type { Authorizer } from '../auth/authorizer.js';
 import type { AlertsService } from './alerts.service.js';
 
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema };
@@ -30,8 +34,38 @@ function actorOf(request: FastifyRequest): string {
   return request.principal.name;
 }
 
-/** REST for alert rules, alerts and silences: parse, call the alerts service, map its answer. */
-export function alertsRoutes({ alerts }: { alerts: AlertsService }): FastifyPluginAsyncZod {
+function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new FarolError('unauthorized', 'no operator on this request');
+  return request.principal;
+}
+
+/**
+ * REST for alert rules, alerts and silences: parse, call the alerts service, map its answer.
+ * Issue #6: a role limited to a label selector sees and acknowledges only the alerts of machines
+ * within it (out of scope → 403 `forbidden`, like every target-scoped route), and its silences
+ * can only cover machines within it (see `scopedSilence`). Rules are fleet configuration and
+ * name no machine: everyone with `nodes:read` sees them.
+ */
+export function alertsRoutes({ alerts, authorizer }: { alerts: AlertsService; authorizer: Authorizer }): FastifyPluginAsyncZod {
+  /**
+   * A scoped principal's silence: never fleet-wide, named machines all within scope, and the
+   * scope ANDed into the selector, so it covers only machines within the scope, also when
+   * labels change later. Unscoped principals' silences are kept as given.
+   */
+  async function scopedSilence<T extends { matcher: SilenceMatcher }>(principal: Principal, input: T): Promise<T> {
+    if (principal.scope === null) return input;
+    const { matcher } = input;
+    if (matcher.all) throw new FarolError('forbidden', `a fleet-wide silence needs a role without a scope; yours is limited to ${principal.scope}`);
+    if (matcher.agents && !(await authorizer.seesAll(principal, matcher.agents))) {
+      throw new FarolError('forbidden', `the silence names machines outside your scope (${principal.scope})`);
+    }
+    const selector = matcher.selector ? `${principal.scope},${matcher.selector}` : principal.scope;
+    return { ...input, matcher: { ...matcher, selector } };
+  }
+  /** Whether a silence can only reach machines within the principal's scope. */
+  const silenceWithinScope = (principal: Principal, silence: Silence): boolean =>
+    principal.scope === null || (silence.matcher.all !== true && authorizer.selectorWithinScope(principal, silence.matcher.selector));
+
   return async (app) => {
     app.get(
       '/api/alert-rules',
@@ -80,12 +114,19 @@ export function alertsRoutes({ alerts }: { alerts: AlertsService }): FastifyPlug
           response: { 200: AlertListSchema, ...errors },
         },
       },
-      async (request) => alerts.listAlerts(request.query),
+      async (request) => {
+        const principal = principalOf(request);
+        return alerts.listAlerts(request.query, principal.scope === null ? undefined : authorizer.visibleTo(principal));
+      },
     );
     app.get(
       '/api/alerts/:id',
       { schema: { tags: ['alerts'], summary: 'One alert with its history (fired, repeated, escalated, acknowledged, resolved; where each notice went)', params: AlertIdParamsSchema, response: { 200: AlertDetailSchema, ...errors } } },
-      async (request) => alerts.getAlert(request.params.id),
+      async (request) => {
+        const alert = await alerts.getAlert(request.params.id);
+        await authorizer.checkAgent(principalOf(request), alert.agentId);
+        return alert;
+      },
     );
     app.post(
       '/api/alerts/:id/ack',
@@ -98,13 +139,19 @@ export function alertsRoutes({ alerts }: { alerts: AlertsService }): FastifyPlug
           response: { 200: AlertSchema, ...errors },
         },
       },
-      async (request) => alerts.acknowledge(request.params.id, actorOf(request), request.body ?? {}),
+      async (request) => {
+        await authorizer.checkAgent(principalOf(request), await alerts.agentOfAlert(request.params.id));
+        return alerts.acknowledge(request.params.id, actorOf(request), request.body ?? {});
+      },
     );
 
     app.get(
       '/api/silences',
       { schema: { tags: ['alerts'], summary: 'Silences now or to come (?all=true: also expired ones)', querystring: SilenceListQuerySchema, response: { 200: SilenceListSchema, ...errors } } },
-      async (request) => ({ silences: await alerts.listSilences(request.query.all) }),
+      async (request) => {
+        const principal = principalOf(request);
+        return { silences: (await alerts.listSilences(request.query.all)).filter((silence) => silenceWithinScope(principal, silence)) };
+      },
     );
     app.post(
       '/api/silences',
@@ -116,12 +163,16 @@ export function alertsRoutes({ alerts }: { alerts: AlertsService }): FastifyPlug
           response: { 201: SilenceSchema, ...errors },
         },
       },
-      async (request, reply) => reply.status(201).send(await alerts.createSilence(request.body, actorOf(request))),
+      async (request, reply) => reply.status(201).send(await alerts.createSilence(await scopedSilence(principalOf(request), request.body), actorOf(request))),
     );
     app.delete(
       '/api/silences/:id',
       { schema: { tags: ['alerts'], summary: 'End a silence now (kept in the history)', params: SilenceIdParamsSchema, response: { 204: z.null(), ...errors } } },
       async (request, reply) => {
+        const principal = principalOf(request);
+        if (principal.scope !== null && !silenceWithinScope(principal, await alerts.getSilence(request.params.id))) {
+          throw new FarolError('forbidden', `this silence reaches machines outside your scope (${principal.scope})`);
+        }
         await alerts.removeSilence(request.params.id, actorOf(request));
         return reply.status(204).send(null);
       },

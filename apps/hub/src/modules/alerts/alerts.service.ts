@@ -11,6 +11,7 @@ import {
   type AlertList,
   type AlertListQuery,
   type AlertNotice,
+  type AlertState,
   type AlertRule,
   type AlertRuleInput,
   type AlertRulePatch,
@@ -833,7 +834,7 @@ export function createAlertsService({
       if (change.event?.notice && seq !== null && seq !== undefined) {
         deliveries.push({ seq, channels: change.event.channels, notice: JSON.parse(change.event.notice) as AlertNotice });
       }
-      if (change.publish) bus.publish('alert.changed', { event: change.publish, alert: toApi(change.alert, now) });
+      if (change.publish) bus.publish('alert.changed', { event: change.publish, alert: toApi(change.alert, now), labels: change.alert.details.labels });
     });
     if (deliveries.length > 0) scheduleFlush();
   }
@@ -1152,7 +1153,11 @@ export function createAlertsService({
     },
 
     // -- alerts
-    async listAlerts(query: AlertListQuery): Promise<AlertList> {
+    /**
+     * `visible` (issue #6, a role limited to a label selector) keeps only the alerts of machines
+     * the caller may see; pages are read on until `limit` visible alerts are found or none are left.
+     */
+    async listAlerts(query: AlertListQuery, visible?: (agentId: string | null) => Promise<boolean>): Promise<AlertList> {
       const now = clock.now();
       const limit = query.limit ?? 100;
       const state = query.state ?? 'active';
@@ -1161,15 +1166,23 @@ export function createAlertsService({
         agentId = directory.get(query.agent)?.id ?? [...directory.values()].find((a) => a.name === query.agent)?.id;
         if (!agentId) throw new FarolError('not_found', `no machine "${query.agent}"`);
       }
-      const rows = await alerts.listAlerts({
-        states: state === 'all' ? undefined : state === 'active' ? ['pending', 'firing'] : [state],
+      const filter = {
+        states: state === 'all' ? undefined : state === 'active' ? (['pending', 'firing'] as AlertState[]) : [state],
         agentId,
         ruleId: query.rule ? findRule(query.rule).rule.id : undefined,
         severity: query.severity,
         since: query.since,
-        beforeSeq: query.cursor === undefined ? undefined : Number(query.cursor),
-        limit: limit + 1,
-      });
+      };
+      let beforeSeq = query.cursor === undefined ? undefined : Number(query.cursor);
+      const rows: Awaited<ReturnType<typeof alerts.listAlerts>> = [];
+      // Filtered pages read ahead in bigger batches: a scoped caller may see few of many rows.
+      const batchSize = visible ? Math.max(limit + 1, 200) : limit + 1;
+      for (;;) {
+        const batch = await alerts.listAlerts({ ...filter, beforeSeq, limit: batchSize });
+        for (const row of batch) if (!visible || (await visible(row.agentId))) rows.push(row);
+        if (!visible || rows.length > limit || batch.length < batchSize) break;
+        beforeSeq = batch[batch.length - 1]!.seq;
+      }
       const page = rows.slice(0, limit);
       return {
         alerts: page.map((row) => {
@@ -1188,6 +1201,12 @@ export function createAlertsService({
         ...toApi(live && live.id === id ? cloneAlert(live) : row, clock.now()),
         events: events.map(({ event, at, channels, silencedBy, actor, note }) => ({ event, at, channels, silencedBy, actor, note })),
       };
+    },
+    /** The machine an alert is about (null: the whole fleet); `not_found` for an unknown id. */
+    async agentOfAlert(id: string): Promise<string | null> {
+      const row = await alerts.findAlert(id);
+      if (!row) throw new FarolError('not_found', `no alert ${id}`);
+      return row.agentId;
     },
     async acknowledge(id: string, actor: string, body: AlertAck): Promise<Alert> {
       const alert = [...active.values()].find((a) => a.id === id);
@@ -1239,6 +1258,11 @@ export function createAlertsService({
       wake(endsAt);
       logger.info({ silenceId: silence.id, actor, endsAt }, 'silence created');
       return silenceView(silence, now);
+    },
+    async getSilence(id: string): Promise<Silence> {
+      const silence = await alerts.findSilence(id);
+      if (!silence) throw new FarolError('not_found', `no silence ${id}`);
+      return silenceView(silence, clock.now());
     },
     async removeSilence(id: string, actor: string): Promise<void> {
       const silence = await alerts.findSilence(id);

@@ -415,6 +415,10 @@ export function createAccountsService({
       // Remembered on the session, or on the token (the dashboard signs in with one), for FAROL_MFA_MAX_AGE.
       if (context.sessionId !== null) await accounts.updateSession(context.sessionId, { mfa_at: now });
       else if (context.principal.tokenId !== null) await accounts.updateToken(context.principal.tokenId, { mfa_at: now });
+      // Open /ui sockets hold the principal from their connect: moving the generation (without
+      // auth.changed, which would close them) makes their next event re-read mfaAt, so a
+      // terminal opened right after a step-up in the dashboard is allowed.
+      generation++;
       return { ...context.principal, mfaAt: now };
     },
 

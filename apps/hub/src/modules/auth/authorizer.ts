@@ -1,6 +1,6 @@
-import { FarolError, matchesLabels, parseLabelSelector, type Principal } from '@farol/protocol';
+import { FarolError, matchesLabels, parseLabelSelector, type CommandKind, type Principal } from '@farol/protocol';
 import type { Clock } from '../../infra/clock.js';
-import { requireRecentMfa, type Access, type TargetLabels } from './permissions.js';
+import { COMMAND_KIND_ACCESS, requireRecentMfa, type Access, type TargetLabels } from './permissions.js';
 
 /**
  * The one decision "may this principal do this, on this machine?", shared by the HTTP hook,
@@ -54,6 +54,58 @@ export function createAuthorizer({ targetLabels, clock, mfaMaxAgeMs }: { targetL
       if (!(await seesAll(principal, agentIds))) throw new FarolError('forbidden', `this reaches machines outside your scope (${principal.scope})`);
     },
     seesAll,
+    /**
+     * For records about one machine (alerts, screenshots, terminal sessions): a scoped principal
+     * sees one only when its machine exists and is within the scope now; a record about no
+     * machine (a fleet-wide alert) only when the role is not limited at all.
+     */
+    async seesAgent(principal: Principal, agentId: string | null): Promise<boolean> {
+      if (principal.scope === null) return true;
+      return agentId !== null && seesAll(principal, [agentId]);
+    },
+    /** `seesAgent` or 403 `forbidden`, the answer every target-scoped route gives out of scope. */
+    async checkAgent(principal: Principal, agentId: string | null): Promise<void> {
+      if (principal.scope === null) return;
+      if (agentId === null) throw new FarolError('forbidden', `this concerns the whole fleet; your role is limited to ${principal.scope}`);
+      if (!(await seesAll(principal, [agentId]))) throw new FarolError('forbidden', `${agentId} is outside your scope (${principal.scope})`);
+    },
+    /**
+     * A filter for lists (one request): `seesAgent` with each machine's labels read once.
+     */
+    visibleTo(principal: Principal): (agentId: string | null) => Promise<boolean> {
+      if (principal.scope === null) return () => Promise.resolve(true);
+      const seen = new Map<string, Promise<boolean>>();
+      return (agentId) => {
+        if (agentId === null) return Promise.resolve(false);
+        let answer = seen.get(agentId);
+        if (!answer) {
+          answer = seesAll(principal, [agentId]);
+          seen.set(agentId, answer);
+        }
+        return answer;
+      };
+    },
+    /**
+     * True when a label selector can only reach machines within the principal's scope: it holds
+     * every term of the scope (a selector is an AND of its terms, so it is then narrower).
+     */
+    selectorWithinScope(principal: Principal, selector: string | undefined): boolean {
+      if (principal.scope === null) return true;
+      if (selector === undefined) return false;
+      try {
+        const terms = parseLabelSelector(selector);
+        return parseLabelSelector(principal.scope).every((need) => terms.some((t) => t.key === need.key && t.value === need.value && t.negate === need.negate));
+      } catch {
+        return false;
+      }
+    },
+    /** Throws `forbidden` when a command kind needs a permission beyond `commands:exec` (COMMAND_KIND_ACCESS). */
+    checkCommand(principal: Principal, kind: CommandKind): void {
+      const extra = COMMAND_KIND_ACCESS[kind];
+      if (extra && !principal.permissions.includes(extra)) {
+        throw new FarolError('forbidden', `${kind} needs the permission ${extra}, which your role (${principal.role}) does not include`);
+      }
+    },
     /** For handlers whose need depends on the input (shell commands, terminals, secrets). */
     requireRecentMfa: (principal: Principal): void => requireRecentMfa(principal, clock.now(), mfaMaxAgeMs),
   };

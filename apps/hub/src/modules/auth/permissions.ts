@@ -1,4 +1,4 @@
-import { FarolError, type Permission, type Principal } from '@farol/protocol';
+import { DOCKER_WRITE_COMMAND_KINDS, FarolError, type CommandKind, type Permission, type Principal } from '@farol/protocol';
 
 /**
  * What a route or socket event needs. `public`: no sign-in (probes, enrolment, install
@@ -136,6 +136,15 @@ export const UI_EVENT_ACCESS: Record<string, Access> = {
   'terminal:resize': need('terminal:open'),
   'terminal:close': need('terminal:open'),
 };
+
+/**
+ * Commands that need a permission beyond the `commands:exec` of the route or job that carries
+ * them (checked by the authorizer for one-machine commands and jobs alike): changing a
+ * container's state is managing containers, not only running commands.
+ */
+export const COMMAND_KIND_ACCESS: Partial<Record<CommandKind, Permission>> = Object.fromEntries(
+  DOCKER_WRITE_COMMAND_KINDS.map((kind) => [kind, 'containers:manage' as const]),
+);
 
 /** Looks up a route; `undefined` means unmapped, which is refused. */
 export function routeAccess(method: string, url: string): Access | undefined {

@@ -1,11 +1,12 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import installSh from './install.sh';
 import { renderInstallScript } from './install.service.js';
 
@@ -164,5 +165,123 @@ describe('install.sh run through curl | sh', () => {
     const result = await install(`--token T --prefix ${work}/p --state ${work}/s --service none`);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('enrollment failed');
+  });
+});
+
+/**
+ * A private CA (secrets.md follow-up): a real HTTPS hub whose certificate a throwaway openssl CA
+ * signed. The script itself is fetched with `curl --cacert` as the docs say; then the installer
+ * must trust that CA (and only it) for the download, pass it to the enrollment and write it into
+ * the service, or nothing works.
+ */
+describe('install.sh and install.ps1 with --ca-file against an https hub', () => {
+  let caDir: string;
+  let httpsServer: HttpsServer;
+  let httpsUrl: string;
+  const ca = (): string => path.join(caDir, 'ca.pem');
+
+  beforeAll(async () => {
+    caDir = await mkdtemp(path.join(tmpdir(), 'farol-install-ca-'));
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: caDir, stdio: 'pipe' });
+    for (const name of ['ca', 'other-ca']) openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name} test CA`);
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'hub.key', '-out', 'hub.csr', '-subj', '/CN=localhost');
+    await writeFile(path.join(caDir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+    openssl('x509', '-req', '-in', 'hub.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'hub.pem', '-days', '2', '-extfile', 'san.ext');
+    httpsServer = createHttpsServer({ cert: await readFile(path.join(caDir, 'hub.pem')), key: await readFile(path.join(caDir, 'hub.key')) }, (req, res) => {
+      if (req.url === '/install.sh') res.writeHead(200, { 'content-type': 'text/x-shellscript' }).end(renderInstallScript(installSh, httpsUrl));
+      else if (req.url === '/download/farol-agent.mjs') res.writeHead(200, { 'content-type': 'text/javascript' }).end(fakeAgent);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => httpsServer.listen(0, '127.0.0.1', resolve));
+    httpsUrl = `https://127.0.0.1:${(httpsServer.address() as AddressInfo).port}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => httpsServer.close(() => resolve()));
+    await rm(caDir, { recursive: true, force: true });
+  });
+
+  const installHttps = (args: string, env: Record<string, string> = {}) => runShell(`curl --cacert ${ca()} -fsSL ${httpsUrl}/install.sh | sh -s -- ${args}`, env);
+
+  it('downloads with curl --cacert, enrolls with --ca-file and writes it into the systemd unit', async () => {
+    const prefix = path.join(work, 'p');
+    const state = path.join(work, 's');
+    const units = path.join(work, 'units');
+
+    const result = await installHttps(`--token T --ca-file ${ca()} --prefix ${prefix} --state ${state} --service systemd --service-dir ${units}`);
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const kept = path.join(state, 'hub-ca.pem');
+    expect(await readFile(kept, 'utf8')).toBe(await readFile(ca(), 'utf8'));
+    expect(await readFile(path.join(prefix, 'farol-agent.mjs'), 'utf8')).toBe(fakeAgent);
+    expect(await enrollCalls()).toEqual([['enroll', '--hub', httpsUrl, '--token', 'T', '--state', state, '--ca-file', kept]]);
+    const unit = await readFile(path.join(units, 'farol-agent.service'), 'utf8');
+    expect(unit).toContain(`ExecStart="${process.execPath}" "${prefix}/farol-agent.mjs" run --state "${state}" --ca-file "${kept}"\n`);
+    expect(result.stdout).toContain(`done: this machine reports to ${httpsUrl}`);
+  });
+
+  it('passes the CA to launchd and to the printed manual command as well', async () => {
+    const state = path.join(work, 's');
+    const plist = await installHttps(`--token T --ca-file ${ca()} --prefix ${work}/p --state ${state} --service launchd --service-dir ${work}/agents`);
+    expect(plist.code, plist.stderr).toBe(0);
+    expect(await readFile(path.join(work, 'agents', 'com.farol.agent.plist'), 'utf8')).toContain(`<string>${state}</string>\n    <string>--ca-file</string>\n    <string>${state}/hub-ca.pem</string>\n  </array>`);
+    await rm(state, { recursive: true, force: true });
+    const manual = await installHttps(`--token T --ca-file=${ca()} --prefix ${work}/p --state ${state} --service none`);
+    expect(manual.code, manual.stderr).toBe(0);
+    expect(manual.stdout).toContain(`run --state ${state} --ca-file ${state}/hub-ca.pem`);
+  });
+
+  it('does not download from the https hub without the CA, or with another CA, and enrolls nothing', async () => {
+    const without = await installHttps(`--token T --prefix ${work}/p --state ${work}/s --service none`);
+    expect(without.code).toBe(1);
+    expect(without.stderr).toContain('could not download');
+    const other = await installHttps(`--token T --ca-file ${path.join(caDir, 'other-ca.pem')} --prefix ${work}/p --state ${work}/s --service none`);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('trusting only');
+    expect(await enrollCalls()).toEqual([]);
+  });
+
+  it('refuses a CA file it cannot read, or one given for a plain-http hub, before doing anything', async () => {
+    const missing = await installHttps(`--token T --ca-file ${work}/nope.pem --prefix ${work}/p --state ${work}/s --service none`);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--ca-file: cannot read');
+    const plain = await runShell(`curl -fsSL ${hubUrl}/install.sh | sh -s -- --token T --ca-file ${ca()} --prefix ${work}/p --state ${work}/s --service none`);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain('is not https');
+    expect(existsSync(path.join(work, 'p'))).toBe(false);
+  });
+
+  it('without curl, downloads with wget --ca-certificate', async () => {
+    // A PATH with every tool of this machine but curl.
+    const bin = path.join(work, 'bin');
+    await mkdir(bin);
+    for (const dir of ['/usr/bin', '/bin']) {
+      for (const name of await readdir(dir)) {
+        if (name !== 'curl' && !existsSync(path.join(bin, name))) await symlink(path.join(dir, name), path.join(bin, name));
+      }
+    }
+    const script = path.join(work, 'install.sh');
+    await writeFile(script, renderInstallScript(installSh, httpsUrl));
+    const state = path.join(work, 's');
+    const result = await runShell(`sh ${script} --token T --ca-file ${ca()} --prefix ${work}/p --state ${state} --service none`, { PATH: `${path.dirname(process.execPath)}:${bin}` });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(await readFile(path.join(work, 'p', 'farol-agent.mjs'), 'utf8')).toBe(fakeAgent);
+    expect(await enrollCalls()).toEqual([['enroll', '--hub', httpsUrl, '--token', 'T', '--state', state, '--ca-file', path.join(state, 'hub-ca.pem')]]);
+  });
+
+  it('install.ps1: its node download trusts exactly the CA file; enrollment and the task get --ca-file', async () => {
+    const ps1 = await readFile(new URL('./install.ps1', import.meta.url), 'utf8');
+    // The PowerShell itself cannot run here (no pwsh); its download step is node, which can.
+    const js = /\$downloadJs = "([^"]+)"/.exec(ps1)?.[1];
+    expect(js).toBeDefined();
+    const download = (caFile: string, out: string) =>
+      new Promise<number>((resolve) => execFile(process.execPath, ['-e', js!, `${httpsUrl}/download/farol-agent.mjs`, out, caFile], (error) => resolve(error ? Number((error as { code?: unknown }).code ?? 1) : 0)));
+    expect(await download(ca(), path.join(work, 'agent.mjs'))).toBe(0);
+    expect(await readFile(path.join(work, 'agent.mjs'), 'utf8')).toBe(fakeAgent);
+    expect(await download(path.join(caDir, 'other-ca.pem'), path.join(work, 'other.mjs'))).toBe(1);
+    expect(ps1).toContain("if ($caCopy) { $enrollArgs += @('--ca-file', $caCopy) }");
+    expect(ps1).toMatch(/run --state '\$\(\$State\.Replace\("'", "''"\)\)'\$runnerCa \*>>/);
   });
 });

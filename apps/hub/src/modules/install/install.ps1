@@ -21,7 +21,10 @@ param(
   [string]$Hub = '__FAROL_HUB_URL__',
   [string]$Name = '',
   [string]$Prefix = '',
-  [string]$State = ''
+  [string]$State = '',
+  # PEM of the private CA that signed an https hub's certificate: copied next to the agent and
+  # trusted (only it) for the download, the enrollment and the agent at every start.
+  [string]$CaFile = ''
 )
 
 $ErrorActionPreference = 'Stop'
@@ -40,6 +43,11 @@ if ($Hub -notmatch '^https?://') {
 $Hub = $Hub.TrimEnd('/')
 if (-not $Prefix) { $Prefix = Join-Path $env:ProgramData 'Farol' }
 if (-not $State) { $State = Join-Path $Prefix 'state' }
+if ($CaFile) {
+  if (-not (Test-Path -PathType Leaf $CaFile)) { throw "farol: -CaFile: cannot read $CaFile" }
+  if ($Hub -notmatch '^https://') { throw "farol: -CaFile is for an https hub; $Hub is not https" }
+  $CaFile = (Resolve-Path $CaFile).Path
+}
 
 $principal = New-Object Security.Principal.WindowsPrincipal([Security.Principal.WindowsIdentity]::GetCurrent())
 if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
@@ -66,7 +74,21 @@ $downloadUrl = "$Hub/download/farol-agent.mjs"
 Write-Step "downloading $downloadUrl"
 # Windows PowerShell 5.1 defaults to TLS 1.0; hubs behind HTTPS need 1.2.
 [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
-Invoke-WebRequest -UseBasicParsing -Uri $downloadUrl -OutFile $partial
+$caCopy = ''
+if ($CaFile) {
+  # Kept next to the agent: the task reads it at every start, long after the named file may be gone.
+  $caCopy = Join-Path $Prefix 'hub-ca.pem'
+  if ($CaFile -ne $caCopy) { Copy-Item -Force -Path $CaFile -Destination $caCopy }
+  Write-Step "trusting the CA in $caCopy for $Hub"
+  # Invoke-WebRequest cannot trust one extra CA on every PowerShell version; node (checked above)
+  # can, and its `ca` replaces the default roots, as the agent does. No double quotes inside:
+  # Windows PowerShell mangles them in arguments of native programs.
+  $downloadJs = "const [u,o,c]=process.argv.slice(1);const fs=require('fs');require('https').get(u,{ca:fs.readFileSync(c)},(r)=>{if(r.statusCode!==200){console.error('HTTP '+r.statusCode);process.exit(1)}const f=fs.createWriteStream(o);r.pipe(f);f.on('finish',()=>f.close(()=>process.exit(0)))}).on('error',(e)=>{console.error(e.message);process.exit(1)})"
+  & $node -e $downloadJs $downloadUrl $partial $caCopy
+  if ($LASTEXITCODE -ne 0) { throw "farol: could not download $downloadUrl (trusting only $caCopy)" }
+} else {
+  Invoke-WebRequest -UseBasicParsing -Uri $downloadUrl -OutFile $partial
+}
 if ((Get-Item $partial).Length -eq 0) { throw "farol: $downloadUrl was empty" }
 Move-Item -Force -Path $partial -Destination $bundle
 Write-Step "agent saved to $bundle"
@@ -82,6 +104,7 @@ if (Test-Path (Join-Path $State 'identity.json')) {
   if ($LASTEXITCODE -ne 0) { throw "farol: could not restrict access to $State (icacls exit code $LASTEXITCODE)" }
   $enrollArgs = @($bundle, 'enroll', '--hub', $Hub, '--token', $Token, '--state', $State)
   if ($Name) { $enrollArgs += @('--name', $Name) }
+  if ($caCopy) { $enrollArgs += @('--ca-file', $caCopy) }
   Write-Step "enrolling with $Hub"
   & $node @enrollArgs
   if ($LASTEXITCODE -ne 0) {
@@ -91,10 +114,11 @@ if (Test-Path (Join-Path $State 'identity.json')) {
 
 # A small runner relaunches the agent 5 seconds after it exits, like systemd's Restart=always.
 $runner = Join-Path $Prefix 'run-agent.ps1'
+$runnerCa = if ($caCopy) { " --ca-file '$($caCopy.Replace("'", "''"))'" } else { '' }
 $runnerText = @"
 # Written by the Farol installer; started at boot by the '$TaskName' scheduled task.
 while (`$true) {
-  & '$($node.Replace("'", "''"))' '$($bundle.Replace("'", "''"))' run --state '$($State.Replace("'", "''"))' *>> '$((Join-Path $State 'agent.log').Replace("'", "''"))'
+  & '$($node.Replace("'", "''"))' '$($bundle.Replace("'", "''"))' run --state '$($State.Replace("'", "''"))'$runnerCa *>> '$((Join-Path $State 'agent.log').Replace("'", "''"))'
   # Exit code 4: stopped from the hub (farol agents stop); stay stopped until the next boot.
   if (`$LASTEXITCODE -eq 4) { break }
   Start-Sleep -Seconds 5

@@ -27,6 +27,9 @@ Usage: sh install.sh --token TOKEN [options]
                        (default: /var/lib/farol-agent as root, else ~/.local/state/farol-agent)
   --service KIND       auto | systemd | launchd | none (default: auto)
   --service-dir DIR    write the unit/plist into DIR and do not load it
+  --ca-file FILE       PEM of the private CA that signed an https hub's certificate:
+                       copied to STATE/hub-ca.pem and trusted (only it) for the download,
+                       the enrollment and the service
   -h, --help           show this help
 EOF
 }
@@ -55,14 +58,15 @@ parse_args() {
   FAROL_STATE=''
   FAROL_SERVICE='auto'
   FAROL_SERVICE_DIR=''
+  FAROL_CA_FILE=''
   while [ $# -gt 0 ]; do
     case "$1" in
-      --token|--hub|--name|--prefix|--state|--service|--service-dir)
+      --token|--hub|--name|--prefix|--state|--service|--service-dir|--ca-file)
         [ $# -ge 2 ] || usage_error "$1 needs a value"
         set_option "$1" "$2"
         shift 2
         ;;
-      --token=*|--hub=*|--name=*|--prefix=*|--state=*|--service=*|--service-dir=*)
+      --token=*|--hub=*|--name=*|--prefix=*|--state=*|--service=*|--service-dir=*|--ca-file=*)
         set_option "${1%%=*}" "${1#*=}"
         shift
         ;;
@@ -86,6 +90,13 @@ parse_args() {
     auto|systemd|launchd|none) ;;
     *) usage_error "--service must be auto, systemd, launchd or none, got: $FAROL_SERVICE" ;;
   esac
+  if [ -n "$FAROL_CA_FILE" ]; then
+    [ -f "$FAROL_CA_FILE" ] && [ -r "$FAROL_CA_FILE" ] || usage_error "--ca-file: cannot read $FAROL_CA_FILE"
+    case "$FAROL_HUB" in
+      https://*) ;;
+      *) usage_error "--ca-file is for an https hub; $FAROL_HUB is not https" ;;
+    esac
+  fi
 }
 
 set_option() {
@@ -97,6 +108,7 @@ set_option() {
     --state) FAROL_STATE="$2" ;;
     --service) FAROL_SERVICE="$2" ;;
     --service-dir) FAROL_SERVICE_DIR="$2" ;;
+    --ca-file) FAROL_CA_FILE="$2" ;;
   esac
 }
 
@@ -164,15 +176,40 @@ check_node() {
   say "using Node.js $node_version ($FAROL_NODE)"
 }
 
+# The CA is kept next to the identity: the service reads it at every start, long after the
+# file the operator named may be gone.
+install_ca() {
+  [ -n "$FAROL_CA_FILE" ] || return 0
+  mkdir -p "$FAROL_STATE"
+  chmod 0700 "$FAROL_STATE"
+  ca_copy="$FAROL_STATE/hub-ca.pem"
+  source_ca="$(absolute_path "$FAROL_CA_FILE")"
+  if [ "$source_ca" != "$ca_copy" ]; then
+    cp "$source_ca" "$ca_copy.partial" || die "could not copy $FAROL_CA_FILE to $ca_copy"
+    chmod 0644 "$ca_copy.partial"
+    mv -f "$ca_copy.partial" "$ca_copy"
+  fi
+  FAROL_CA_FILE="$ca_copy"
+  say "trusting the CA in $FAROL_CA_FILE for $FAROL_HUB"
+}
+
 download_agent() {
   mkdir -p "$FAROL_PREFIX"
   url="$FAROL_HUB/download/farol-agent.mjs"
   partial="$FAROL_BUNDLE.download"
   say "downloading $url"
   if command -v curl >/dev/null 2>&1; then
-    curl -fsSL --retry 3 -o "$partial" "$url" </dev/null || die "could not download $url"
+    if [ -n "$FAROL_CA_FILE" ]; then
+      curl -fsSL --retry 3 --cacert "$FAROL_CA_FILE" -o "$partial" "$url" </dev/null || die "could not download $url (trusting only $FAROL_CA_FILE)"
+    else
+      curl -fsSL --retry 3 -o "$partial" "$url" </dev/null || die "could not download $url"
+    fi
   elif command -v wget >/dev/null 2>&1; then
-    wget -q -O "$partial" "$url" </dev/null || die "could not download $url"
+    if [ -n "$FAROL_CA_FILE" ]; then
+      wget -q --ca-certificate="$FAROL_CA_FILE" -O "$partial" "$url" </dev/null || die "could not download $url (trusting only $FAROL_CA_FILE)"
+    else
+      wget -q -O "$partial" "$url" </dev/null || die "could not download $url"
+    fi
   else
     die 'need curl or wget to download the agent'
   fi
@@ -192,13 +229,12 @@ enroll_agent() {
   # The state holds the agent's private key.
   chmod 0700 "$FAROL_STATE"
   say "enrolling with $FAROL_HUB"
-  if [ -n "$FAROL_NAME" ]; then
-    "$FAROL_NODE" "$FAROL_BUNDLE" enroll --hub "$FAROL_HUB" --token "$FAROL_TOKEN" --state "$FAROL_STATE" --name "$FAROL_NAME" </dev/null \
-      || die 'enrollment failed (see the message above); create a new token with farol token create if it expired'
-  else
-    "$FAROL_NODE" "$FAROL_BUNDLE" enroll --hub "$FAROL_HUB" --token "$FAROL_TOKEN" --state "$FAROL_STATE" </dev/null \
-      || die 'enrollment failed (see the message above); create a new token with farol token create if it expired'
-  fi
+  # The function's own positional parameters carry the optional arguments (POSIX sh has no arrays).
+  set -- enroll --hub "$FAROL_HUB" --token "$FAROL_TOKEN" --state "$FAROL_STATE"
+  [ -z "$FAROL_NAME" ] || set -- "$@" --name "$FAROL_NAME"
+  [ -z "$FAROL_CA_FILE" ] || set -- "$@" --ca-file "$FAROL_CA_FILE"
+  "$FAROL_NODE" "$FAROL_BUNDLE" "$@" </dev/null \
+    || die 'enrollment failed (see the message above); create a new token with farol token create if it expired'
 }
 
 # systemd reads % as a specifier and needs quotes around paths with spaces.
@@ -223,6 +259,8 @@ install_systemd() {
   fi
   if [ "$load_unit" = user ]; then wanted_by=default.target; else wanted_by=multi-user.target; fi
 
+  exec_ca=''
+  [ -z "$FAROL_CA_FILE" ] || exec_ca=" --ca-file $(systemd_quote "$FAROL_CA_FILE")"
   mkdir -p "$unit_dir"
   unit="$unit_dir/farol-agent.service"
   unit_partial="$unit.partial"
@@ -235,7 +273,7 @@ Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart=$(systemd_quote "$FAROL_NODE") $(systemd_quote "$FAROL_BUNDLE") run --state $(systemd_quote "$FAROL_STATE")
+ExecStart=$(systemd_quote "$FAROL_NODE") $(systemd_quote "$FAROL_BUNDLE") run --state $(systemd_quote "$FAROL_STATE")$exec_ca
 Restart=always
 RestartSec=5
 # Exit code 4: stopped from the hub (farol agents stop); stay stopped until started again.
@@ -280,6 +318,10 @@ install_launchd() {
     plist_dir="$HOME/Library/LaunchAgents"
     domain="gui/$(id -u)"
   fi
+  plist_ca=''
+  [ -z "$FAROL_CA_FILE" ] || plist_ca="
+    <string>--ca-file</string>
+    <string>$(xml_escape "$FAROL_CA_FILE")</string>"
   mkdir -p "$plist_dir" "$FAROL_STATE"
   plist="$plist_dir/com.farol.agent.plist"
   plist_partial="$plist.partial"
@@ -296,7 +338,7 @@ install_launchd() {
     <string>$(xml_escape "$FAROL_BUNDLE")</string>
     <string>run</string>
     <string>--state</string>
-    <string>$(xml_escape "$FAROL_STATE")</string>
+    <string>$(xml_escape "$FAROL_STATE")</string>$plist_ca
   </array>
   <key>RunAtLoad</key>
   <true/>
@@ -326,13 +368,18 @@ EOF
 
 print_manual_run() {
   say 'no service installed. Start the agent with:'
-  printf '  %s %s run --state %s\n' "$FAROL_NODE" "$FAROL_BUNDLE" "$FAROL_STATE"
+  if [ -n "$FAROL_CA_FILE" ]; then
+    printf '  %s %s run --state %s --ca-file %s\n' "$FAROL_NODE" "$FAROL_BUNDLE" "$FAROL_STATE" "$FAROL_CA_FILE"
+  else
+    printf '  %s %s run --state %s\n' "$FAROL_NODE" "$FAROL_BUNDLE" "$FAROL_STATE"
+  fi
 }
 
 main() {
   parse_args "$@"
   choose_defaults
   check_node
+  install_ca
   download_agent
   enroll_agent
   case "$FAROL_SERVICE" in

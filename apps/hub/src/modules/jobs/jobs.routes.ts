@@ -37,6 +37,7 @@ export function jobsRoutes({ jobs, authorizer, fanOutLimit }: { jobs: JobsServic
   function accessOf(request: FastifyRequest, command: Command): JobAccess {
     const principal = request.principal;
     if (!principal) throw new FarolError('unauthorized', 'no operator on this request');
+    authorizer.checkCommand(principal, command.kind);
     if (command.kind === 'shell' && 'shell' in command && command.shell) authorizer.requireRecentMfa(principal);
     return { canTarget: (labels) => authorizer.inScope(principal, labels), maxTargets: principal.role === 'admin' ? Number.MAX_SAFE_INTEGER : fanOutLimit };
   }

@@ -397,11 +397,22 @@ export function createJobsService({
     }
   }
 
+  /** The job's machines, once per job (targets do not change after creation). */
+  const agentIdsByJob = new WeakMap<LiveJob, readonly string[]>();
+  function agentIdsOf(live: LiveJob): readonly string[] {
+    let ids = agentIdsByJob.get(live);
+    if (!ids) {
+      ids = [...new Set([...live.targets.values()].map((target) => target.agentId))];
+      agentIdsByJob.set(live, ids);
+    }
+    return ids;
+  }
+
   function publishSummary(live: LiveJob): void {
     const emit = (): void => {
       live.summaryTimer = undefined;
       live.lastSummaryAt = clock.now();
-      bus.publish('job.update', { job: summaryOf(live.job, { ...live.counts }) });
+      bus.publish('job.update', { job: summaryOf(live.job, { ...live.counts }), agentIds: agentIdsOf(live) });
     };
     if (live.job.state === 'done') {
       clearTimeout(live.summaryTimer);

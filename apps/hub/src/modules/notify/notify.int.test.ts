@@ -625,10 +625,10 @@ describe('event webhooks', () => {
         agentId: 'ag_db', agentName: 'db-1', instance: '/var', subject: 'disk /var', summary: 'disk /var 97 % > 90 %', value: 97, threshold: 90, comparator: '>' as const, unit: '%',
         since: T0 - 300_000, firedAt: T0, resolvedAt: null, lastNotifiedAt: T0, notifications: 1, escalatedAt: null, acknowledgedAt: null, acknowledgedBy: null, acknowledgeNote: null, silenced: false,
       };
-      h.bus.publish('alert.changed', { event: 'pending', alert: { ...alert, state: 'pending' } });
-      h.bus.publish('alert.changed', { event: 'firing', alert });
-      h.bus.publish('alert.changed', { event: 'firing', alert: { ...alert, id: 'al_0000000000000002', silenced: true } });
-      h.bus.publish('alert.changed', { event: 'resolved', alert: { ...alert, state: 'resolved', resolvedAt: T0 + 60_000 } });
+      h.bus.publish('alert.changed', { event: 'pending', alert: { ...alert, state: 'pending' }, labels: { role: 'db' } });
+      h.bus.publish('alert.changed', { event: 'firing', alert, labels: { role: 'db' } });
+      h.bus.publish('alert.changed', { event: 'firing', alert: { ...alert, id: 'al_0000000000000002', silenced: true }, labels: { role: 'db' } });
+      h.bus.publish('alert.changed', { event: 'resolved', alert: { ...alert, state: 'resolved', resolvedAt: T0 + 60_000 }, labels: { role: 'db' } });
       const job = { id: 'job_1', command: { kind: 'shell', argv: ['apt', 'upgrade', '-y'] }, state: 'done', total: 3, counts: { succeeded: 2, failed: 1 }, finishedAt: T0 + 5_000 };
       h.bus.publish('job.update', { job } as never);
       h.bus.publish('job.update', { job } as never);
@@ -637,8 +637,8 @@ describe('event webhooks', () => {
       off();
       const bodies = receiver.requests.map((r) => r.json as Record<string, unknown>);
       expect(bodies.map((b) => b.event)).toEqual(['alert.firing', 'alert.resolved', 'job.finished']);
-      expect(bodies[0]).toMatchObject({ agent_name: 'db-1', status: 'alive', agent: { id: 'ag_db' }, alert: { alertId: 'al_0000000000000001', event: 'firing', summary: 'disk /var 97 % > 90 %', value: 97, threshold: 90 } });
-      expect(bodies[1]).toMatchObject({ at: T0 + 60_000, alert: { event: 'resolved', resolvedAt: T0 + 60_000 } });
+      expect(bodies[0]).toMatchObject({ agent_name: 'db-1', status: 'alive', agent: { id: 'ag_db' }, alert: { alertId: 'al_0000000000000001', event: 'firing', summary: 'disk /var 97 % > 90 %', value: 97, threshold: 90, labels: { role: 'db' } } });
+      expect(bodies[1]).toMatchObject({ at: T0 + 60_000, alert: { event: 'resolved', resolvedAt: T0 + 60_000, labels: { role: 'db' } } });
       expect(bodies[2]).toMatchObject({ at: T0 + 5_000, agent: null, job: { id: 'job_1', state: 'done', command: 'apt upgrade -y', total: 3, ok: 2, failed: 1 } });
     } finally {
       await h.close();

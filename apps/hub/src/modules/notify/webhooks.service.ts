@@ -164,7 +164,7 @@ export function createWebhooksService({ repo, box, guard, bus, clock, logger, ag
       unit: a.unit,
       since: a.since,
       resolvedAt: a.resolvedAt,
-      labels: {},
+      labels: change.labels,
       ...(a.topProcesses ? { topProcesses: a.topProcesses } : {}),
     };
     queue(type, () => publish(type, a.resolvedAt ?? clock.now(), a.agentId, { alert: notice }, 'unknown'));

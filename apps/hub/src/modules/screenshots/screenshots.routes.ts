@@ -84,13 +84,14 @@ export function screenshotsRoutes({ screenshots, authorizer }: { screenshots: Sc
         },
       },
       async (request, reply) => {
-        if (wantsJson(request)) {
-          const record = screenshots.find(request.params.id);
-          if (!record) throw new FarolError('not_found', `no screenshot ${request.params.id}`);
-          return reply.send(screenshotInfo(record));
-        }
-        const { record, path } = await screenshots.open(request.params.id, actorOf(request));
-        return sendImage(reply, record, path);
+        const record = screenshots.find(request.params.id);
+        if (!record) throw new FarolError('not_found', `no screenshot ${request.params.id}`);
+        // Issue #6: another machine's screen is refused to a role limited to a label selector
+        // (checked before the view is audited or the file opened).
+        if (request.principal && authorizer) await authorizer.checkAgent(request.principal, record.agentId);
+        if (wantsJson(request)) return reply.send(screenshotInfo(record));
+        const opened = await screenshots.open(request.params.id, actorOf(request));
+        return sendImage(reply, opened.record, opened.path);
       },
     );
   };

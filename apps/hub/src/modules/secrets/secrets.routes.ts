@@ -55,7 +55,7 @@ export function secretsRoutes({
         },
       },
       async (request, reply) => {
-        const { secret, created } = await secrets.put(request.params.name, request.body, principalOf(request).id);
+        const { secret, created } = await secrets.put(request.params.name, request.body, principalOf(request).name);
         return reply.status(created ? 201 : 200).send(secret);
       },
     );
@@ -63,7 +63,7 @@ export function secretsRoutes({
       '/api/secrets/:name',
       { schema: { tags: ['secrets'], summary: 'Delete a secret', params: SecretNameParamsSchema, response: { 204: z.null(), ...errors } } },
       async (request, reply) => {
-        await secrets.remove(request.params.name, principalOf(request).id);
+        await secrets.remove(request.params.name, principalOf(request).name);
         return reply.status(204).send(null);
       },
     );
@@ -81,7 +81,7 @@ export function secretsRoutes({
         const principal = principalOf(request);
         if (stepUp) await stepUp(principal);
         void reply.header('cache-control', 'no-store');
-        return secrets.reveal(request.params.name, principal.id);
+        return secrets.reveal(request.params.name, principal.name);
       },
     );
   };

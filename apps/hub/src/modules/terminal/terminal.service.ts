@@ -415,10 +415,14 @@ export function createTerminalService({
       return { sessions: rows.map(({ recordingFile: _file, ...session }): TerminalSession => session) };
     },
 
-    /** The asciicast file of a recorded session, once it has ended. */
-    async recording(sessionId: string): Promise<{ session: TerminalSession; stream: ReadStream }> {
+    /**
+     * The asciicast file of a recorded session, once it has ended. `authorize` (the caller's
+     * scope) runs as soon as the session is known, before anything about its recording is said.
+     */
+    async recording(sessionId: string, authorize?: (agentId: string) => Promise<void>): Promise<{ session: TerminalSession; stream: ReadStream }> {
       const record = await sessions.findById(sessionId);
       if (!record) throw new FarolError('not_found', `no terminal session ${sessionId}`);
+      await authorize?.(record.agentId);
       if (!record.recordingFile || settings.recordingsDir === null) throw new FarolError('not_found', `terminal session ${sessionId} was not recorded`);
       const file = path.join(settings.recordingsDir, path.basename(record.recordingFile));
       if (!existsSync(file)) throw new FarolError('not_found', `the recording of ${sessionId} is no longer on the hub`);

@@ -67,6 +67,35 @@ export function attachUiGateway(
     );
   }
 
+  /**
+   * For events about several machines (a job's summary): a scoped socket gets it only when
+   * every machine is within its scope, the rule of `GET /api/jobs/:id` and `job:watch`. Queued,
+   * so summaries of a job reach scoped sockets in the order they were published.
+   */
+  let scopedQueue: Promise<void> = Promise.resolve();
+  function emitFleetAll(agentIds: readonly string[], event: string, payload: unknown): void {
+    namespace.to(FLEET_ROOM).emit(event, payload);
+    if (scopedSockets.size === 0 || agentIds.length === 0 || !authorizer) return;
+    const scopedAuthorizer = authorizer;
+    scopedQueue = scopedQueue
+      .then(async () => {
+        const labels: Labels[] = [];
+        for (const agentId of agentIds) {
+          let known = labelsOf.get(agentId);
+          if (!known) {
+            const agent = await agents.findById(agentId);
+            if (!agent) return; // a removed machine is outside every scope
+            labelsOf.set(agentId, (known = agent.labels));
+          }
+          labels.push(known);
+        }
+        for (const { socket, principal } of scopedSockets.values()) {
+          if (labels.every((l) => scopedAuthorizer.inScope(principal, l))) socket.emit(event, payload);
+        }
+      })
+      .catch((error: unknown) => logger.error({ err: error, event }, 'could not read labels for scoped sockets'));
+  }
+
   // Authentication at connect and authorization of every event: modules/auth/ui-guard.ts.
   namespace.on('connection', (socket) => {
     observability.socketConnections.inc({ namespace: 'ui' });
@@ -130,8 +159,10 @@ export function attachUiGateway(
       emitFleet(event.agentId, 'agent:updated', event);
     }),
     bus.subscribe('metrics.live', (event) => namespace.to(watchRoom(event.agentId)).emit('metrics:live', event)),
-    bus.subscribe('job.update', (event) => emitFleet(null, 'job:update', event)),
-    bus.subscribe('alert.changed', (event) => emitFleet(event.alert.agentId, 'alert:changed', event)),
+    // The in-process extras (agentIds, labels) stay in the hub: /ui gets the protocol payload.
+    bus.subscribe('job.update', ({ job, agentIds }) => emitFleetAll(agentIds, 'job:update', { job })),
+    // A fleet-wide alert (no machine) reaches only unscoped sockets (emitFleet with null).
+    bus.subscribe('alert.changed', ({ event, alert }) => emitFleet(alert.agentId, 'alert:changed', { event, alert })),
     // Checked first: Socket.IO encodes a packet even for an empty room, and a 10,000-machine
     // job changes 10,000 targets.
     bus.subscribe('job.target', (event) => isWatched(event.jobId) && namespace.to(jobRoom(event.jobId)).emit('job:target', event)),

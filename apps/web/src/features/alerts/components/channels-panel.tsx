@@ -11,11 +11,12 @@ import { BellIcon, PlusIcon, TrashIcon } from '../../../ui/icons.js';
 import { useToast } from '../../../ui/toast.js';
 import { Pill } from '../../jobs/components/job-parts.js';
 import { splitList } from '../alert-format.js';
+import { ChannelEditDialog } from './channel-edit-dialog.js';
 import { useChannels, useCreateChannel, useDeleteChannel, useTestChannel, useUpdateChannel } from '../hooks/use-alerts.js';
 
 /** The settings each channel type asks for, in order; secrets are typed into password fields. */
 type FieldKind = 'text' | 'secret' | 'number' | 'boolean' | 'list' | 'choice';
-interface SettingField {
+export interface SettingField {
   key: string;
   kind: FieldKind;
   required: boolean;
@@ -23,7 +24,7 @@ interface SettingField {
   choices?: readonly string[];
 }
 
-const SETTINGS: Record<ChannelType, readonly SettingField[]> = {
+export const SETTINGS: Record<ChannelType, readonly SettingField[]> = {
   telegram: [
     { key: 'botToken', kind: 'secret', required: true, placeholder: '123456:ABC…' },
     { key: 'chatId', kind: 'text', required: true, placeholder: '-1001234567890' },
@@ -203,7 +204,7 @@ function TestResult({ result }: { result: DeliveryResult }) {
   );
 }
 
-function ChannelRow({ channel, onDelete }: { channel: Channel; onDelete(channel: Channel): void }) {
+function ChannelRow({ channel, onDelete, onEdit }: { channel: Channel; onDelete(channel: Channel): void; onEdit(channel: Channel): void }) {
   const { t } = useI18n();
   const notify = useToast();
   const test = useTestChannel();
@@ -218,18 +219,25 @@ function ChannelRow({ channel, onDelete }: { channel: Channel; onDelete(channel:
           <span className="font-medium text-slate-900 dark:text-slate-100">{channel.name}</span>
           <Pill tone="neutral">{t(`alerts.channels.types.${channel.type}`)}</Pill>
           {!channel.enabled && <Pill tone="warn">{t('alerts.rules.disabled')}</Pill>}
-          {channel.source === 'file' && <Pill tone="neutral">{t('alerts.rules.source.file')}</Pill>}
+          {channel.source === 'file' && (
+            <span title={t('channelEdit.fileReadOnly')} data-testid="channel-file-badge">
+              <Pill tone="neutral">{t('alerts.rules.source.file')}</Pill>
+            </span>
+          )}
         </div>
         <p className="mt-1 font-mono text-xs break-all text-slate-500 dark:text-slate-400">{settings}</p>
         {test.data && !test.isPending && <TestResult result={test.data} />}
         {test.error && <p className="mt-1 text-xs text-red-700 dark:text-red-400">{describeError(test.error)}</p>}
       </div>
-      <div className="flex shrink-0 items-center gap-1">
+      <div className="flex shrink-0 flex-wrap items-center gap-1">
         <Button size="sm" variant="primary" disabled={test.isPending} onClick={() => test.mutate(channel.id)}>
           {test.isPending && <Spinner className="size-3.5" />} {t('alerts.channels.test')}
         </Button>
         {channel.source !== 'file' && (
           <>
+            <Button size="sm" onClick={() => onEdit(channel)}>
+              {t('channelEdit.edit')}
+            </Button>
             <Button
               size="sm"
               disabled={update.isPending}
@@ -259,6 +267,7 @@ export function ChannelsPanel() {
   const remove = useDeleteChannel();
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Channel | null>(null);
+  const [editing, setEditing] = useState<Channel | null>(null);
   let body;
   if (channels.error) body = <ErrorNote onRetry={() => void channels.refetch()} retryLabel={t('common.retry')}>{t('alerts.channels.loadError', { detail: describeError(channels.error) })}</ErrorNote>;
   else if (!channels.data)
@@ -272,7 +281,7 @@ export function ChannelsPanel() {
     body = (
       <ul className="-my-3 divide-y divide-slate-100 dark:divide-slate-800">
         {channels.data.map((channel) => (
-          <ChannelRow key={channel.id} channel={channel} onDelete={setDeleting} />
+          <ChannelRow key={channel.id} channel={channel} onDelete={setDeleting} onEdit={setEditing} />
         ))}
       </ul>
     );
@@ -288,6 +297,7 @@ export function ChannelsPanel() {
     >
       {body}
       {creating && <NewChannelDialog onClose={() => setCreating(false)} />}
+      {editing && <ChannelEditDialog channel={editing} onClose={() => setEditing(null)} />}
       {deleting && (
         <ConfirmDialog
           open

@@ -4,6 +4,7 @@ import { useInfiniteQuery, useMutation, useQueryClient, type InfiniteData } from
 import { useEffect, useRef, useState } from 'react';
 import { useRealtime } from '../../../app/realtime.js';
 import { useSignedIn } from '../../../app/session.js';
+import { useStepUp } from '../../step-up/step-up.js';
 import { applyOutput, applySummary, applyTarget, liveJobFrom, type LiveJob } from '../job-live.js';
 
 export const JOBS_QUERY_KEY = ['jobs'] as const;
@@ -150,8 +151,10 @@ export function useLiveJob(jobId: string, initial?: Job): { live: LiveJob | null
 export function useCreateJob() {
   const { client } = useSignedIn();
   const queryClient = useQueryClient();
+  const stepUp = useStepUp();
   return useMutation({
-    mutationFn: (request: JobCreate) => client.createJob(request),
+    // Shell scripts need a recent second factor: asked for inline, then the job is sent again.
+    mutationFn: (request: JobCreate) => stepUp.run(() => client.createJob(request)),
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: JOBS_QUERY_KEY }),
   });
 }

@@ -9,6 +9,7 @@ import { useI18n } from '../../../i18n/i18n.js';
 import type { MessageKey } from '../../../i18n/messages.js';
 import { Button } from '../../../ui/button.js';
 import { Spinner } from '../../../ui/card.js';
+import { isMfaRequired, useStepUp } from '../../step-up/step-up.js';
 import { installXtermCspAdapter } from '../xterm-csp.js';
 
 type PanelState =
@@ -46,6 +47,11 @@ export function TerminalPanel({ agentId, agentName, attempt, onAgain }: { agentI
   const { socket } = useRealtime();
   const host = useRef<HTMLDivElement>(null);
   const [state, setState] = useState<PanelState>({ kind: 'opening' });
+  const stepUp = useStepUp();
+  const onAgainRef = useRef(onAgain);
+  useEffect(() => {
+    onAgainRef.current = onAgain;
+  }, [onAgain]);
 
   useEffect(() => {
     const element = host.current;
@@ -84,7 +90,11 @@ export function TerminalPanel({ agentId, agentName, attempt, onAgain }: { agentI
         term.focus();
       },
       (error: unknown) => {
-        if (!disposed) setState({ kind: 'refused', error: error instanceof Error ? error : new Error(String(error)) });
+        if (disposed) return;
+        const refusal = error instanceof Error ? error : new Error(String(error));
+        setState({ kind: 'refused', error: refusal });
+        // A terminal needs a recent second factor: ask for it here and open again once given.
+        if (isMfaRequired(refusal)) void stepUp.ask().then((ok) => ok && !disposed && onAgainRef.current());
       },
     );
     const subscriptions = [
@@ -108,7 +118,7 @@ export function TerminalPanel({ agentId, agentName, attempt, onAgain }: { agentI
       }
       term.dispose();
     };
-  }, [socket, agentId, attempt]);
+  }, [socket, agentId, attempt, stepUp]);
 
   const status = (() => {
     switch (state.kind) {
