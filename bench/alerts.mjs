@@ -10,14 +10,13 @@
 //   node bench/alerts.mjs [--agents 10000] [--rules 10] [--cycles 10] [--peers 100] [--for 2s]
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { io } from 'socket.io-client';
-import { machine, root, sleep } from './lib.mjs';
+import { importHubSource, machine, root, sleep } from './lib.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,39 +32,15 @@ const CYCLES = Number(args.cycles);
 const PEERS = Number(args.peers);
 const FOR_MS = Number(/^(\d+)s$/.exec(args.for)?.[1] ?? '2') * 1000;
 
-// ---- bundle the hub source ---------------------------------------------------------------------
-const hubPkg = JSON.parse(readFileSync(path.join(root, 'apps/hub/package.json'), 'utf8'));
-const rootPkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-const cacheDir = path.join(root, 'node_modules/.cache/farol-bench');
-mkdirSync(cacheDir, { recursive: true });
-const bundle = path.join(cacheDir, `alerts-${process.pid}.mjs`);
-await build({
-  stdin: {
-    contents: [
-      "export { startHub } from './apps/hub/src/main.ts';",
-      "export { createAlertsService } from './apps/hub/src/modules/alerts/alerts.service.ts';",
-      "export { openSqliteDatabase } from './apps/hub/src/infra/database.ts';",
-      "export { createRepositories, createUnitOfWork } from './apps/hub/src/infra/repositories.ts';",
-      "export { createMemoryBus } from './apps/hub/src/infra/bus.ts';",
-      "export { createLogger } from './apps/hub/src/infra/logger.ts';",
-      "export { PROTOCOL_VERSION, AGENT_TOKEN_AUDIENCE } from './packages/protocol/src/index.ts';",
-    ].join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  logLevel: 'warning',
-  outfile: bundle,
-  external: Object.keys(hubPkg.dependencies ?? {}).filter((name) => !name.startsWith('@farol/')),
-  loader: { '.sh': 'text', '.ps1': 'text' },
-  define: { __FAROL_VERSION__: JSON.stringify(rootPkg.version) },
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-});
-const hubSource = await import(bundle);
-rmSync(bundle, { force: true });
+const hubSource = await importHubSource('alerts', [
+  "export { startHub } from './apps/hub/src/main.ts';",
+  "export { createAlertsService } from './apps/hub/src/modules/alerts/alerts.service.ts';",
+  "export { openSqliteDatabase } from './apps/hub/src/infra/database.ts';",
+  "export { createRepositories, createUnitOfWork } from './apps/hub/src/infra/repositories.ts';",
+  "export { createMemoryBus } from './apps/hub/src/infra/bus.ts';",
+  "export { createLogger } from './apps/hub/src/infra/logger.ts';",
+  "export { PROTOCOL_VERSION, AGENT_TOKEN_AUDIENCE } from './packages/protocol/src/index.ts';",
+]);
 
 function sample(ts, i) {
   // Steady state: nothing breaches (the common case), values differ per machine.

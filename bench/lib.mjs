@@ -1,6 +1,6 @@
 // Shared helpers for benchmarks: start real processes, sample their CPU and memory from /proc.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,4 +109,36 @@ export function waitExit(child) {
 export function machine() {
   const cpus = os.cpus();
   return `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${os.release()}, Node ${process.version}`;
+}
+
+/**
+ * Bundles hub source modules with esbuild (npm dependencies external, like scripts/build.mjs)
+ * and imports them, for benchmarks that drive a hub module in-process. `exports` are lines such
+ * as "export { startHub } from './apps/hub/src/main.ts';", relative to the repository root.
+ */
+export async function importHubSource(name, exports) {
+  const { build } = await import('esbuild');
+  const hubPkg = JSON.parse(readFileSync(path.join(root, 'apps/hub/package.json'), 'utf8'));
+  const rootPkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const cacheDir = path.join(root, 'node_modules/.cache/farol-bench');
+  mkdirSync(cacheDir, { recursive: true });
+  const bundle = path.join(cacheDir, `${name}-${process.pid}.mjs`);
+  await build({
+    stdin: { contents: exports.join('\n'), resolveDir: root, loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+    outfile: bundle,
+    external: Object.keys(hubPkg.dependencies ?? {}).filter((dep) => !dep.startsWith('@farol/')),
+    loader: { '.sh': 'text', '.ps1': 'text' },
+    define: { __FAROL_VERSION__: JSON.stringify(rootPkg.version) },
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  try {
+    return await import(bundle);
+  } finally {
+    rmSync(bundle, { force: true });
+  }
 }

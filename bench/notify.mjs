@@ -8,50 +8,27 @@
 //   node bench/notify.mjs [--count 500] [--burst 2000] [--channels 10]
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
-import { machine, root } from './lib.mjs';
+import { importHubSource, machine, root } from './lib.mjs';
 
 const { values: args } = parseArgs({ options: { count: { type: 'string', default: '500' }, burst: { type: 'string', default: '2000' }, channels: { type: 'string', default: '10' } } });
 const COUNT = Number(args.count);
 const BURST = Number(args.burst);
 const CHANNELS = Number(args.channels);
 
-const hubPkg = JSON.parse(readFileSync(path.join(root, 'apps/hub/package.json'), 'utf8'));
-const rootPkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-const cacheDir = path.join(root, 'node_modules/.cache/farol-bench');
-mkdirSync(cacheDir, { recursive: true });
-const bundle = path.join(cacheDir, `notify-${process.pid}.mjs`);
-await build({
-  stdin: {
-    contents: [
-      "export { openSqliteDatabase } from './apps/hub/src/infra/database.ts';",
-      "export { createLogger } from './apps/hub/src/infra/logger.ts';",
-      "export { createSecretBox } from './apps/hub/src/infra/secret-box.ts';",
-      "export { createNotifyRepository } from './apps/hub/src/modules/notify/notify.repository.ts';",
-      "export { createChannelsService } from './apps/hub/src/modules/notify/channels.service.ts';",
-      "export { createNotifyService } from './apps/hub/src/modules/notify/notify.service.ts';",
-      "export { createNetworkGuard, parseNetworks } from './apps/hub/src/modules/notify/net-guard.ts';",
-      "export { ChannelCreateSchema } from './packages/protocol/src/index.ts';",
-    ].join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  logLevel: 'warning',
-  outfile: bundle,
-  external: Object.keys(hubPkg.dependencies ?? {}).filter((name) => !name.startsWith('@farol/')),
-  define: { __FAROL_VERSION__: JSON.stringify(rootPkg.version) },
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-});
-const m = await import(bundle);
-rmSync(bundle, { force: true });
+const m = await importHubSource('notify', [
+  "export { openSqliteDatabase } from './apps/hub/src/infra/database.ts';",
+  "export { createLogger } from './apps/hub/src/infra/logger.ts';",
+  "export { createSecretBox } from './apps/hub/src/infra/secret-box.ts';",
+  "export { createNotifyRepository } from './apps/hub/src/modules/notify/notify.repository.ts';",
+  "export { createChannelsService } from './apps/hub/src/modules/notify/channels.service.ts';",
+  "export { createNotifyService } from './apps/hub/src/modules/notify/notify.service.ts';",
+  "export { createNetworkGuard, parseNetworks } from './apps/hub/src/modules/notify/net-guard.ts';",
+  "export { ChannelCreateSchema } from './packages/protocol/src/index.ts';",
+]);
 
 const SECRET = 'bench-hmac-secret-0123456789abcdef';
 const arrivals = new Map();
