@@ -20,7 +20,7 @@ const { values: args } = parseArgs({
   },
 });
 const runs = Number(args.runs);
-const fanouts = args.fanout.map(Number);
+const fanouts = args.fanout.map(Number).filter((n) => n > 0); // --fanout 0: the round trip only
 const repeats = Number(args.repeats);
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -47,20 +47,37 @@ async function roundTrip(hub, dataDir) {
   });
   await waitFor(async () => (await onlineCount(hub, 'bench=real')) === 1, 30_000, 'the agent');
   const body = { command: { kind: 'shell', argv: ['echo', 'hello'] } };
+  // Where the time goes, from the timestamps the hub and the agent stored (same machine, same
+  // clock, millisecond resolution): request → job stored, → command sent, → agent started it,
+  // → agent finished it, → answer received.
+  const phases = { stored: [], sent: [], started: [], finished: [], answered: [] };
   const once = async () => {
+    const startedWall = Date.now();
     const started = performance.now();
     const job = await api(hub, 'POST', '/api/agents/bench-real/command', body);
     const took = performance.now() - started;
-    if (job.targets[0].state !== 'succeeded' || job.targets[0].stdout !== 'hello\n') throw new Error(`unexpected result ${JSON.stringify(job.targets[0])}`);
-    return took;
+    const target = job.targets[0];
+    if (target.state !== 'succeeded' || target.stdout !== 'hello\n') throw new Error(`unexpected result ${JSON.stringify(target)}`);
+    const answeredWall = startedWall + took;
+    return { took, split: { stored: job.createdAt - startedWall, sent: target.sentAt - job.createdAt, started: target.startedAt - target.sentAt, finished: target.endedAt - target.startedAt, answered: answeredWall - target.endedAt } };
   };
   for (let i = 0; i < 20; i++) await once(); // warm-up
   const times = [];
-  for (let i = 0; i < runs; i++) times.push(await once());
+  for (let i = 0; i < runs; i++) {
+    const { took, split } = await once();
+    times.push(took);
+    for (const [phase, ms] of Object.entries(split)) phases[phase].push(ms);
+  }
   agent.kill('SIGTERM');
   await waitExit(agent);
   const sorted = times.toSorted((a, b) => a - b);
-  return { runs, p50Ms: round(percentile(sorted, 50)), p90Ms: round(percentile(sorted, 90)), p99Ms: round(percentile(sorted, 99)), maxMs: round(sorted.at(-1)) };
+  const breakdown = Object.fromEntries(
+    Object.entries(phases).map(([phase, values]) => {
+      const s = values.toSorted((a, b) => a - b);
+      return [phase, { p50Ms: round(percentile(s, 50)), p99Ms: round(percentile(s, 99)) }];
+    }),
+  );
+  return { runs, p50Ms: round(percentile(sorted, 50)), p90Ms: round(percentile(sorted, 90)), p99Ms: round(percentile(sorted, 99)), maxMs: round(sorted.at(-1)), breakdown };
 }
 
 /** N simulated agents; a job to all of them, timed until its last result is stored. */
@@ -104,7 +121,7 @@ const hub = await startHub({ dataDir });
 try {
   console.error(`bench: round trip, ${runs} runs`);
   const rt = await roundTrip(hub, dataDir);
-  console.error(`bench: round trip p50 ${rt.p50Ms} ms, p99 ${rt.p99Ms} ms`);
+  console.error(`bench: round trip p50 ${rt.p50Ms} ms, p99 ${rt.p99Ms} ms; ${Object.entries(rt.breakdown).map(([phase, b]) => `${phase} ${b.p50Ms}/${b.p99Ms}`).join(', ')}`);
   const fan = [];
   for (const n of fanouts) fan.push(await fanOut(hub, dataDir, n));
   const result = { when: new Date().toISOString(), machine: machine(), roundTrip: rt, fanOut: fan };

@@ -64,7 +64,9 @@ export function watchProcess(pid, everyMs = 1000) {
 export async function startHub({ dataDir, env = {} }) {
   const port = await freePort();
   const adminToken = `fat_bench_${Math.random().toString(36).slice(2)}_0123456789`;
-  const child = spawn(process.execPath, [farolBin, 'hub', '--port', String(port), '--data', dataDir], {
+  // FAROL_BENCH_HUB_NODE_ARGS adds Node flags to the hub, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.FAROL_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, farolBin, 'hub', '--port', String(port), '--data', dataDir], {
     // The API rate limit (per token or address) is off: every simulated agent and the polling
     // client share 127.0.0.1 and one token, which a real fleet does not.
     env: { ...process.env, FAROL_ADMIN_TOKEN: adminToken, FAROL_LOG_LEVEL: 'warn', FAROL_API_RATE_LIMIT: '0', ...env },

@@ -9,6 +9,7 @@ export * from './health.js';
 export * from './selectors.js';
 export * from './auth.js';
 export * from './jobs.js';
+export * from './merkle.js';
 export * from './audit.js';
 export * from './notify.js';
 export * from './docker.js';

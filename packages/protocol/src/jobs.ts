@@ -336,7 +336,52 @@ export const CommandClaimsSchema = z.object({
 });
 export type CommandClaims = z.infer<typeof CommandClaimsSchema>;
 
-export const CommandRunSchema = z.object({ token: z.string().min(1).max(200_000).describe('Compact JWS over CommandClaims') });
+/** JWS `typ` header of a job's commands signed together (one signature over a Merkle root). */
+export const COMMAND_BATCH_JWS_TYPE = 'farol-command-batch+jwt';
+/** At most 2^MAX_BATCH_DEPTH commands in one batch (MAX_JOB_TARGETS fits well within). */
+export const MAX_BATCH_DEPTH = 24;
+
+/**
+ * What a batch signs: everything a CommandClaims holds except the per-machine part (sub,
+ * commandId, jti), which is committed to by `root`, the Merkle tree head (RFC 9162 §2.1.1,
+ * SHA-256) over one leaf per machine; see commandLeafBytes.
+ */
+export const CommandBatchClaimsSchema = z.object({
+  iss: z.literal('farol-hub'),
+  aud: z.literal(COMMAND_AUDIENCE),
+  iat: z.number().int(),
+  exp: z.number().int(),
+  jobId: JobIdSchema,
+  command: CommandSchema,
+  timeoutMs: z.number().int().min(100).max(MAX_COMMAND_TIMEOUT_MS),
+  root: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url SHA-256'),
+  size: z.number().int().min(1).max(2 ** MAX_BATCH_DEPTH),
+});
+export type CommandBatchClaims = z.infer<typeof CommandBatchClaimsSchema>;
+
+/** One machine's part of a batch and its inclusion proof (RFC 9162 §2.1.3 audit path, leaf to root). */
+export const CommandBatchProofSchema = z.object({
+  sub: AgentIdSchema,
+  commandId: CommandIdSchema,
+  jti: z.string().min(16).max(64),
+  index: z.number().int().min(0),
+  path: z.array(z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url SHA-256')).max(MAX_BATCH_DEPTH),
+});
+export type CommandBatchProof = z.infer<typeof CommandBatchProofSchema>;
+
+/** The bytes of a batch leaf: the per-machine claims, newline-separated (ids never hold a newline). */
+export function commandLeafBytes(leaf: Pick<CommandBatchProof, 'sub' | 'commandId' | 'jti'>): string {
+  return `farol-command-leaf\n${leaf.sub}\n${leaf.commandId}\n${leaf.jti}`;
+}
+
+/**
+ * `token` alone: a compact JWS over CommandClaims. With `batch`: `token` is a JWS over
+ * CommandBatchClaims and `batch` says which leaf is this agent's and proves it is in the tree.
+ */
+export const CommandRunSchema = z.object({
+  token: z.string().min(1).max(200_000).describe('Compact JWS over CommandClaims, or over CommandBatchClaims with `batch`'),
+  batch: CommandBatchProofSchema.optional(),
+});
 export type CommandRun = z.infer<typeof CommandRunSchema>;
 
 export const CommandCancelSchema = z.object({ commandId: CommandIdSchema });

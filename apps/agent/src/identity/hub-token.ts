@@ -11,8 +11,8 @@ interface ClaimsSchema<T> {
   safeParse(data: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ message: string }> } };
 }
 
-/** One kind of hub-signed token: signed commands, terminal openings. */
-export interface HubTokenKind<T extends { sub: string }> {
+/** One kind of hub-signed token: signed commands, command batches, terminal openings. */
+export interface HubTokenKind<T extends object> {
   /** The JWS `typ` header this kind carries. */
   typ: string;
   claims: ClaimsSchema<T>;
@@ -21,6 +21,8 @@ export interface HubTokenKind<T extends { sub: string }> {
   idSchema: { safeParse(data: unknown): { success: boolean } };
   /** The word refusals use: "the signed <noun> is not JSON", "the <noun> is signed for another agent". */
   noun: string;
+  /** False for a token that names no agent itself (a command batch: its leaves do). Default true: `sub` must be this agent. */
+  addressed?: boolean;
 }
 
 /** The outcome of checking a hub-signed token. */
@@ -38,7 +40,7 @@ function decodeJson(part: string): unknown {
  * no `crit`, claims that match the protocol, addressed to this agent. Expiry and replays are the
  * caller's to judge (an expired command from our hub still gets a durable answer).
  */
-export function verifyHubToken<T extends { sub: string }>(token: string, hubKey: KeyObject, agentId: string, kind: HubTokenKind<T>): HubTokenCheck<T> {
+export function verifyHubToken<T extends object>(token: string, hubKey: KeyObject, agentId: string, kind: HubTokenKind<T>): HubTokenCheck<T> {
   const parts = token.split('.');
   let claimedId: string | undefined;
   const refuse = (reason: string): HubTokenCheck<T> => ({ ok: false, reason, claimedId });
@@ -65,6 +67,6 @@ export function verifyHubToken<T extends { sub: string }>(token: string, hubKey:
   if (!valid) return refuse('the signature does not verify with the hub key pinned at enrollment');
   const claims = kind.claims.safeParse(payload);
   if (!claims.success) return refuse(`the signed claims do not match the protocol (${claims.error.issues[0]?.message ?? 'invalid'})`);
-  if (claims.data.sub !== agentId) return refuse(`the ${kind.noun} is signed for another agent`);
+  if (kind.addressed !== false && (claims.data as { sub?: unknown }).sub !== agentId) return refuse(`the ${kind.noun} is signed for another agent`);
   return { ok: true, claims: claims.data };
 }

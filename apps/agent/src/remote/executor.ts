@@ -14,7 +14,7 @@ import type { HubLink } from '../hub-link/hub-link.client.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../runtime/clock.js';
 import type { CommandStateRepository } from './command-state.repository.js';
-import { verifyCommandToken } from './command-token.js';
+import { verifyCommandRun } from './command-token.js';
 import type { Policy } from './policy.schema.js';
 import { plainOutcome, type RemoteCommandContext, type RemoteOutcome } from './remote-command.js';
 import type { ScreenshotOutcome } from './screenshot.command.js';
@@ -25,6 +25,13 @@ export const MAX_CONCURRENT_COMMANDS = 32;
 const OUTPUT_CHUNK_BYTES = 16 * 1024;
 const OUTPUT_FLUSH_MS = 50;
 const ACK_TIMEOUT_MS = 10_000;
+/**
+ * A command that finishes within this long sends no separate `accepted` acknowledgement: its
+ * result says it ran. A longer one tells the hub it is running once this has passed. Most
+ * commands (echo, docker_ps, metrics) finish well within it, so a fan-out costs the hub two
+ * messages per machine instead of three.
+ */
+export const ACCEPTED_ACK_DELAY_MS = 250;
 const RESULT_ACK_TIMEOUT_MS = 15_000;
 /** How long a restart or stop waits for the hub to take its result before going anyway (it stays on disk). */
 const LIFECYCLE_DELIVERY_MS = 3_000;
@@ -215,7 +222,12 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
         if (Buffer.byteLength(pending.text) >= OUTPUT_CHUNK_BYTES) flush();
         else timer ??= setTimeout(flush, OUTPUT_FLUSH_MS);
       },
-      close: flush,
+      /** The command ended: output not yet sent goes with its result, which carries all of it. */
+      close(): void {
+        clearTimeout(timer);
+        timer = undefined;
+        pending = null;
+      },
     };
   }
 
@@ -235,7 +247,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     }
   }
 
-  async function execute(claims: CommandClaims, controller: AbortController): Promise<void> {
+  async function execute(claims: CommandClaims, controller: AbortController, acceptance: NodeJS.Timeout): Promise<void> {
     const { commandId, command } = claims;
     const startedAt = clock.now();
     const stream = outputStream(commandId);
@@ -291,6 +303,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       logger.error({ err: error, commandId }, 'a remote command handler failed');
       outcome = plainOutcome({ state: 'failed', startedAt, endedAt: clock.now(), error: `the agent failed to run it: ${(error as Error).message}` });
     }
+    clearTimeout(acceptance);
     stream.close();
     if (shuttingDown && (outcome.state === 'cancelled' || controller.signal.aborted) && outcome.state !== 'succeeded') {
       outcome = { ...outcome, state: 'failed', error: 'the agent stopped while the command ran; its process tree was killed' };
@@ -323,7 +336,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
 
   return {
     async run(payload) {
-      const check = verifyCommandToken(payload.token, options.hubKey, options.agentId);
+      const check = verifyCommandRun(payload, options.hubKey, options.agentId);
       if (!check.ok) {
         logger.warn({ commandId: check.claimedId, reason: check.reason }, 'refusing a command that is not from our hub for this agent');
         if (check.claimedId) sendAck({ commandId: check.claimedId, status: 'refused', reason: check.reason });
@@ -369,9 +382,9 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       }
       // Marked before it starts, so a crash from here on is reported rather than forgotten.
       state.markRunning({ commandId: claims.commandId, pid: null, startedAt: clock.now() });
-      sendAck({ commandId: claims.commandId, status: 'accepted' });
+      const acceptance = setTimeout(() => sendAck({ commandId: claims.commandId, status: 'accepted' }), ACCEPTED_ACK_DELAY_MS);
       const controller = new AbortController();
-      const done = execute(claims, controller);
+      const done = execute(claims, controller, acceptance);
       running.set(claims.commandId, { controller, done });
       await done;
     },

@@ -373,9 +373,45 @@ export async function openSqliteDatabase(dataDir: string): Promise<{ db: Db; fil
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrate(db);
   return { db, file };
+}
+
+/** Prepared statements kept per SQL text (most recently used first out when full). */
+const STATEMENT_CACHE_SIZE = 512;
+/** Longer texts are the variable-size bulk statements: prepared each time, not kept. */
+const STATEMENT_CACHE_MAX_SQL = 65_536;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; compiling the SQL is a third of the cost
+ * of a small indexed read. The hub issues the same few hundred statements over and over, so
+ * they are prepared once. Safe on the one connection: better-sqlite3 runs a statement to
+ * completion (`all`/`run`) before the next one starts, and the hub never streams.
+ */
+export function withStatementCache(sqlite: SQLite.Database): { close(): void; prepare(sql: string): SQLite.Statement } {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      sqlite.close();
+    },
+    prepare(sql) {
+      const cached = cache.get(sql);
+      if (cached) {
+        // Re-inserted: the Map's order is the recency order.
+        cache.delete(sql);
+        cache.set(sql, cached);
+        return cached;
+      }
+      const statement = sqlite.prepare(sql);
+      if (sql.length <= STATEMENT_CACHE_MAX_SQL) {
+        cache.set(sql, statement);
+        if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      return statement;
+    },
+  };
 }
 
 /** Runs every migration not yet applied; throws with the failing migration's name. */

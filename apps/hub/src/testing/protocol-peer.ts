@@ -1,11 +1,18 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, verify, type KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { io, type Socket } from 'socket.io-client';
 import {
   AGENT_NAMESPACE,
   AGENT_TOKEN_AUDIENCE,
+  CommandBatchClaimsSchema,
+  CommandClaimsSchema,
+  commandLeafBytes,
+  merkleLeafHash,
+  merkleRootFromPath,
   PROTOCOL_VERSION,
   type Ack,
+  type CommandClaims,
+  type CommandRun,
   type AgentHelloAck,
   type EnrollResponse,
   type HeartbeatSample,
@@ -125,4 +132,25 @@ export async function hello(socket: Socket, intervalMs = 10_000, hostname = 'tes
 
 export async function emitAck<T = unknown>(socket: Socket, event: string, payload: unknown): Promise<Ack<T>> {
   return socket.timeout(5_000).emitWithAck(event, payload);
+}
+
+const sha256 = (data: Uint8Array): Uint8Array => createHash('sha256').update(data).digest();
+
+/**
+ * The claims of a `command:run` as a peer sees them: a command signed on its own, or its leaf
+ * of a job's batch. With the hub's public key, checks what the real agent checks: the signature
+ * and, for a batch, that the leaf's inclusion proof leads to the signed root.
+ */
+export function readCommandRun(run: CommandRun, hubKey?: KeyObject): CommandClaims {
+  const [header, payload, signature] = run.token.split('.') as [string, string, string];
+  if (hubKey && !verify(null, Buffer.from(`${header}.${payload}`), hubKey, Buffer.from(signature, 'base64url'))) throw new Error('bad signature');
+  const decoded = JSON.parse(Buffer.from(payload, 'base64url').toString()) as unknown;
+  if (!run.batch) return CommandClaimsSchema.parse(decoded);
+  const batch = CommandBatchClaimsSchema.parse(decoded);
+  const proof = run.batch;
+  const leaf = merkleLeafHash(sha256, Buffer.from(commandLeafBytes(proof)));
+  const root = merkleRootFromPath(sha256, leaf, proof.index, batch.size, proof.path.map((hash) => Buffer.from(hash, 'base64url')));
+  if (!root || Buffer.from(root).toString('base64url') !== batch.root) throw new Error('the inclusion proof does not lead to the signed root');
+  const { root: _root, size: _size, ...common } = batch;
+  return CommandClaimsSchema.parse({ ...common, sub: proof.sub, commandId: proof.commandId, jti: proof.jti });
 }

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io as connectSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert, AlertChangedEvent, AlertList, ContainerSample, AlertRule, AlertRuleList, Notification, Silence } from '@farol/protocol';
+import type { Alert, AlertChangedEvent, AlertList, ContainerSample, AlertRule, AlertRuleList, Notification, Silence, CommandRun } from '@farol/protocol';
 import { ConfigError } from '../../config.js';
 import { startHub } from '../../main.js';
 import { startHubFixture, waitFor, type HubFixture } from '../../testing/hub-fixture.js';
-import { connectPeer, emitAck, enrollPeer, hello, sample, type PeerIdentity } from '../../testing/protocol-peer.js';
+import { connectPeer, emitAck, enrollPeer, hello, sample, readCommandRun, type PeerIdentity } from '../../testing/protocol-peer.js';
 import { parseAlertsFile } from './alerts-file.js';
 
 /** A generic-webhook receiver on loopback: records what the hub's notifier posts. */
@@ -138,8 +138,8 @@ describe('alerts through the real hub', () => {
     await hello(socket!, 10_000, 'db-host');
     const asked: unknown[] = [];
     // The agent's side of docker_logs: acknowledge, then answer with stdout and stderr.
-    socket!.on('command:run', ({ token }: { token: string }) => {
-      const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { commandId: string; command: unknown };
+    socket!.on('command:run', (run: CommandRun) => {
+      const claims = readCommandRun(run);
       asked.push(claims.command);
       const now = Date.now();
       void emitAck(socket!, 'command:ack', { commandId: claims.commandId, status: 'accepted', at: now }).then(() =>

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { AuditAction, AuditEntry } from '@farol/protocol';
+import { insertRows } from '../../infra/bulk-sql.js';
 import type { AuditLogTable, Db } from '../../infra/database.js';
 
 /** Filters of an audit listing, already resolved (agent names to ids). */
@@ -28,6 +29,8 @@ function toEntry(row: Selectable<AuditLogTable>): AuditEntry {
   };
 }
 
+const AUDIT_COLUMNS = ['seq', 'at', 'actor', 'action', 'agent_id', 'job_id', 'details', 'prev_hash', 'hash'] as const;
+
 /** A row as stored, before JSON is parsed: verification hashes exactly what is in the file. */
 export type StoredAuditRow = Selectable<AuditLogTable>;
 
@@ -42,9 +45,7 @@ export function createAuditRepository(db: Db) {
 
     async insert(rows: AuditLogTable[]): Promise<void> {
       // 9 parameters per row; SQLite allows 32,766 per statement.
-      for (let i = 0; i < rows.length; i += 2_000) {
-        await db.insertInto('audit_log').values(rows.slice(i, i + 2_000)).execute();
-      }
+      await insertRows(db, 'audit_log', AUDIT_COLUMNS, rows.map((row) => AUDIT_COLUMNS.map((column) => row[column])), 1_000);
     },
 
     async list(filter: AuditFilter): Promise<AuditEntry[]> {

@@ -1,8 +1,8 @@
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandClaimsSchema, type AuditList, type CommandClaims, type Job } from '@farol/protocol';
+import { type AuditList, type CommandClaims, type Job, type CommandRun } from '@farol/protocol';
 import { startHubFixture, waitFor, type HubFixture } from '../../testing/hub-fixture.js';
-import { connectPeer, emitAck, enrollPeer, hello } from '../../testing/protocol-peer.js';
+import { connectPeer, emitAck, enrollPeer, hello, readCommandRun } from '../../testing/protocol-peer.js';
 
 // Issue #3 leftovers: Prometheus metrics of jobs, and the strikes that disconnect an agent
 // sending results for commands it was never given. A fresh hub, so the counters start at 0.
@@ -20,8 +20,8 @@ async function agent(name: string): Promise<{ socket: Socket; commands: CommandC
   const connected = await connectPeer(hub.url, peer);
   if (!connected.socket) throw new Error('connect failed');
   const commands: CommandClaims[] = [];
-  connected.socket.on('command:run', ({ token }: { token: string }) => {
-    commands.push(CommandClaimsSchema.parse(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())));
+  connected.socket.on('command:run', (run: CommandRun) => {
+    commands.push(readCommandRun(run));
   });
   if (!(await hello(connected.socket, 10_000, name)).ok) throw new Error('hello failed');
   return { socket: connected.socket, commands };

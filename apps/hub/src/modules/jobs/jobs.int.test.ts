@@ -1,21 +1,21 @@
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CommandClaimsSchema,
   UI_NAMESPACE,
   type AuditList,
   type AuditVerify,
   type CommandClaims,
   type CommandResult,
+  type CommandRun,
   type Job,
   type JobOutputEvent,
   type JobTargetEvent,
   type JobUpdateEvent,
 } from '@farol/protocol';
 import { startHubFixture, waitFor, type HubFixture } from '../../testing/hub-fixture.js';
-import { connectPeer, emitAck, enrollPeer, hello, type PeerIdentity } from '../../testing/protocol-peer.js';
+import { connectPeer, emitAck, enrollPeer, hello, readCommandRun, type PeerIdentity } from '../../testing/protocol-peer.js';
 
 let hub: HubFixture;
 
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 /** A hand-driven agent that collects the commands the hub sends it. */
-async function agent(hostname: string): Promise<{ peer: PeerIdentity; socket: Socket; commands: Array<{ token: string; claims: CommandClaims }> }> {
+async function agent(hostname: string): Promise<{ peer: PeerIdentity; socket: Socket; commands: Array<{ token: string; batch?: CommandRun['batch']; claims: CommandClaims }> }> {
   const peer = await enrollPeer(hub.url, await hub.createJoinToken(), hostname);
   return { peer, ...(await link(peer)) };
 }
@@ -36,13 +36,11 @@ async function link(peer: PeerIdentity) {
   const result = await connectPeer(hub.url, peer);
   if (!result.socket) throw new Error(`connect failed: ${JSON.stringify(result.error)}`);
   const socket = result.socket;
-  const commands: Array<{ token: string; claims: CommandClaims }> = [];
+  const commands: Array<{ token: string; batch?: CommandRun['batch']; claims: CommandClaims }> = [];
   const key = createPublicKey({ key: { ...peer.enrollment.hubPublicKey }, format: 'jwk' });
-  socket.on('command:run', ({ token }: { token: string }) => {
-    const [header, payload, signature] = token.split('.') as [string, string, string];
+  socket.on('command:run', (run: CommandRun) => {
     // Verified with the key the agent pinned at enrollment, as the real agent does.
-    if (!verify(null, Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, 'base64url'))) throw new Error('bad signature');
-    commands.push({ token, claims: CommandClaimsSchema.parse(JSON.parse(Buffer.from(payload, 'base64url').toString())) });
+    commands.push({ token: run.token, batch: run.batch, claims: readCommandRun(run, key) });
   });
   const ack = await hello(socket, 10_000, peer.name);
   if (!ack.ok) throw new Error('hello failed');
@@ -91,6 +89,25 @@ describe('jobs over the real hub', () => {
     expect(done).toMatchObject({ state: 'done', counts: { succeeded: 1 } });
     expect(done.targets[0]).toMatchObject({ state: 'succeeded', exitCode: 0, stdout: 'hi\n' });
     a.socket.close();
+  });
+
+  it('signs a job to several machines once: one JWS over a Merkle root, each machine its own proven leaf', async () => {
+    const peers = [await agent('jobs-batch-1'), await agent('jobs-batch-2'), await agent('jobs-batch-3')];
+    const job = (await hub.api('POST', '/api/jobs', { command: { kind: 'metrics' }, targets: { agents: peers.map((p) => p.peer.name) } })).body as Job;
+    await waitFor(() => peers.every((p) => p.commands.length === 1) || undefined, 5_000, 'three commands');
+    const runs = peers.map((p) => p.commands[0]!);
+    // One signature for the three, each proof checked against it by readCommandRun (as the agent does).
+    expect(new Set(runs.map((r) => r.token)).size).toBe(1);
+    expect(runs.map((r) => r.batch?.index).toSorted()).toEqual([0, 1, 2]);
+    expect(runs.map((r) => r.claims.sub)).toEqual(peers.map((p) => p.peer.agentId));
+    expect(new Set(runs.map((r) => r.claims.jti)).size).toBe(3);
+    expect(runs.map((r) => r.claims.commandId).toSorted()).toEqual((await getJob(job.id)).targets.map((t) => t.commandId).toSorted());
+    // A machine cannot present another's leaf as its own: the hub never sent it that command.
+    const stolen = await emitAck(peers[0]!.socket, 'command:result', result(runs[1]!.claims));
+    expect(stolen).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    for (const [i, p] of peers.entries()) expect(await emitAck(p.socket, 'command:result', result(runs[i]!.claims))).toEqual({ ok: true, data: { stored: true } });
+    await waitFor(async () => (await getJob(job.id)).state === 'done' || undefined, 5_000, 'the job to finish');
+    for (const p of peers) p.socket.close();
   });
 
   it('answers POST /api/agents/:id/command with the result once it is in', async () => {

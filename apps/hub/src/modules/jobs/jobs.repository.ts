@@ -1,5 +1,6 @@
-import { sql, type Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { Command, CommandData, JobState, JobTarget, JobTargets, TargetCounts, TargetState } from '@farol/protocol';
+import { insertRows, updateRowsByKey } from '../../infra/bulk-sql.js';
 import type { Db, JobsTable, JobTargetsTable } from '../../infra/database.js';
 
 /** A job as stored. */
@@ -82,6 +83,15 @@ function targetColumns(target: TargetRecord): Omit<JobTargetsTable, 'command_id'
   };
 }
 
+/** What targetColumns returns, in its order. */
+const TARGET_STATE_COLUMNS = ['state', 'exit_code', 'signal', 'stdout', 'stderr', 'stdout_truncated', 'stderr_truncated', 'data', 'sent_at', 'started_at', 'ended_at', 'error', 'result_at'] as const;
+const TARGET_INSERT_COLUMNS = ['command_id', 'job_id', 'agent_id', 'agent_name', ...TARGET_STATE_COLUMNS];
+
+function targetValues(target: TargetRecord): unknown[] {
+  const columns = targetColumns(target);
+  return TARGET_STATE_COLUMNS.map((column) => columns[column]);
+}
+
 /** 17 parameters per target row; SQLite allows 32,766 per statement. */
 const INSERT_CHUNK = 1_000;
 /** 14 parameters per updated row. */
@@ -113,20 +123,7 @@ export function createJobsRepository(db: Db) {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      for (let i = 0; i < targets.length; i += INSERT_CHUNK) {
-        await db
-          .insertInto('job_targets')
-          .values(
-            targets.slice(i, i + INSERT_CHUNK).map((t) => ({
-              command_id: t.commandId,
-              job_id: t.jobId,
-              agent_id: t.agentId,
-              agent_name: t.agentName,
-              ...targetColumns(t),
-            })),
-          )
-          .execute();
-      }
+      await insertRows(db, 'job_targets', TARGET_INSERT_COLUMNS, targets.map((t) => [t.commandId, t.jobId, t.agentId, t.agentName, ...targetValues(t)]), INSERT_CHUNK);
       return toJob(row);
     },
 
@@ -136,20 +133,7 @@ export function createJobsRepository(db: Db) {
      * fan-out stores thousands of results at once.
      */
     async saveTargets(targets: TargetRecord[]): Promise<void> {
-      for (let i = 0; i < targets.length; i += UPDATE_CHUNK) {
-        const rows = targets.slice(i, i + UPDATE_CHUNK).map((target) => {
-          const c = targetColumns(target);
-          return sql`(${target.commandId}, ${c.state}, ${c.exit_code}, ${c.signal}, ${c.stdout}, ${c.stderr}, ${c.stdout_truncated}, ${c.stderr_truncated}, ${c.data}, ${c.sent_at}, ${c.started_at}, ${c.ended_at}, ${c.error}, ${c.result_at})`;
-        });
-        await sql`
-          update job_targets set
-            state = v.column2, exit_code = v.column3, signal = v.column4, stdout = v.column5, stderr = v.column6,
-            stdout_truncated = v.column7, stderr_truncated = v.column8, data = v.column9, sent_at = v.column10,
-            started_at = v.column11, ended_at = v.column12, error = v.column13, result_at = v.column14
-          from (values ${sql.join(rows)}) as v
-          where job_targets.command_id = v.column1
-        `.execute(db);
-      }
+      await updateRowsByKey(db, 'job_targets', 'command_id', TARGET_STATE_COLUMNS, targets.map((t) => [t.commandId, ...targetValues(t)]), UPDATE_CHUNK);
     },
 
     async updateJob(id: string, patch: { state?: JobState; cancelledAt?: number; finishedAt?: number }): Promise<void> {

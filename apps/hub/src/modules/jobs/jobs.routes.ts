@@ -49,7 +49,9 @@ export function jobsRoutes({ jobs, authorizer, fanOutLimit }: { jobs: JobsServic
   async function runOnAgent(ref: string, command: Command, options: { ttlMs?: number | undefined; timeoutMs?: number | undefined; wait: boolean }, actor: string, access: JobAccess): Promise<{ status: 200 | 202; job: Job }> {
     const job = await jobs.create({ command, targets: { agents: [ref] }, ttlMs: options.ttlMs, timeoutMs: options.timeoutMs }, actor, access);
     const target = job.targets[0]!;
-    if (!options.wait || target.state === 'queued') return { status: 202, job };
+    // Queued and not connected: it runs when the machine returns. Connected but its hello not yet
+    // answered (it has just come online): it is sent within moments, so wait as for any other.
+    if (!options.wait || (target.state === 'queued' && !jobs.isConnected(target.agentId))) return { status: 202, job };
     const finished = await jobs.waitForFinal(target.commandId, job.timeoutMs + WAIT_SLACK_MS);
     return { status: finished ? 200 : 202, job: await jobs.get(job.id) };
   }

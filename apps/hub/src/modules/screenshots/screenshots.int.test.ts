@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CommandClaimsSchema,
   MAX_MESSAGE_BYTES,
   SCREENSHOT_CHUNK_BYTES,
   type AuditList,
@@ -10,9 +9,10 @@ import {
   type CommandResult,
   type Job,
   type ScreenshotInfo,
+  type CommandRun,
 } from '@farol/protocol';
 import { startHubFixture, waitFor, type HubFixture } from '../../testing/hub-fixture.js';
-import { connectPeer, emitAck, enrollPeer, hello } from '../../testing/protocol-peer.js';
+import { connectPeer, emitAck, enrollPeer, hello, readCommandRun } from '../../testing/protocol-peer.js';
 
 // The hub's side of screenshots against a real hub and SQLite, with a hand-driven agent that
 // answers `screenshot` commands the way the real one does (chunks, then the result).
@@ -37,8 +37,8 @@ async function agent(name: string, answer: Answer): Promise<{ socket: Socket; co
   if (!connected.socket) throw new Error('connect failed');
   const socket = connected.socket;
   const commands: CommandClaims[] = [];
-  socket.on('command:run', ({ token }: { token: string }) => {
-    const claims = CommandClaimsSchema.parse(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()));
+  socket.on('command:run', (run: CommandRun) => {
+    const claims = readCommandRun(run);
     commands.push(claims);
     void answer(claims, socket);
   });

@@ -6,10 +6,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandClaimsSchema, type AuditList, type CommandClaims, type Job, type Problem, type SecretList, type SecretReveal, type SecretSummary } from '@farol/protocol';
+import { type AuditList, type CommandClaims, type Job, type Problem, type SecretList, type SecretReveal, type SecretSummary, type CommandRun } from '@farol/protocol';
 import { startHub } from '../../main.js';
 import { startHubFixture, waitFor, type HubFixture } from '../../testing/hub-fixture.js';
-import { connectPeer, emitAck, enrollPeer, hello, type PeerIdentity } from '../../testing/protocol-peer.js';
+import { connectPeer, emitAck, enrollPeer, hello, type PeerIdentity, readCommandRun } from '../../testing/protocol-peer.js';
 
 // Secrets over the real hub: sealed at rest, write-only REST, audited reads, and the agent
 // fetch refused for anything but the agent's own unfinished command and in-scope secrets.
@@ -36,8 +36,8 @@ async function agent(hostname: string, labels: Record<string, string>): Promise<
   const result = await connectPeer(hub.url, peer);
   if (!result.socket) throw new Error(`connect failed: ${JSON.stringify(result.error)}`);
   const commands: CommandClaims[] = [];
-  result.socket.on('command:run', ({ token }: { token: string }) => {
-    commands.push(CommandClaimsSchema.parse(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())));
+  result.socket.on('command:run', (run: CommandRun) => {
+    commands.push(readCommandRun(run));
   });
   const ack = await hello(result.socket, 10_000, hostname);
   if (!ack.ok) throw new Error('hello failed');
