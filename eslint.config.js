@@ -3,7 +3,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'data/**', '.farol-test/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'data/**', '.farol-test/**', '.cache/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,6 +14,33 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
+    },
+  },
+  {
+    // Hub layers (docs/architecture.md): infra is the ground the modules stand on, so it never
+    // imports a module (or the wiring in main.ts / server.ts); what it needs from one, such as
+    // `farol db copy`'s audit chain check, is passed in by main.ts. Tests beside infra code may
+    // start whole hubs and use real repositories.
+    files: ['apps/hub/src/infra/**/*.ts'],
+    ignores: ['apps/hub/src/infra/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(\\.\\./)+(modules/|main\\.js$|server\\.js$)', message: 'infra must not depend on modules or on the wiring; have main.ts pass in what is needed.' }] },
+      ],
+    },
+  },
+  {
+    // Routes and gateways call services; only services reach repositories (of their own module).
+    files: ['apps/hub/src/modules/**/*.routes.ts', 'apps/hub/src/modules/**/*.gateway.ts'],
+    // Known exception until it is mended (issue #14 item 9): the agent link gateway still stores
+    // a machine's hello and system info through the agents repository itself.
+    ignores: ['apps/hub/src/modules/agents/agent-link.gateway.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '(\\.repository|/repositories)(\\.js)?$', message: 'routes and gateways go through a service, never a repository.' }] },
+      ],
     },
   },
   {

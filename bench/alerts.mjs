@@ -36,7 +36,7 @@ const hubSource = await importHubSource('alerts', [
   "export { startHub } from './apps/hub/src/main.ts';",
   "export { createAlertsService } from './apps/hub/src/modules/alerts/alerts.service.ts';",
   "export { openSqliteDatabase } from './apps/hub/src/infra/database.ts';",
-  "export { createRepositories, createUnitOfWork } from './apps/hub/src/infra/repositories.ts';",
+  "export { createRepositories, createUnitOfWork } from './apps/hub/src/modules/repositories.ts';",
   "export { createMemoryBus } from './apps/hub/src/infra/bus.ts';",
   "export { createLogger } from './apps/hub/src/infra/logger.ts';",
   "export { PROTOCOL_VERSION, AGENT_TOKEN_AUDIENCE } from './packages/protocol/src/index.ts';",

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { agentBundle, api, machine, root, sleep, startHub, waitExit, watchProcess } from './lib.mjs';
+import { createBenchDatabase, loadAverage } from './pg.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -17,6 +18,8 @@ const { values: args } = parseArgs({
     fanout: { type: 'string', multiple: true, default: ['1000'] },
     repeats: { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
+    // PostgreSQL server for the hub (issue #13): a fresh database on it for this run, dropped after.
+    'database-url': { type: 'string' },
   },
 });
 const runs = Number(args.runs);
@@ -113,23 +116,25 @@ async function fanOut(hub, dataDir, agents) {
   sim.kill('SIGTERM');
   await waitExit(sim);
   const sorted = results.map((r) => r.allResultsStoredMs).toSorted((a, b) => a - b);
-  return { agents, repeats: results, medianAllStoredMs: percentile(sorted, 50), hubRssMaxMiB: round(hubStats.rssMaxMiB) };
+  return { agents, repeats: results, medianAllStoredMs: percentile(sorted, 50), hubRssMaxMiB: round(hubStats.rssMaxMiB), loadAverage: loadAverage() };
 }
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'farol-bench-cmd-'));
-const hub = await startHub({ dataDir });
+const database = args['database-url'] ? await createBenchDatabase(args['database-url']) : null;
+const hub = await startHub({ dataDir, env: database ? { FAROL_DATABASE_URL: database.url } : {} });
 try {
   console.error(`bench: round trip, ${runs} runs`);
   const rt = await roundTrip(hub, dataDir);
   console.error(`bench: round trip p50 ${rt.p50Ms} ms, p99 ${rt.p99Ms} ms; ${Object.entries(rt.breakdown).map(([phase, b]) => `${phase} ${b.p50Ms}/${b.p99Ms}`).join(', ')}`);
   const fan = [];
   for (const n of fanouts) fan.push(await fanOut(hub, dataDir, n));
-  const result = { when: new Date().toISOString(), machine: machine(), roundTrip: rt, fanOut: fan };
+  const result = { when: new Date().toISOString(), machine: machine(), database: database ? 'postgresql' : 'sqlite', roundTrip: rt, fanOut: fan };
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-  writeFileSync(path.join(root, 'bench/results', `commands-${fanouts.join('-')}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(root, 'bench/results', `commands-${fanouts.join('-')}${database ? '-pg' : ''}.json`), `${JSON.stringify(result, null, 2)}\n`);
   console.log(JSON.stringify(result, null, 2));
 } finally {
   hub.child.kill('SIGTERM');
   await waitExit(hub.child);
+  await database?.drop();
   if (!args.keep) rmSync(dataDir, { recursive: true, force: true });
 }

@@ -10,6 +10,10 @@ const steps = [
   ['heartbeats.mjs', '--agents', '1000', '--duration', '180'],
   ['heartbeats.mjs', '--agents', '10000', '--duration', '180'],
   ['commands.mjs', '--runs', '500', '--fanout', '1000', '--fanout', '10000'],
+  ['tracing.mjs', '--requests', '3000', '--rounds', '6'],
+  ['checks.mjs', '--agents', '1000', '--rounds', '4', '--probes', '50'],
+  // Several hubs (issue #14): needs this machine's PostgreSQL and Redis.
+  ['reconnect-storm.mjs', '--agents', '1000', '--hubs', '3'],
 ];
 for (const [script, ...args] of steps) {
   console.error(`\n== ${script} ${args.join(' ')}`);

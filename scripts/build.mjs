@@ -5,6 +5,8 @@
 // serves to machines being added (see docs/adr/0002-bundling-and-one-command.md).
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { isUpToDate } from './build-staleness.mjs';
+import { escapeNonAscii } from './ascii-source.mjs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -73,6 +75,10 @@ async function precompress(dir) {
 }
 
 const started = Date.now();
+if (process.argv.includes('--if-stale') && isUpToDate(root)) {
+  console.log(`farol: the build is up to date (checked in ${Date.now() - started} ms); run npm run build to force one`);
+  process.exit(0);
+}
 await Promise.all([
   buildWeb(),
   build({
@@ -99,4 +105,6 @@ await Promise.all([
     external: externalsOf('cli'),
   }),
 ]);
+// ASCII-only bundles: V8 then holds their source at one byte a character (scripts/ascii-source.mjs).
+for (const bundle of ['apps/hub/dist/hub.mjs', 'apps/agent/dist/farol-agent.mjs', 'apps/cli/dist/farol.mjs']) escapeNonAscii(path.join(root, bundle));
 console.log(`farol: built hub, agent, cli and web in ${((Date.now() - started) / 1000).toFixed(1)} s`);

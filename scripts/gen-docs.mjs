@@ -43,7 +43,10 @@ See \`farol agent --help\`: every flag has an environment variable
 allows, default \`<state>/policy.json\`; see \`farol-agent policy --help\`;
 \`DOCKER_HOST\`: the Docker engine, \`unix:///var/run/docker.sock\` by default or
 \`tcp://host:port\`; \`FAROL_WATCH_CONTAINERS\` or \`WATCH_CONTAINERS\`: container names or globs
-whose absence or ill health matters).
+whose absence or ill health matters; \`FAROL_CONTAINER_UPDATE_CHECK\`: how often the registry is
+asked for newer digests of the containers' image tags, default \`5m\`). \`--hub\`/\`FAROL_HUB_URL\` may list several hubs separated by
+commas (\`https://a:8080,https://b:8080\`): the agent stays on one and moves to the next when it
+fails ([scaling](scaling.md)).
 
 ## CLI
 

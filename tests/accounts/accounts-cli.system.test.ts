@@ -26,7 +26,11 @@ describe('farol login, tokens, users and join-tokens against a real hub', () => 
     expect(login.code).toBe(0);
     expect(login.stdout).toContain(`logged in to ${hub.url} as admin (admin)`);
 
-    const created = await cli.run(['tokens', 'create', 'nightly backup', '--ttl', '7d', '--permission', 'nodes:read', '--json']);
+    // Minting a token proves the password again (issue #11): one line says how when it is missing.
+    const unproven = await cli.run(['api-tokens', 'create', 'nightly backup']);
+    expect(unproven).toMatchObject({ code: 1, stderr: 'farol: creating an API token needs your password: FAROL_PASSWORD=… farol api-tokens create "nightly backup"\n' });
+    const proof = { FAROL_PASSWORD: hub.adminPassword! };
+    const created = await cli.run(['tokens', 'create', 'nightly backup', '--ttl', '7d', '--permission', 'nodes:read', '--json'], proof);
     expect(created.code).toBe(0);
     const token = JSON.parse(created.stdout) as { id: string; token: string; permissions: string[] };
     expect(token.permissions).toEqual(['nodes:read']);
@@ -37,7 +41,8 @@ describe('farol login, tokens, users and join-tokens against a real hub', () => 
     expect(listed.stdout).toMatch(new RegExp(`${token.id}\\s+nightly backup\\s+active\\s+nodes:read`));
     expect(listed.stdout).not.toContain(token.token);
 
-    expect((await cli.run(['tokens', 'revoke', token.id])).stdout).toBe(`revoked API token ${token.id}\n`);
+    expect((await cli.run(['tokens', 'revoke', token.id])).stderr).toContain('revoking another API token needs your password');
+    expect((await cli.run(['tokens', 'revoke', token.id], proof)).stdout).toBe(`revoked API token ${token.id}\n`);
     expect((await hub.api('GET', '/api/agents', undefined, token.token)).status).toBe(401);
     const missing = await cli.run(['tokens', 'revoke', 'tok_nope']);
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining('no API token "tok_nope"') });

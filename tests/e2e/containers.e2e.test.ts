@@ -57,7 +57,11 @@ describe.skipIf(skip !== null)('farol containers (hub, agent and CLI processes, 
 
     const metrics = await (await fetch(`${hub.url}/metrics`)).text();
     const line = (name: string, container: string, watched: boolean) =>
-      metrics.split('\n').find((l) => l.startsWith(`${name}{agent_id="${answer.agentId}",container="${container}",watched="${watched}"}`));
+      // The hub label every series carries (#14) is left out of the comparison.
+      metrics
+        .split('\n')
+        .map((l) => l.replace(/,hub="[^"]*"/, ''))
+        .find((l) => l.startsWith(`${name}{agent_id="${answer.agentId}",container="${container}",watched="${watched}"}`));
     expect(line('farol_container_up', TEST_CONTAINERS.healthy, true)).toMatch(/ 1$/);
     expect(line('farol_container_up', TEST_CONTAINERS.exited, false)).toMatch(/ 0$/);
     expect(line('farol_container_up', 'farol-ghost', true)).toMatch(/ 0$/);
@@ -75,7 +79,7 @@ describe.skipIf(skip !== null)('farol containers (hub, agent and CLI processes, 
     const table = await cli(['containers', 'ls', 'box']);
     expect(table.code).toBe(0);
     const lines = table.output.split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+STATE\s+HEALTH\s+RESTARTS\s+CPU\s+MEMORY\s+IMAGE\s+STARTED\s+WATCHED$/);
+    expect(lines[0]).toMatch(/^NAME\s+STATE\s+HEALTH\s+RESTARTS\s+CPU\s+MEMORY\s+IMAGE\s+DIGEST\s+UPDATE\s+STARTED\s+WATCHED$/);
     expect(lines.find((l) => l.startsWith(`${TEST_CONTAINERS.healthy} `))).toMatch(/running\s+healthy\s+0\s+([\d.]+%|-)\s+.*farol-test\/busybox:latest.*yes$/);
     expect(lines.find((l) => l.startsWith(`${TEST_CONTAINERS.exited} `))).toMatch(/exited \(3\)/);
     expect(lines.find((l) => l.startsWith('farol-ghost '))).toMatch(/missing/);

@@ -1,12 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent, AgentList, Job } from '@farol/protocol';
-import { ADMIN_TOKEN, agentBundle, api, farolBin, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from './support/processes.js';
+import { ADMIN_TOKEN, agentBundle, api, farolBin, freePort, hubDatabaseUrl, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from './support/processes.js';
 
-// Remote commands against the real thing: a hub process with SQLite, agent processes that run
-// real programs, and the farol CLI.
+// Remote commands against the real thing: a hub process with SQLite (or PostgreSQL in the
+// e2e-pg project, #13), agent processes that run real programs, and the farol CLI.
 
 const dir = tempDir('remote');
 const procs: Proc[] = [];
@@ -25,6 +26,31 @@ function startAgent(name: string, extra: string[] = [], env: Record<string, stri
   procs.push(proc);
   agents[name] = proc;
   return proc;
+}
+
+/** Someone with the database in hand rewrites a past entry; returns its seq. SQLite file or the e2e-pg database (#13). */
+async function tamperWithAuditLog(): Promise<{ seq: number }> {
+  const select = "select seq from audit_log where action = 'command.create' order by seq limit 1 offset 2";
+  const databaseUrl = await hubDatabaseUrl(dataDir);
+  if (databaseUrl) {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await client.query('alter table audit_log disable trigger audit_log_no_update');
+      const { rows } = await client.query<{ seq: string }>(select);
+      const seq = Number(rows[0]!.seq);
+      await client.query(`update audit_log set details = jsonb_set(details::jsonb, '{summary}', '"nothing to see"')::text where seq = $1`, [seq]);
+      return { seq };
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new Database(path.join(dataDir, 'farol.db'));
+  db.exec('drop trigger audit_log_no_update');
+  const row = db.prepare(select).get() as { seq: number };
+  db.prepare("update audit_log set details = json_set(details, '$.summary', 'nothing to see') where seq = ?").run(row.seq);
+  db.close();
+  return row;
 }
 
 async function agentStatus(name: string): Promise<string | undefined> {
@@ -213,11 +239,7 @@ describe('remote commands, end to end', () => {
     const listed = await cli(['audit', '--agent', 'delta', '--action', 'command.result']);
     expect(listed.output).toContain('refused by agent policy: shell is not allowed here');
 
-    const db = new Database(path.join(dataDir, 'farol.db'));
-    db.exec('drop trigger audit_log_no_update');
-    const row = db.prepare("select seq from audit_log where action = 'command.create' order by seq limit 1 offset 2").get() as { seq: number };
-    db.prepare("update audit_log set details = json_set(details, '$.summary', 'nothing to see') where seq = ?").run(row.seq);
-    db.close();
+    const row = await tamperWithAuditLog();
     const tampered = await cli(['audit', 'verify']);
     expect(tampered.code).toBe(1);
     expect(tampered.output).toContain(`audit log TAMPERED at entry ${row.seq}: its content does not match its hash`);

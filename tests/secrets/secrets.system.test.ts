@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectUi, onUiEvent, watchJob, type UiSocket } from '@farol/client';
+import { waitFor } from '@farol/test-support';
 import type { Agent, AuditList, Job } from '@farol/protocol';
 import { startHub, type RunningHub } from '../../apps/hub/src/main.js';
 import { runAgent } from '../../apps/agent/src/commands/run.command.js';
@@ -34,16 +35,6 @@ async function api<T>(method: string, route: string, body?: unknown): Promise<{ 
   return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function startAgent(name: string, labels: Record<string, string>): Promise<void> {
   const token = await api<{ token: string }>('POST', '/api/join-tokens', { labels });
   const memory = createMemoryLogger('debug');
@@ -55,7 +46,7 @@ async function startAgent(name: string, labels: Record<string, string>): Promise
     { logger: memory.logger, reconnectBaseDelayMs: 100, commandEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
   );
   agents.push({ name, stop, done, logs: memory.lines });
-  await waitFor(async () => ((await api<Agent>('GET', `/api/agents/${name}`)).body?.status === 'online' ? true : undefined), `${name} online`);
+  await waitFor(async () => ((await api<Agent>('GET', `/api/agents/${name}`)).body?.status === 'online' ? true : undefined), 20_000, `${name} online`);
 }
 
 beforeAll(async () => {
@@ -94,7 +85,7 @@ describe('a secret from the operator to a command', () => {
     const job = await waitFor(async () => {
       const current = (await api<Job>('GET', `/api/jobs/${created.body.id}`)).body;
       return current.state === 'done' ? current : undefined;
-    }, 'the job');
+    }, 20_000, 'the job');
     ui.close();
 
     const target = job.targets[0]!;

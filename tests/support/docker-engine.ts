@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -88,7 +88,7 @@ function apiGet<T>(socketPath: string, apiPath: string): Promise<T> {
  * `--network none`), vfs storage (works inside any container). Waits for /_ping and imports
  * busybox as TEST_IMAGE.
  */
-export async function startDockerEngine(): Promise<DockerEngine> {
+export async function startDockerEngine(options: { storageDriver?: 'vfs' | 'overlay2' } = {}): Promise<DockerEngine> {
   const dir = mkdtempSync(path.join(tmpdir(), 'farol-dockerd-'));
   const socketPath = path.join(dir, 'docker.sock');
   const host = `unix://${socketPath}`;
@@ -99,7 +99,8 @@ export async function startDockerEngine(): Promise<DockerEngine> {
       '--iptables=false',
       '--ip6tables=false',
       '--bridge=none',
-      '--storage-driver=vfs',
+      // vfs copies every layer whole: fine for busybox, slow for image builds (overlay2 there, when the kernel has it).
+      `--storage-driver=${options.storageDriver ?? 'vfs'}`,
       '--data-root', path.join(dir, 'data'),
       '--exec-root', path.join(dir, 'exec'),
       '--pidfile', path.join(dir, 'dockerd.pid'),
@@ -141,6 +142,9 @@ export async function startDockerEngine(): Promise<DockerEngine> {
       await exited;
       clearTimeout(timer);
     }
+    // A dockerd that had to be killed can leave mounts behind (its default netns, overlay2 layers).
+    const leftovers = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((line) => line.split(' ')[1] ?? '').filter((mount) => mount.startsWith(`${dir}/`));
+    for (const mount of leftovers.reverse()) await run('umount', ['-l', mount]).catch((error: Error) => console.warn(`could not unmount ${mount}: ${error.message}`));
     rmSync(dir, { recursive: true, force: true });
   };
 

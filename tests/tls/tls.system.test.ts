@@ -116,6 +116,27 @@ describe('TLS', () => {
     await expect(get('/health', readCa('other-ca'))).rejects.toThrow(/certificate/i);
   });
 
+  it('tells browsers to keep to HTTPS (HSTS) on every answer, errors and socket polling included (#11)', async () => {
+    const headersOf = (route: string, headers: Record<string, string> = {}): Promise<{ status: number; hsts: string | undefined }> =>
+      new Promise((resolve, reject) => {
+        const req = request(`${hub.url}${route}`, { ca: readCa('ca'), headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, hsts: res.headers['strict-transport-security'] as string | undefined }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const answers = [
+      await headersOf('/health'),
+      await headersOf('/api/agents', { authorization: `Bearer ${hub.adminToken}` }),
+      await headersOf('/api/agents'), // 401
+      await headersOf('/api/no-such-route'), // 404
+      await headersOf('/socket.io/?EIO=4&transport=polling'), // answered by Socket.IO, outside Fastify
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 401, 404, expect.any(Number)]);
+    for (const answer of answers) expect(answer.hsts).toBe('max-age=31536000; includeSubDomains');
+  });
+
   it('an agent with the CA file enrolls over https and links over wss', async () => {
     const result = await runAgentFor('tls-good', { caFile: file('ca.pem') }, online('tls-good'), 15_000);
     expect(result.reached).toBe(true);
@@ -139,7 +160,7 @@ describe('TLS', () => {
     await new Promise((r) => setTimeout(r, 300));
     const second = await runAgentFor('tls-switch', { caFile: file('other-ca.pem') }, online('tls-switch'), 4_000);
     expect(second.reached).toBe(false);
-    expect(second.messages).toContain('cannot reach the hub');
+    expect(second.messages).toContainEqual(expect.stringMatching(/^cannot reach the hub: TLS with .* failed/));
     expect(second.messages).not.toContain('connected to hub');
   });
 

@@ -34,6 +34,15 @@ describe('agent configuration', () => {
     expect(problems.find((p) => p.startsWith('--token'))).not.toContain('got');
   });
 
+  it('takes several hubs separated by commas, normalized, and refuses a bad one by name (issue #14)', () => {
+    expect(loadAgentConfig({ hub: ' https://a.example:8080/, https://b.example:8080 ,https://a.example:8080' }, {}).hubUrl).toBe(
+      'https://a.example:8080,https://b.example:8080',
+    );
+    expect(loadAgentConfig({}, { FAROL_HUB_URL: 'http://10.0.0.1:8080,http://10.0.0.2:8080' }).hubUrl).toBe('http://10.0.0.1:8080,http://10.0.0.2:8080');
+    expect(() => loadAgentConfig({ hub: 'https://a.example:8080,ftp://b.example' }, {})).toThrow(/--hub \/ FAROL_HUB_URL: .*not "ftp:\/\/b.example"/);
+    expect(() => loadAgentConfig({ hub: ' , ' }, {})).toThrow(/--hub \/ FAROL_HUB_URL: the hub URL looks like/);
+  });
+
   it('parses sizes with binary units', () => {
     expect(parseSize('50MB')).toBe(52_428_800);
     expect(parseSize('512KiB')).toBe(524_288);

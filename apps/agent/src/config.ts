@@ -1,9 +1,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { AgentNameSchema, parseDuration } from '@farol/protocol';
+import { MAX_HEARTBEAT_INTERVAL_MS, NewAgentNameSchema, parseDuration } from '@farol/protocol';
 import { parseDockerHost } from './docker/docker-engine.client.js';
 import { parseWatchList } from './docker/watch-list.js';
+import { MAX_HUB_URLS, splitHubUrls } from './hub-link/hub-rotation.js';
 import { LOG_LEVELS } from './logging/logger.js';
 
 /** "50MB", "512KiB", "1GB", "1048576" → bytes. Units are binary: 1 KB = 1024 bytes. */
@@ -25,10 +26,24 @@ const SizeText = z
   .regex(/^\d+(\.\d+)?\s*(b|kb|kib|k|mb|mib|m|gb|gib|g)?$/i, 'sizes look like 50MB, 512KB or 1GB')
   .transform((text) => parseSize(text));
 
+const ONE_HUB_URL = /^https?:\/\/[^\s/,]+(\/[^\s,]*)?$/i;
+
+/**
+ * One hub URL, or several separated by commas (`https://a:8080,https://b:8080`): the agent
+ * tries them in an order of its own and stays on the one that works. Normalized to the same
+ * comma-separated text without trailing slashes, which identity.json keeps as it is.
+ */
 const HubUrl = z
   .string()
-  .regex(/^https?:\/\/[^\s/]+(\/.*)?$/i, 'the hub URL looks like https://hub.example.com:8080')
-  .transform((url) => url.replace(/\/+$/, ''));
+  .transform((text) => splitHubUrls(text))
+  .superRefine((urls, context) => {
+    if (urls.length === 0) context.addIssue({ code: 'custom', message: 'the hub URL looks like https://hub.example.com:8080' });
+    if (urls.length > MAX_HUB_URLS) context.addIssue({ code: 'custom', message: `at most ${MAX_HUB_URLS} hub URLs` });
+    for (const url of urls) {
+      if (!ONE_HUB_URL.test(url)) context.addIssue({ code: 'custom', message: `the hub URL looks like https://hub.example.com:8080 (several: separated by commas), not "${url}"` });
+    }
+  })
+  .transform((urls) => urls.join(','));
 
 /** A zod refinement from a parser that throws with an operator-facing message. */
 function refineWith(parse: (text: string) => unknown) {
@@ -51,12 +66,13 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env, isRoot = p
 
 /** Configuration of `farol-agent run` and `farol-agent enroll`: flags, then environment, then defaults. */
 export const AgentConfigSchema = z.object({
-  hubUrl: HubUrl.optional().describe('Hub base URL, e.g. https://hub.example.com:8080. Needed to enroll; afterwards the enrolled URL is the default'),
-  joinToken: z.string().min(1).max(256).optional().describe('Join token from `farol token create`; used only when the state dir holds no identity yet'),
+  hubUrl: HubUrl.optional().describe('Hub base URL, e.g. https://hub.example.com:8080, or several hubs separated by commas (https://a:8080,https://b:8080: the agent fails over between them). Needed to enroll; afterwards the enrolled URLs are the default'),
+  joinToken: z.string().min(1).max(256).optional().describe('Join token from `farol join-tokens create`; used only when the state dir holds no identity yet'),
   stateDir: z.string().min(1).describe('Directory for identity.json and the sample buffer. Default /var/lib/farol-agent as root, else $XDG_STATE_HOME/farol-agent or ~/.local/state/farol-agent'),
-  name: AgentNameSchema.optional().describe('Name asked for at enrollment; default the hostname'),
+  name: NewAgentNameSchema.optional().describe('Name asked for at enrollment; default the hostname. Never shaped like an id (ag_…)'),
   heartbeatIntervalMs: DurationText.pipe(
-    z.number().min(1_000, 'the interval is at least 1s').max(3_600_000, 'the interval is at most 1h'),
+    // The hub honours at most MAX_HEARTBEAT_INTERVAL_MS (5 min) when it decides a machine is offline.
+    z.number().min(1_000, 'the interval is at least 1s').max(MAX_HEARTBEAT_INTERVAL_MS, 'the interval is at most 5m'),
   ).describe('How often a sample is taken and sent (default 10s)'),
   reconnectMaxDelayMs: DurationText.pipe(
     z.number().min(1_000, 'the reconnect delay cap is at least 1s').max(86_400_000, 'the reconnect delay cap is at most 1d'),
@@ -77,6 +93,9 @@ export const AgentConfigSchema = z.object({
     .superRefine(refineWith(parseWatchList))
     .optional()
     .describe('Containers whose absence or ill health matters: names or globs, comma-separated (FAROL_WATCH_CONTAINERS, or WATCH_CONTAINERS as in the design notes)'),
+  containerUpdateCheckMs: DurationText.pipe(z.number().min(1_000, 'at least 1s').max(86_400_000, 'at most 1d')).describe(
+    'How often the registry is asked for newer digests of the containers\' image tags, reported as "update available" (default 5m)',
+  ),
   terminalMaxSessions: z.coerce
     .number({ error: 'a whole number of sessions' })
     .int('a whole number of sessions')
@@ -103,6 +122,7 @@ export const AGENT_CONFIG_SOURCES: Record<AgentConfigKey, { flag: string; env?: 
   caFile: { flag: '--ca-file', env: 'FAROL_CA_FILE' },
   dockerHost: { flag: '--docker-host', env: 'DOCKER_HOST' },
   watchContainers: { flag: '--watch-containers', env: 'FAROL_WATCH_CONTAINERS' },
+  containerUpdateCheckMs: { flag: '--container-update-check', env: 'FAROL_CONTAINER_UPDATE_CHECK', default: '5m' },
   terminalMaxSessions: { flag: '--terminal-max-sessions', env: 'FAROL_TERMINAL_MAX_SESSIONS', default: '8' },
   terminalIdleTimeoutMs: { flag: '--terminal-idle-timeout', env: 'FAROL_TERMINAL_IDLE_TIMEOUT', default: '30m' },
 };
@@ -122,6 +142,7 @@ export interface AgentFlags {
   caFile?: string;
   dockerHost?: string;
   watchContainers?: string;
+  containerUpdateCheck?: string;
   terminalMaxSessions?: string;
   terminalIdleTimeout?: string;
 }
@@ -140,6 +161,7 @@ const FLAG_KEYS: Record<AgentConfigKey, keyof AgentFlags> = {
   caFile: 'caFile',
   dockerHost: 'dockerHost',
   watchContainers: 'watchContainers',
+  containerUpdateCheckMs: 'containerUpdateCheck',
   terminalMaxSessions: 'terminalMaxSessions',
   terminalIdleTimeoutMs: 'terminalIdleTimeout',
 };
@@ -189,13 +211,14 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
 
 /** Configuration of `farol-agent simulate`. */
 export const SimulateConfigSchema = z.object({
-  hubUrl: HubUrl.describe('Hub base URL'),
+  hubUrl: HubUrl.describe('Hub base URL, or several separated by commas (each simulated agent picks its own order)'),
   joinToken: z.string().min(1).max(256).optional().describe('Join token allowing at least --agents enrollments; not needed when cached identities suffice'),
   agents: z.coerce.number({ error: 'a whole number of agents' }).int('a whole number of agents').min(1, 'simulate at least 1 agent').max(100_000).describe('How many agents to simulate'),
   heartbeatIntervalMs: DurationText.pipe(z.number().min(1_000).max(3_600_000)).describe('Heartbeat interval of each simulated agent (default 10s)'),
   stateDir: z.string().min(1).describe('Where sim-identities.json caches the enrolled identities (default ./farol-sim)'),
   durationMs: DurationText.pipe(z.number().min(1_000)).optional().describe('Stop after this long; default: run until Ctrl-C'),
   reportJson: z.string().min(1).optional().describe('Also write the summary as JSON to this file'),
+  linkLog: z.string().min(1).optional().describe('Append every link and unlink of a simulated agent to this file, one JSON object a line (at, agent, event, hubUrl): the reconnect-storm benchmark reads it'),
   connectConcurrency: z.coerce.number({ error: 'a whole number' }).int('a whole number').min(1).max(10_000).describe('Connections being set up at once (default 200)'),
   logLevel: z.enum(LOG_LEVELS).describe('Log level (default warn: thousands of agents are noisy)'),
 });
@@ -210,6 +233,7 @@ export const SIMULATE_CONFIG_SOURCES: Record<keyof SimulateConfig, { flag: strin
   stateDir: { flag: '--state', default: 'farol-sim' },
   durationMs: { flag: '--duration' },
   reportJson: { flag: '--report-json' },
+  linkLog: { flag: '--link-log' },
   connectConcurrency: { flag: '--connect-concurrency', default: '200' },
   logLevel: { flag: '--log-level', env: 'FAROL_LOG_LEVEL', default: 'warn' },
 };
@@ -223,6 +247,7 @@ export interface SimulateFlags {
   state?: string;
   duration?: string;
   reportJson?: string;
+  linkLog?: string;
   connectConcurrency?: string;
   logLevel?: string;
 }
@@ -235,6 +260,7 @@ const SIMULATE_FLAG_KEYS: Record<keyof SimulateConfig, keyof SimulateFlags> = {
   stateDir: 'state',
   durationMs: 'duration',
   reportJson: 'reportJson',
+  linkLog: 'linkLog',
   connectConcurrency: 'connectConcurrency',
   logLevel: 'logLevel',
 };

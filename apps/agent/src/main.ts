@@ -1,18 +1,21 @@
+// First: sets the agent's V8 flags before anything else is evaluated (issue #16).
+import './runtime/lean-v8.js';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { COMMAND_KINDS, FAROL_VERSION } from '@farol/protocol';
 import { ConfigError, loadAgentConfig, loadSimulateConfig, type AgentFlags, type SimulateFlags } from './config.js';
 import { defaultCommandContext, createCommandLogger, type CommandContext } from './commands/context.js';
-import { ensureIdentity } from './commands/enroll.command.js';
+import { ensureIdentity, prepareStateDir } from './commands/enroll.command.js';
 import { runAgent } from './commands/run.command.js';
 import { showPolicy, writePolicyCommand } from './commands/policy.command.js';
 import { simulateAgents } from './commands/simulate.command.js';
 import { AgentExitError, EXIT_CODES } from './runtime/exit-error.js';
+import { acquireStateLock } from './runtime/state-lock.js';
 
 function identityOptions(command: Command): Command {
   return command
-    .addOption(new Option('--hub <url>', 'hub base URL (env FAROL_HUB_URL)'))
+    .addOption(new Option('--hub <url>', 'hub base URL, or several separated by commas to fail over between them (env FAROL_HUB_URL)'))
     .addOption(new Option('--token <token>', 'join token, used only to enroll (env FAROL_JOIN_TOKEN)'))
     .addOption(new Option('--state <dir>', 'state directory (env FAROL_AGENT_STATE_DIR; default /var/lib/farol-agent as root, else ~/.local/state/farol-agent)'))
     .addOption(new Option('--name <name>', 'name to ask for at enrollment (default: hostname)'))
@@ -40,6 +43,7 @@ function buildProgram(context: CommandContext, setExitCode: (code: number) => vo
     .addOption(new Option('--terminal-idle-timeout <duration>', 'close a terminal without input for this long (env FAROL_TERMINAL_IDLE_TIMEOUT; default 30m)'))
     .addOption(new Option('--docker-host <url>', 'Docker engine, unix:///path or tcp://host:port (env DOCKER_HOST; default unix:///var/run/docker.sock)'))
     .addOption(new Option('--watch-containers <list>', 'containers that must be up: names or globs, comma-separated (env FAROL_WATCH_CONTAINERS or WATCH_CONTAINERS)'))
+    .addOption(new Option('--container-update-check <duration>', 'how often the registry is asked for newer image digests of the containers (env FAROL_CONTAINER_UPDATE_CHECK, default 5m)'))
     .action(async (flags: AgentFlags) => {
       setExitCode(await runAgent(loadAgentConfig(flags, context.env), context));
     });
@@ -47,9 +51,16 @@ function buildProgram(context: CommandContext, setExitCode: (code: number) => vo
   identityOptions(program.command('enroll').description('enroll this machine with a hub, then exit')).action(async (flags: AgentFlags) => {
     const config = loadAgentConfig(flags, context.env);
     if (!config.hubUrl || !config.joinToken) {
-      throw new AgentExitError('enroll needs --hub URL and --token TOKEN (create a token with `farol token create`)', EXIT_CODES.usage);
+      throw new AgentExitError('enroll needs --hub URL and --token TOKEN (create a token with `farol join-tokens create`)', EXIT_CODES.usage);
     }
-    await ensureIdentity(config, context, createCommandLogger(context, config.logLevel), { requireNew: true });
+    // The same lock as `run` (issue #12): never enroll under a running agent.
+    prepareStateDir(config.stateDir);
+    const lock = acquireStateLock(config.stateDir);
+    try {
+      await ensureIdentity(config, context, createCommandLogger(context, config.logLevel), { requireNew: true });
+    } finally {
+      lock.release();
+    }
     setExitCode(EXIT_CODES.ok);
   });
 
@@ -66,20 +77,21 @@ function buildProgram(context: CommandContext, setExitCode: (code: number) => vo
   policyOptions(policy.command('lock').description('refuse every remote command (writes {"allow": []})')).action((flags: AgentFlags) => {
     writePolicyCommand(loadAgentConfig(flags, context.env), [], context);
   });
-  policyOptions(policy.command('allow').description('allow only these kinds ("*" for all; docker: every Docker kind, docker_write: container restart/stop/start)').argument('<kinds...>')).action((kinds: string[], flags: AgentFlags) => {
+  policyOptions(policy.command('allow').description('allow only these kinds ("*" for all; docker: ps, logs, restart, stop, start; docker_write: container restart/stop/start; docker.deploy: deploy/update/rm, off unless listed; docker.images: pull/images/prune)').argument('<kinds...>')).action((kinds: string[], flags: AgentFlags) => {
     writePolicyCommand(loadAgentConfig(flags, context.env), kinds, context);
   });
 
   program
     .command('simulate')
     .description('simulate many agents against a hub and measure heartbeat latency')
-    .addOption(new Option('--hub <url>', 'hub base URL (env FAROL_HUB_URL)'))
+    .addOption(new Option('--hub <url>', 'hub base URL, or several separated by commas (env FAROL_HUB_URL)'))
     .addOption(new Option('--token <token>', 'join token allowing --agents uses (env FAROL_JOIN_TOKEN)'))
     .addOption(new Option('--agents <n>', 'number of simulated agents'))
     .addOption(new Option('--interval <duration>', 'heartbeat interval (default 10s)'))
     .addOption(new Option('--state <dir>', 'where sim-identities.json is kept (default ./farol-sim)'))
     .addOption(new Option('--duration <duration>', 'stop after this long (default: until Ctrl-C)'))
     .addOption(new Option('--report-json <file>', 'also write the summary as JSON'))
+    .addOption(new Option('--link-log <file>', 'append every link and unlink as a JSON line (reconnect measurements)'))
     .addOption(new Option('--connect-concurrency <n>', 'connections set up at once (default 200)'))
     .addOption(new Option('--log-level <level>', 'log level (default warn)'))
     .action(async (flags: SimulateFlags) => {

@@ -13,6 +13,9 @@ export interface HubOverrides {
   dataDir?: string;
   publicUrl?: string;
   logLevel?: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  hubId?: string;
 }
 
 /** A hub started in this process by `startHub`. */
@@ -30,7 +33,8 @@ export interface RunningHub {
 /** The exports of apps/hub/dist/hub.mjs the launcher relies on. */
 export interface HubBundle {
   runHub(overrides: HubOverrides): Promise<unknown>;
-  startHub(overrides: HubOverrides): Promise<RunningHub>;
+  /** `env` is where the hub reads its FAROL_* settings; `seams.logDestination` takes its log lines. */
+  startHub(overrides: HubOverrides, env?: Record<string, string | undefined>, seams?: { logDestination?: NodeJS.WritableStream }): Promise<RunningHub>;
 }
 
 /** The export of apps/agent/dist/farol-agent.mjs the launcher relies on. */

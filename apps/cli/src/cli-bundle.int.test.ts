@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -80,6 +81,34 @@ describe('the bundled CLI', () => {
       const result = await runBundle(['agents', 'ls', '--json'], { FAROL_HUB_URL: hub.url, FAROL_TOKEN: 'tok' });
       expect(result.code).toBe(0);
       expect(JSON.parse(result.stdout)).toEqual({ agents: [] });
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('refuses farol shell at once, in one line, when stdin is not a terminal (#21)', async () => {
+    // stdin from /dev/null: the old code waited forever for a terminal that never came.
+    const hub = await startFakeHub({}, { token: 'tok' });
+    try {
+      const started = Date.now();
+      const result = await new Promise<ProcessResult>((resolve) => {
+        const child = spawn(process.execPath, [launcher, 'shell', 'box', '--hub', hub.url, '--token', 'tok'], {
+          env: { PATH: process.env.PATH ?? '', HOME: home },
+          stdio: [openSync('/dev/null', 'r'), 'pipe', 'pipe'],
+          timeout: 20_000,
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      });
+      expect(result).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `farol: a shell needs a terminal, and stdin is not one; to run a command without one, use node ${path.relative(process.cwd(), launcher)} exec box -- COMMAND\n`,
+      });
+      expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       await hub.close();
     }

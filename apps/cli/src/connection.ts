@@ -48,9 +48,18 @@ export async function connect(options: ConnectionOptions, context: CliContext): 
  * Resolves the connection like {@link connect} and builds one feature client with it, e.g.
  * `await connectTo(options, context, createAlertsClient)`.
  */
-export async function connectTo<T>(options: ConnectionOptions, context: CliContext, create: (client: FarolClientOptions) => T): Promise<T> {
+export async function connectTo<T>(options: ConnectionOptions, context: CliContext, create: (client: FarolClientOptions) => T, extra: Pick<FarolClientOptions, 'headers'> = {}): Promise<T> {
   const { hubUrl, token } = await connect(options, context);
-  return create({ baseUrl: hubUrl, token, fetch: context.fetch });
+  return create({ baseUrl: hubUrl, token, fetch: context.fetch, ...extra });
+}
+
+/**
+ * Account-security changes made with an API token prove the owner's password again (issue #11):
+ * FAROL_PASSWORD, when set, goes with the request as X-Farol-Password (never on the command line).
+ */
+export function passwordProof(context: CliContext): Pick<FarolClientOptions, 'headers'> {
+  const password = context.env.FAROL_PASSWORD;
+  return password ? { headers: () => ({ 'x-farol-password': password }) } : {};
 }
 
 /** Checks that a hub URL is http(s) and returns it without trailing slashes. */

@@ -102,7 +102,39 @@ describe('farol errors', () => {
   it('prints help for --help and exits 0', async () => {
     const result = await cli.run(['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['login', 'agents', 'token', 'hub', 'dev', 'agent']) expect(result.stdout).toContain(command);
+    for (const command of ['login', 'agents', 'join-tokens', 'hub', 'dev', 'agent']) expect(result.stdout).toContain(command);
+  });
+
+  it('names join-tokens and api-tokens in help, and still runs the old token and tokens names (#21)', async () => {
+    const help = (await cli.run(['--help'])).stdout;
+    expect(help).toMatch(/^ {2}join-tokens\b/m);
+    expect(help).toMatch(/^ {2}api-tokens\b/m);
+    expect(help).not.toMatch(/^ {2}tokens?\b/m);
+    hub = await startFakeHub({ 'GET /api/join-tokens': { status: 200, body: { tokens: [] } }, 'GET /api/tokens': { status: 200, body: { tokens: [] } } });
+    for (const args of [['join-tokens', 'ls'], ['token', 'ls'], ['api-tokens', 'ls'], ['tokens', 'ls']]) {
+      const result = await cli.run([...args, '--hub', hub.url, '--token', 't', '--json']);
+      expect(result.code, args.join(' ')).toBe(0);
+    }
+    expect(hub.requests.map((r) => r.path)).toEqual(['/api/join-tokens', '/api/join-tokens', '/api/tokens', '/api/tokens']);
+  });
+
+  it('starts every error line with farol:, also when started as node bin/farol.mjs (#21)', async () => {
+    const target = { commandId: 'cmd_0123456789abcdef', agentId: 'ag_0123456789abcdef', agentName: 'box', state: 'failed', exitCode: null, signal: null, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, data: null, sentAt: 1, startedAt: 1, endedAt: 2, error: 'no Docker engine' };
+    const counts = { queued: 0, sent: 0, running: 0, succeeded: 0, failed: 1, timed_out: 0, cancelled: 0, expired: 0, refused: 0 };
+    const failed = { id: 'job_0123456789abcdef', command: { kind: 'docker_restart', container: 'db' }, targetsSpec: { agents: ['box'] }, state: 'done', ttlMs: 300_000, timeoutMs: 60_000, createdBy: 'admin', createdAt: 1, expiresAt: 300_001, cancelledAt: null, finishedAt: 2, total: 1, counts, targets: [target] };
+    hub = await startFakeHub({ 'POST /api/agents/box/command': { status: 201, body: failed } });
+    const checkout = { commandName: 'node bin/farol.mjs' };
+    const results = [
+      await cli.run(['containers', 'restart', 'box', 'db', '--hub', hub.url, '--token', 't'], {}, checkout),
+      await cli.run(['agents', 'ls', '--hub', 'ftp://x'], {}, checkout),
+      await cli.run(['agents', 'ls', '--bogus'], {}, checkout),
+    ];
+    expect(results[0]!.stderr).toBe('farol: box: failed: no Docker engine\n');
+    for (const result of results) {
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/^farol: /);
+      expect(result.stderr).not.toContain('node bin/farol.mjs:');
+    }
   });
 
   it('accepts the connection options before the subcommand too', async () => {

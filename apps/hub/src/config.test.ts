@@ -27,6 +27,18 @@ describe('hub configuration', () => {
     expect(problems).toContain('FAROL_ADMIN_TOKEN');
   });
 
+  it('selects PostgreSQL by one setting, flag over environment, and keeps SQLite when unset (#13)', () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(loadConfig({}).databasePoolSize).toBe(10);
+    expect(loadConfig({ FAROL_DATABASE_URL: 'postgres://farol@db:5432/farol?sslmode=require', FAROL_DATABASE_POOL_SIZE: '4' })).toMatchObject({
+      databaseUrl: 'postgres://farol@db:5432/farol?sslmode=require',
+      databasePoolSize: 4,
+    });
+    expect(loadConfig({ FAROL_DATABASE_URL: 'postgres://a@x/one' }, { databaseUrl: 'postgresql://b@y/two' }).databaseUrl).toBe('postgresql://b@y/two');
+    expect(() => loadConfig({ FAROL_DATABASE_URL: 'mysql://db/farol' })).toThrow(/FAROL_DATABASE_URL.*PostgreSQL URL/);
+    expect(() => loadConfig({ FAROL_DATABASE_CA_FILE: '/etc/ca.pem' })).toThrow(/FAROL_DATABASE_CA_FILE needs FAROL_DATABASE_URL/);
+  });
+
   it('keeps docs/configuration.md generated from the schema', () => {
     const script = fileURLToPath(new URL('../../../scripts/gen-docs.mjs', import.meta.url));
     expect(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' })).not.toThrow();

@@ -65,8 +65,9 @@ describe('operator REST', () => {
     expect(text).toContain('farol_heartbeats_received_total');
     expect(text).toContain('farol_db_write_seconds_bucket');
     expect(text).toContain('farol_hub_nodejs_eventloop_lag_seconds');
-    expect(text).toMatch(new RegExp(`farol_agent_up\\{agent_id="${peer.agentId}",name="prom-host"\\} 1`));
-    expect(text).toMatch(new RegExp(`farol_agent_cpu_percent\\{agent_id="${peer.agentId}",name="prom-host"\\} 77`));
+    // Every series carries the hub that reports it (several hubs, #14).
+    expect(text).toMatch(new RegExp(`farol_agent_up\\{agent_id="${peer.agentId}",name="prom-host",hub="[^"]+"\\} 1`));
+    expect(text).toMatch(new RegExp(`farol_agent_cpu_percent\\{agent_id="${peer.agentId}",name="prom-host",hub="[^"]+"\\} 77`));
     socket.close();
   });
 });

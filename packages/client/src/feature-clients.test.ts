@@ -8,7 +8,7 @@ import { createContainersClient } from './containers.client.js';
 import { createScreenshotsClient } from './screenshots.client.js';
 import { createSecretsClient } from './secrets.client.js';
 import { createTerminalSessionsClient } from './terminal-sessions.client.js';
-import { startFakeHub, type FakeHub } from './testing/fake-hub.js';
+import { startFakeHub, type FakeHub } from '@farol/test-support';
 
 // The feature clients only declare their calls; these tests pin what reaches the wire and what
 // comes back through the shared transport for each kind of call they make.
@@ -53,7 +53,7 @@ describe('accounts client', () => {
     const client = createAccountsClient({ baseUrl: hub.url, token: 't' });
     await client.listTokens();
     await client.listTokens({ all: true });
-    expect(hub.requests.map((r) => r.query.toString())).toEqual(['', 'all=true']);
+    expect(hub.requests.map((r) => r.searchParams.toString())).toEqual(['', 'all=true']);
     expect(hub.requests[0]?.headers.authorization).toBe('Bearer t');
   });
 
@@ -61,7 +61,7 @@ describe('accounts client', () => {
     hub = await startFakeHub({ 'POST /api/auth/step-up': { status: 401, body: problemFor('mfa_required', 'wrong code') } });
     const error = await fail(createAccountsClient({ baseUrl: hub.url, token: 't' }).stepUp('000000'));
     expect(error).toMatchObject({ status: 401, code: 'mfa_required', detail: 'wrong code' });
-    expect(JSON.parse(hub.requests[0]?.body ?? '')).toEqual({ otp: '000000' });
+    expect(hub.requests[0]?.body).toEqual({ otp: '000000' });
   });
 });
 
@@ -78,7 +78,7 @@ describe('alerts client', () => {
     await expect(client.listRules()).resolves.toEqual([]);
     await expect(client.listSilences(true)).resolves.toEqual([]);
     await expect(client.deleteRule('disk full')).resolves.toBeUndefined();
-    expect(hub.requests.map((r) => `${r.method} ${r.path}?${r.query.toString()}`)).toEqual([
+    expect(hub.requests.map((r) => `${r.method} ${r.rawPath}?${r.searchParams.toString()}`)).toEqual([
       'GET /api/alerts?state=firing&agent=web-1&limit=20',
       'GET /api/alert-rules?',
       'GET /api/silences?all=true',
@@ -90,7 +90,7 @@ describe('alerts client', () => {
     hub = await startFakeHub({ 'POST /api/alerts/al_0123456789abcdef/ack': { status: 404, body: problemFor('not_found', 'no such alert') } });
     const error = await fail(createAlertsClient({ baseUrl: hub.url, token: 't' }).acknowledgeAlert('al_0123456789abcdef'));
     expect(error).toMatchObject({ status: 404, code: 'not_found' });
-    expect(hub.requests[0]?.body).toBe('{}');
+    expect(hub.requests[0]?.text).toBe('{}');
   });
 });
 
@@ -103,7 +103,7 @@ describe('channels client', () => {
     const client = createChannelsClient({ baseUrl: hub.url, token: 't' });
     await expect(client.listOutbox({ state: 'failed', limit: 5 })).resolves.toEqual({ entries: [] });
     await expect(client.testChannel('ops')).resolves.toEqual({ ok: true, status: 200, error: null, durationMs: 12 });
-    expect(Object.fromEntries(hub.requests[0]?.query ?? [])).toEqual({ state: 'failed', limit: '5' });
+    expect(hub.requests[0]?.query).toEqual({ state: 'failed', limit: '5' });
     expect(hub.requests[1]?.headers['content-type']).toBeUndefined();
   });
 });
@@ -118,7 +118,7 @@ describe('secrets client', () => {
     await expect(client.putSecret('db_password', { value: 's3cret', scope: '*' })).resolves.toEqual(SECRET);
     await expect(client.revealSecret('db_password')).resolves.toEqual({ name: 'db_password', value: 's3cret' });
     expect(hub.requests[0]?.method).toBe('PUT');
-    expect(JSON.parse(hub.requests[0]?.body ?? '')).toEqual({ value: 's3cret', scope: '*' });
+    expect(hub.requests[0]?.body).toEqual({ value: 's3cret', scope: '*' });
   });
 });
 
@@ -141,7 +141,7 @@ describe('screenshots client', () => {
     await expect(client.takeScreenshot('web-1', { display: ':0' })).resolves.toEqual({ id: 'shot_1', jobId: 'job_1', png: PNG });
     await expect(client.getScreenshot('shot_1')).resolves.toEqual({ id: '', jobId: null, png: PNG });
     expect(hub.requests[0]?.headers.accept).toBe('image/png');
-    expect(JSON.parse(hub.requests[0]?.body ?? '')).toEqual({ display: ':0' });
+    expect(hub.requests[0]?.body).toEqual({ display: ':0' });
     expect(hub.requests[1]?.headers.accept).toBe('image/png');
   });
 
@@ -176,7 +176,7 @@ describe('terminal sessions client', () => {
     await expect(client.listSessions({ agent: 'web-1', limit: 10 })).resolves.toEqual({ sessions: [] });
     const recording = await client.downloadRecording('term_1');
     expect(await recording.text()).toBe(cast);
-    expect(Object.fromEntries(hub.requests[0]?.query ?? [])).toEqual({ agent: 'web-1', limit: '10' });
+    expect(hub.requests[0]?.query).toEqual({ agent: 'web-1', limit: '10' });
     expect(hub.requests[1]?.headers.accept).toBe('application/x-asciicast, */*');
   });
 

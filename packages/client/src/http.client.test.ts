@@ -4,7 +4,7 @@ import { problemFor, type Agent, type JoinTokenCreated } from '@farol/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FarolApiError } from './api-error.js';
 import { createFarolClient } from './http.client.js';
-import { startFakeHub, type FakeHub } from './testing/fake-hub.js';
+import { startFakeHub, type FakeHub } from '@farol/test-support';
 
 const ME = { kind: 'user', id: 'usr_1', name: 'admin', role: 'admin', permissions: ['nodes:read'], scope: null, via: 'token', tokenId: 'tok_admin', mfaEnabled: false, mfaAt: null };
 
@@ -69,20 +69,20 @@ describe('createFarolClient against a hub', () => {
     const [request] = hub.requests;
     expect(request?.method).toBe('GET');
     expect(request?.path).toBe('/api/agents');
-    expect(request?.query.get('status')).toBe('online');
-    expect(request?.query.getAll('label')).toEqual(['role=web', 'env=prod']);
+    expect(request?.searchParams.get('status')).toBe('online');
+    expect(request?.searchParams.getAll('label')).toEqual(['role=web', 'env=prod']);
     expect(request?.headers.authorization).toBe('Bearer op-token');
   });
 
   it('sends no query string when no filter is given', async () => {
     await createFarolClient({ baseUrl: hub.url, token: 't' }).listAgents();
-    expect([...(hub.requests[0]?.query.keys() ?? [])]).toEqual([]);
+    expect([...(hub.requests[0]?.searchParams.keys() ?? [])]).toEqual([]);
   });
 
   it('encodes the agent reference into the path', async () => {
     const found = await createFarolClient({ baseUrl: hub.url, token: 't' }).getAgent('web 1');
     expect(found.id).toBe(agent.id);
-    expect(hub.requests[0]?.path).toBe('/api/agents/web%201');
+    expect(hub.requests[0]?.rawPath).toBe('/api/agents/web%201');
   });
 
   it('sends a patch as a JSON body', async () => {
@@ -91,7 +91,7 @@ describe('createFarolClient against a hub', () => {
     const [request] = hub.requests;
     expect(request?.method).toBe('PATCH');
     expect(request?.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(request?.body ?? '')).toEqual({ name: 'web-2' });
+    expect(request?.body).toEqual({ name: 'web-2' });
   });
 
   it('resolves a delete answered with 204', async () => {
@@ -102,7 +102,7 @@ describe('createFarolClient against a hub', () => {
   it('passes the metrics range as query parameters', async () => {
     const metrics = await createFarolClient({ baseUrl: hub.url, token: 't' }).getMetrics('web-1', { from: 1000, to: 2000, resolution: '1m' });
     expect(metrics.resolution).toBe('1m');
-    expect(Object.fromEntries(hub.requests[0]?.query ?? [])).toEqual({ from: '1000', to: '2000', resolution: '1m' });
+    expect(hub.requests[0]?.query).toEqual({ from: '1000', to: '2000', resolution: '1m' });
   });
 
   it('creates a join token with the ttl as a duration string and returns the secret', async () => {
@@ -111,7 +111,7 @@ describe('createFarolClient against a hub', () => {
     expect(created.token).toBe('secret-join-token');
     expect(hub.requests[0]?.method).toBe('POST');
     expect(hub.requests[0]?.path).toBe('/api/join-tokens');
-    expect(JSON.parse(hub.requests[0]?.body ?? '')).toEqual({ ttl: '24h', uses: 3, labels: { env: 'prod' }, note: 'rack 4' });
+    expect(hub.requests[0]?.body).toEqual({ ttl: '24h', uses: 3, labels: { env: 'prod' }, note: 'rack 4' });
   });
 
   it('lists and revokes join tokens', async () => {
@@ -125,6 +125,16 @@ describe('createFarolClient against a hub', () => {
     const health = await createFarolClient({ baseUrl: hub.url }).health();
     expect(health.status).toBe('ok');
     expect(hub.requests[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it('adds the caller\'s per-request headers, by method (the dashboard\'s CSRF token, #21)', async () => {
+    const client = createFarolClient({ baseUrl: hub.url, headers: (method): Record<string, string> => (method === 'GET' ? {} : { 'x-csrf-token': 'csrf-1' }) });
+    await client.listJoinTokens();
+    await client.revokeJoinToken('jt_1');
+    expect(hub.requests.map((r) => [r.method, r.headers['x-csrf-token']])).toEqual([
+      ['GET', undefined],
+      ['DELETE', 'csrf-1'],
+    ]);
   });
 
   it('keeps a path prefix and drops trailing slashes of the base URL', async () => {
@@ -186,6 +196,7 @@ describe('createFarolClient failures', () => {
     hub = {
       url,
       requests: [],
+      calls: () => [],
       close: () => {
         silent.closeAllConnections();
         return new Promise<void>((resolve) => silent.close(() => resolve()));

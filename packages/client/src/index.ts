@@ -3,6 +3,7 @@
  * part uses only fetch, so it runs in Node 20 and in browsers alike.
  */
 export { FarolApiError, describeNetworkFailure, type FarolApiErrorInit } from './api-error.js';
+export type { HttpMethod } from './transport.js';
 export {
   createFarolClient,
   normalizeBaseUrl,
@@ -32,3 +33,8 @@ export { createAlertsClient, type AlertsClient, type ListAlertsQuery } from './a
 export { createAccountsClient, type AccountsClient, type AccountsClientOptions } from './accounts.client.js';
 export { createChannelsClient, type ChannelsClient } from './channels.client.js';
 export { createTerminalSessionsClient, type TerminalSessionsClient } from './terminal-sessions.client.js';
+export { createUpdatesClient, type UpdatesClient } from './updates.client.js';
+export { createChecksClient, type ChecksClient } from './checks.client.js';
+export { createNetworkClient, type NetworkClient } from './network.client.js';
+export { createPushClient, type PushClient } from './push.client.js';
+export { createChatClient, type ChatClient } from './chat.client.js';

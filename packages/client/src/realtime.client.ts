@@ -35,6 +35,9 @@ export function connectUi(options: ConnectUiOptions): UiSocket {
   return io(`${base.origin}${UI_NAMESPACE}`, {
     path: `${prefix}/socket.io`,
     forceNew: true,
+    // WebSocket only by default (issue #14): long-polling would need sticky sessions behind a
+    // load balancer in front of several hubs.
+    transports: ['websocket'],
     ...options.socketOptions,
     auth: { token: options.token },
   });

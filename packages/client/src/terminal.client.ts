@@ -34,6 +34,12 @@ export interface OpenTerminalOptions {
   onClosed: (closed: TerminalClosed) => void;
   /** How long to wait for the machine to start its shell; default 20 s. */
   timeoutMs?: number;
+  /**
+   * Keystrokes or a resize the hub refused or did not acknowledge (the session ended on the hub,
+   * the connection stalled). The session stays open; show it to the operator. Default: a
+   * console warning, so a failed send is never silent (issue #21).
+   */
+  onSendError?: (error: TerminalError, what: 'input' | 'resize') => void;
 }
 
 /** An open terminal session. */
@@ -121,6 +127,12 @@ export async function openTerminal(socket: UiSocket, options: OpenTerminalOption
   }
   const opened = answer.data;
   sessionId = opened.sessionId;
+  const reportSendError = (what: 'input' | 'resize') => (outcome: unknown, error?: unknown): void => {
+    const failure = error === undefined ? failureOf(outcome) : new TerminalError('timeout', `the hub did not acknowledge the ${what} (${error instanceof Error ? error.message : String(error)})`);
+    if (failure === null || ended) return;
+    if (options.onSendError) options.onSendError(failure, what);
+    else console.warn(`farol: terminal ${what} failed: ${failure.message}`);
+  };
   untyped.on('disconnect', onDisconnect);
   for (const chunk of early.splice(0)) if (chunk.id === sessionId) options.onOutput(chunk.data, chunk.ack);
 
@@ -142,7 +154,7 @@ export async function openTerminal(socket: UiSocket, options: OpenTerminalOption
     socket
       .timeout(REQUEST_TIMEOUT_MS)
       .emitWithAck('terminal:input', { sessionId: opened.sessionId, data })
-      .catch(() => undefined)
+      .then(reportSendError('input'), (error: unknown) => reportSendError('input')(undefined, error))
       .finally(() => {
         sending = false;
         pump();
@@ -160,7 +172,10 @@ export async function openTerminal(socket: UiSocket, options: OpenTerminalOption
     },
     resize(cols, rows) {
       if (ended) return;
-      socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck('terminal:resize', { sessionId: opened.sessionId, cols, rows }).catch(() => undefined);
+      socket
+        .timeout(REQUEST_TIMEOUT_MS)
+        .emitWithAck('terminal:resize', { sessionId: opened.sessionId, cols, rows })
+        .then(reportSendError('resize'), (error: unknown) => reportSendError('resize')(undefined, error));
     },
     async close() {
       if (ended) return;

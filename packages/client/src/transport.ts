@@ -17,6 +17,13 @@ export interface FarolClientOptions {
   fetch?: typeof fetch;
   /** Abort a request that has not answered after this long; default 30 s, 0 for never. */
   timeoutMs?: number;
+  /**
+   * Extra headers for each request, by method: the dashboard's cookie session sends its CSRF
+   * token on unsafe methods this way (issue #21: no patched global fetch).
+   */
+  headers?: ((method: HttpMethod) => Record<string, string>) | undefined;
+  /** Whether the browser sends cookies (`same-origin` by default in browsers); unused in Node. */
+  credentials?: 'omit' | 'same-origin' | 'include' | undefined;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -94,6 +101,7 @@ export function createTransport(options: FarolClientOptions, defaults: Transport
     const headers: Record<string, string> = { accept: spec.accept ?? 'application/json' };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (defaults.headers) Object.assign(headers, defaults.headers(spec.method));
+    if (options.headers) Object.assign(headers, options.headers(spec.method));
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
     const wait = spec.timeoutMs ?? timeoutMs;
 
@@ -104,6 +112,7 @@ export function createTransport(options: FarolClientOptions, defaults: Transport
         headers,
         body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
         signal: wait > 0 ? AbortSignal.timeout(wait) : undefined,
+        ...(options.credentials ? { credentials: options.credentials } : {}),
       });
     } catch (error) {
       throw networkFailure(baseUrl, error);

@@ -18,6 +18,32 @@ export const AgentNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$/, 'names are 1-63 chars of A-Z a-z 0-9 . _ - starting with a letter or digit');
 
+/**
+ * The prefixes of the ids the hub mints (`ag_…`, `job_…`; apps/hub/src/infra/ids.ts). A name
+ * shaped like one of them could pass for another machine in lists and job output (#11).
+ */
+export const ID_PREFIXES = ['ag', 'al', 'ch', 'chk', 'cl', 'cmd', 'cro', 'cur', 'dl', 'hub', 'job', 'jt', 'ps', 'rol', 'rule', 'run', 'sec', 'ses', 'shot', 'sil', 'sso', 'stp', 'term', 'tjti', 'tok', 'usr', 'wh', 'x'] as const;
+const ID_SHAPED = new RegExp(`^(${ID_PREFIXES.join('|')})_[a-z0-9]+$`, 'i');
+
+/** True when `name` reads like a hub id: a known prefix, `_`, then letters and digits only. */
+export function isIdShaped(name: string): boolean {
+  return ID_SHAPED.test(name);
+}
+
+/**
+ * A name given now (enrollment, rename, `--name`): a valid name that cannot be mistaken for an
+ * id. Names stored before this rule are still read with AgentNameSchema.
+ */
+export const NewAgentNameSchema = AgentNameSchema.refine((name) => !isIdShaped(name), {
+  message: 'names cannot look like ids (ag_…, job_…: a known prefix, _ and letters or digits); pick another name',
+});
+
+/**
+ * The longest heartbeat interval the hub honours (#11). An agent may ask for more, but offline
+ * detection (a few missed intervals) must not be pushed out by hours.
+ */
+export const MAX_HEARTBEAT_INTERVAL_MS = 300_000;
+
 export const AgentStatusSchema = z.enum(['online', 'offline']);
 export type AgentStatus = z.infer<typeof AgentStatusSchema>;
 
@@ -35,6 +61,7 @@ export const AgentSchema = z
     system: SystemInfoSchema.nullable(),
     keyFingerprint: z.string().describe('SHA-256 of the agent public key, base64url'),
     heartbeatIntervalMs: z.number().int().nullable(),
+    hub: z.string().nullable().optional().describe('The hub holding the agent\'s connection (its FAROL_HUB_ID, issue #14); null while offline'),
     latest: HeartbeatSampleSchema.nullable().describe('Most recent sample while the hub has one'),
   })
   .meta({ id: 'Agent' });
@@ -70,14 +97,23 @@ export const AgentSummarySchema = z
     labels: LabelsSchema,
     lastSeen: z.number().int().nullable(),
     heartbeatIntervalMs: z.number().int().nullable(),
+    hub: z.string().nullable().optional().describe('The hub holding the agent\'s connection (its FAROL_HUB_ID, issue #14); null while offline'),
     os: z.string().nullable().describe('Platform (linux, darwin, win32) once the agent reported its system'),
     distro: z.string().nullable().describe('Distribution and release, e.g. "Debian 13"'),
     arch: z.string().nullable(),
     cpuCores: z.number().int().nullable(),
+    agentVersion: z.string().nullable().optional().describe('The version the agent reported at its last hello (issue #15); absent from hubs before it'),
     sampleTs: z.number().int().nullable().describe('When the newest sample was taken (agent clock)'),
     cpu: z.number().nullable(),
     memory: z.number().nullable(),
     disk: z.number().nullable().describe('Fullest filesystem, percent'),
+    updatesAvailable: z
+      .number()
+      .int()
+      .nonnegative()
+      .nullable()
+      .optional()
+      .describe('Containers whose registry offers a newer digest of their tag (issue #18); null until the agent reported a check; absent from hubs before it'),
   })
   .meta({ id: 'AgentSummary' });
 export type AgentSummary = z.infer<typeof AgentSummarySchema>;
@@ -97,15 +133,24 @@ export function summarizeAgent(agent: Agent): AgentSummary {
     labels: agent.labels,
     lastSeen: agent.lastSeen,
     heartbeatIntervalMs: agent.heartbeatIntervalMs,
+    hub: agent.hub ?? null,
     os: system ? system.os : null,
     distro: system ? [system.distro, system.release].filter(Boolean).join(' ') || null : null,
     arch: system?.arch ?? null,
     cpuCores: system?.cpuCores ?? null,
+    agentVersion: system?.agentVersion ?? null,
     sampleTs: agent.latest?.ts ?? null,
     cpu: values?.cpu ?? null,
     memory: values?.memory ?? null,
     disk: values?.disk ?? null,
+    updatesAvailable: countUpdatesAvailable(agent.latest?.containers),
   };
+}
+
+/** Containers with a newer digest offered; null when none of them was checked yet (issue #18). */
+export function countUpdatesAvailable(containers: ReadonlyArray<{ availableDigest?: string | null | undefined }> | null | undefined): number | null {
+  const checked = (containers ?? []).filter((container) => container.availableDigest !== undefined);
+  return checked.length === 0 ? null : checked.filter((container) => container.availableDigest !== null).length;
 }
 
 export const AgentRefParamsSchema = z.object({
@@ -114,7 +159,7 @@ export const AgentRefParamsSchema = z.object({
 
 export const AgentPatchSchema = z
   .object({
-    name: AgentNameSchema.optional(),
+    name: NewAgentNameSchema.optional(),
     labels: LabelsSchema.optional(),
   })
   .strict()

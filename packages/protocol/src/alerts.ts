@@ -78,7 +78,26 @@ export const JobFailedConditionSchema = z
   })
   .strict();
 
+/**
+ * Service checks (issue #19): `down` (CRITICAL from at least `minLocations` of the check's
+ * locations), `latency` (above `threshold` ms), `certificate` (expires within `days`), `plugin`
+ * (a WARNING or CRITICAL state). One alert per rule × check; `scope` does not apply.
+ */
+export const CheckConditionSchema = z
+  .object({
+    kind: z.literal('check'),
+    condition: z.enum(['down', 'latency', 'certificate', 'plugin']),
+    checks: z.array(z.string().min(1).max(128)).max(100).optional().describe('Check names or ids; default every check'),
+    minLocations: z.number().int().min(1).max(1000).default(1).describe('down/latency/plugin: from at least this many locations at once'),
+    threshold: z.number().min(0).optional().describe('latency: milliseconds'),
+    days: z.number().int().min(0).max(3650).default(14).describe('certificate: alert when it expires within this many days'),
+    states: z.array(z.enum(['warning', 'critical'])).min(1).default(['warning', 'critical']).describe('plugin: which states count'),
+    for: DurationInputSchema.default(0),
+  })
+  .strict();
+
 export const RuleConditionSchema = z.discriminatedUnion('kind', [
+  CheckConditionSchema,
   MetricConditionSchema,
   OfflineConditionSchema,
   OnlineConditionSchema,
@@ -181,7 +200,7 @@ export const AlertSchema = z
     id: z.string(),
     ruleId: z.string(),
     ruleName: z.string(),
-    kind: z.enum(['metric', 'offline', 'online', 'container', 'job_failed']),
+    kind: z.enum(['metric', 'offline', 'online', 'container', 'job_failed', 'check']),
     severity: SeveritySchema,
     state: AlertStateSchema,
     agentId: z.string().nullable(),

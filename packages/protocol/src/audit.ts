@@ -12,6 +12,8 @@ export const AUDIT_ACTIONS = [
   'auth.mfa_enabled',
   'auth.mfa_disabled',
   'auth.mfa_failed',
+  /** An account's sign-in or second factor was locked after repeated failures (issue #11). */
+  'auth.locked',
   'token.create',
   'token.use',
   'token.revoke',
@@ -28,6 +30,62 @@ export const AUDIT_ACTIONS = [
   'terminal.close',
   'screenshot.capture',
   'screenshot.view',
+  // Issue #11: every change to the fleet and its configuration (actor, target, what changed).
+  'join_token.create',
+  'join_token.revoke',
+  'agent.enroll',
+  'agent.rename',
+  'agent.relabel',
+  'agent.delete',
+  'alert_rule.create',
+  'alert_rule.update',
+  'alert_rule.delete',
+  'alert.acknowledge',
+  'silence.create',
+  'silence.end',
+  'channel.create',
+  'channel.update',
+  'channel.delete',
+  'webhook.create',
+  'webhook.update',
+  'webhook.delete',
+  'backup.create',
+  // Issue #15: agent updates, each rollout step (requested, wave started, machine updated or rolled back, finished).
+  'agent_update.request',
+  'agent_update.wave',
+  'agent_update.succeeded',
+  'agent_update.failed',
+  'agent_update.finish',
+  // Issue #18: container auto-update rules, and each step of an automatic container rollout.
+  'container_update.rule_create',
+  'container_update.rule_delete',
+  'container_update.wave',
+  'container_update.result',
+  'container_update.finish',
+  // Issue #19: service checks created, changed, deleted, or run on request.
+  'check.create',
+  'check.update',
+  'check.delete',
+  'check.run',
+  /** Issue #19: `farol network ping A B` (the job that runs it is audited too). */
+  'network.ping',
+  'status_page.create',
+  'status_page.update',
+  'status_page.delete',
+  // Issue #20: single sign-on (OpenID Connect): a sign-in, a sign-in the claims refused, a step-up at the provider.
+  'auth.oidc_login',
+  'auth.oidc_refused',
+  'auth.oidc_step_up',
+  // Issue #20: chat users linked to Farol users, how Telegram presses reach the hub, refused chat actions
+  // (performed ones are recorded as the action itself, with `details.via: 'telegram'`).
+  'chat.link',
+  'chat.unlink',
+  'chat.action_refused',
+  'channel.telegram_updates',
+  // Issue #20: a browser subscribed to or unsubscribed from alert notifications (Web Push);
+  // the hub unsubscribes a browser whose push service says the subscription is gone.
+  'push.subscribe',
+  'push.unsubscribe',
 ] as const;
 export const AuditActionSchema = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditActionSchema>;

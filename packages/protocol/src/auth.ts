@@ -18,13 +18,22 @@ export const PERMISSIONS = [
   'join-tokens:manage',
   'audit:read',
   'users:manage',
+  /** GET /metrics when the hub listens beyond loopback (#11): it names every machine. */
+  'metrics:read',
+  /** POST /api/backups (#15): a backup holds every secret and the hub key; only admins by default. */
+  'backups:create',
+  /** Agent updates and rollouts (#15): replaces the agent's own code on machines in scope. */
+  'agents:update',
+  /** Service checks (#19): read their definitions, results and uptime; manage: create, change, delete, run now. */
+  'checks:read',
+  'checks:manage',
 ] as const;
 export const PermissionSchema = z.enum(PERMISSIONS);
 export type Permission = z.infer<typeof PermissionSchema>;
 
 /** The roles every hub has; they cannot be changed or removed. */
 export const BUILTIN_ROLES = {
-  viewer: ['nodes:read'],
+  viewer: ['nodes:read', 'metrics:read', 'checks:read'],
   operator: [
     'nodes:read',
     'nodes:write',
@@ -36,6 +45,10 @@ export const BUILTIN_ROLES = {
     'alerts:manage',
     'join-tokens:manage',
     'audit:read',
+    'metrics:read',
+    'agents:update',
+    'checks:read',
+    'checks:manage',
   ],
   admin: [...PERMISSIONS],
 } as const satisfies Record<string, readonly Permission[]>;
@@ -62,6 +75,11 @@ export const PrincipalSchema = z
     tokenId: z.string().nullable(),
     mfaEnabled: z.boolean(),
     mfaAt: z.number().int().nullable().describe('When the second factor was last given on this session (ms since epoch)'),
+    stepUpWith: z
+      .enum(['code', 'provider'])
+      .nullable()
+      .optional()
+      .describe('How this operator gives a fresh second factor (issue #20): code (TOTP, POST /api/auth/step-up), provider (sign in again at the single sign-on provider, GET /api/auth/oidc/login?stepUp=true), null when step-up does not apply'),
   })
   .meta({ id: 'Principal' });
 export type Principal = z.infer<typeof PrincipalSchema>;
@@ -163,8 +181,55 @@ export const TotpEnrolmentSchema = z
 export const RecoveryCodesSchema = z.object({ recoveryCodes: z.array(z.string()).describe('Shown only now; each works once') }).meta({ id: 'RecoveryCodes' });
 export const SessionInfoSchema = z.object({ principal: PrincipalSchema, csrfToken: z.string().nullable() }).meta({ id: 'SessionInfo' });
 
+/** How the dashboard may sign in (issue #20): `GET /api/auth/methods`, public. */
+export const SignInMethodsSchema = z
+  .object({
+    password: z.boolean().describe('false with FAROL_LOCAL_SIGNIN=off: POST /api/auth/login answers 403 password_signin_off (API tokens still work)'),
+    oidc: z
+      .object({ name: z.string().describe('Shown as "Sign in with <name>"'), loginUrl: z.string().describe('Where the browser goes to start single sign-on') })
+      .nullable()
+      .describe('Single sign-on (OpenID Connect), null when not configured'),
+  })
+  .meta({ id: 'SignInMethods' });
+export type SignInMethods = z.infer<typeof SignInMethodsSchema>;
+/** Why a single sign-on attempt ended on the sign-in page (`/?sso_error=<reason>`), never the provider's own text. */
+export const SSO_ERROR_REASONS = ['expired', 'refused', 'disabled', 'failed', 'unavailable', 'mismatch'] as const;
+export type SsoErrorReason = (typeof SSO_ERROR_REASONS)[number];
+
 /** Header that carries the CSRF token of a cookie session on unsafe methods. */
 export const CSRF_HEADER = 'x-csrf-token';
 /** Header with a fresh TOTP code, for step-up on API-token requests. */
 export const OTP_HEADER = 'x-farol-otp';
+/**
+ * Header naming the kind of client a request comes through (issue #20): `mcp` for `farol mcp`.
+ * Only a label for the audit log (`details.client`); it grants and refuses nothing, and values
+ * outside {@link CLIENT_LABELS} are ignored.
+ */
+export const CLIENT_HEADER = 'x-farol-client';
+export const CLIENT_LABELS = ['mcp'] as const;
+export type ClientLabel = (typeof CLIENT_LABELS)[number];
 export const SESSION_COOKIE = 'farol_session';
+
+/** Failed sign-ins and second factors, aggregated (issue #11): who tried what, without an audit row per attempt. */
+export const AuthFailureSchema = z
+  .object({
+    windowStart: z.number().int().describe('Start of the window (ms since epoch); one row per address, username and window'),
+    ip: z.string().describe('Client address (X-Forwarded-For only from FAROL_TRUST_PROXY)'),
+    username: z.string().describe('The username tried, as sent (control characters replaced, at most 64 characters); it may not exist'),
+    failures: z.number().int().describe('Wrong passwords or codes in the window'),
+    refused: z.number().int().describe('Attempts refused unchecked (locked, or too many from the address)'),
+    firstAt: z.number().int(),
+    lastAt: z.number().int(),
+    lastReason: z.string(),
+  })
+  .meta({ id: 'AuthFailure' });
+export type AuthFailure = z.infer<typeof AuthFailureSchema>;
+export const AuthFailureListSchema = z.object({ failures: z.array(AuthFailureSchema).describe('Most recent first') }).meta({ id: 'AuthFailureList' });
+export const AuthFailureQuerySchema = z
+  .object({
+    username: z.string().min(1).max(64).optional(),
+    ip: z.string().min(1).max(64).optional(),
+    since: z.coerce.number().int().nonnegative().optional().describe('ms since epoch; default: the whole retention (30 days)'),
+    limit: z.coerce.number().int().min(1).max(1_000).optional().describe('Default 100'),
+  })
+  .strict();

@@ -234,7 +234,7 @@ export type OutboxState = z.infer<typeof OutboxStateSchema>;
 export const OutboxEntrySchema = z
   .object({
     id: z.string(),
-    target: z.enum(['channel', 'webhook']),
+    target: z.enum(['channel', 'webhook', 'push']).describe('push: a browser notification (issue #20)'),
     targetId: z.string(),
     kind: z.string().describe('alerts, report, test, or the webhook event type'),
     state: OutboxStateSchema,

@@ -65,6 +65,17 @@ export const ContainerSampleSchema = z
     createdAt: z.number().int().nullable().describe('ms since epoch'),
     startedAt: z.number().int().nullable().describe('ms since epoch of the last start; null if never started'),
     watched: z.boolean().describe('Matches the agent\'s watch list (FAROL_WATCH_CONTAINERS)'),
+    // Issue #18 (auto-update). Optional: older agents send none of them.
+    digest: z.string().max(256).nullable().optional().describe('Registry digest (sha256:…) of the image the container runs; null when the image has none (built or imported locally)'),
+    availableDigest: z
+      .string()
+      .max(256)
+      .nullable()
+      .optional()
+      .describe('A newer digest the registry holds for the container\'s image tag ("update available"); null when it runs the newest; absent when not checked yet'),
+    updateCheckedAt: z.number().int().nullable().optional().describe('ms since epoch of the last registry check of its tag'),
+    autoUpdate: z.boolean().optional().describe('The container carries the label farol.auto-update=true'),
+    autoUpdateWindow: z.string().max(100).nullable().optional().describe('The value of its farol.auto-update.window label (HH:MM-HH:MM [Area/City]); null without one'),
   })
   .meta({ id: 'ContainerSample' });
 export type ContainerSample = z.infer<typeof ContainerSampleSchema>;

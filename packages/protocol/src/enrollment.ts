@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AgentIdSchema, AgentNameSchema, LabelsSchema } from './agents.js';
+import { AgentIdSchema, AgentNameSchema, LabelsSchema, NewAgentNameSchema } from './agents.js';
 import { SystemInfoSchema } from './telemetry.js';
 
 /** An Ed25519 public key as a JWK (OKP / Ed25519). */
@@ -18,7 +18,7 @@ export const EnrollRequestSchema = z
     publicKey: Ed25519PublicJwkSchema,
     system: SystemInfoSchema,
     protocolVersion: z.number().int(),
-    name: AgentNameSchema.optional().describe('Preferred name; default the hostname'),
+    name: NewAgentNameSchema.optional().describe('Preferred name; default the hostname. Never shaped like an id (ag_…)'),
   })
   .meta({ id: 'EnrollRequest' });
 export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;

@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'unauthorized',
   'forbidden',
   'mfa_required',
+  'reauth_required',
   'not_found',
   'conflict',
   'name_taken',
@@ -34,6 +35,8 @@ export const ERROR_CODES = [
   'destination_refused',
   'session_limit',
   'terminal_unavailable',
+  /** Password sign-in is turned off (FAROL_LOCAL_SIGNIN=off): sign in with single sign-on (issue #20). */
+  'password_signin_off',
 ] as const;
 
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
@@ -47,6 +50,7 @@ export const ERROR_HTTP_STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   mfa_required: 403,
+  reauth_required: 403,
   not_found: 404,
   conflict: 409,
   name_taken: 409,
@@ -70,6 +74,7 @@ export const ERROR_HTTP_STATUS: Record<ErrorCode, number> = {
   destination_refused: 400,
   session_limit: 429,
   terminal_unavailable: 501,
+  password_signin_off: 403,
 };
 
 /** One field-level problem inside a validation error. */

@@ -1,9 +1,22 @@
 import { z } from 'zod';
 import { AgentIdSchema, AgentNameSchema } from './agents.js';
+import { merkleLeafHash, merkleRootFromPath, type Sha256 } from './merkle.js';
 import { NoDisplayDataSchema, ScreenshotCommandSchema, ScreenshotDataSchema } from './screenshot.js';
 import { HeartbeatSampleSchema, ProcessSampleSchema } from './telemetry.js';
 import { MAX_SECRETS_PER_COMMAND, SecretNameSchema } from './secrets.js';
 import { ContainerRefSchema, ContainerSampleSchema, DockerStatusSchema, MAX_DOCKER_LOG_TAIL } from './docker.js';
+import {
+  DockerDeployCommandSchema,
+  DockerDeployDataSchema,
+  DockerImagesCommandSchema,
+  DockerImagesDataSchema,
+  DockerPruneCommandSchema,
+  DockerPullCommandSchema,
+  DockerRemoveCommandSchema,
+  DockerUpdateCommandSchema,
+  DockerUpdateDataSchema,
+} from './containers.js';
+import { NetworkPingCommandSchema, NetworkPingDataSchema } from './network.js';
 
 // ---- limits ---------------------------------------------------------------------------------
 
@@ -84,6 +97,42 @@ export const ProcessesCommandSchema = z
 export const RestartCommandSchema = z.object({ kind: z.literal('restart') }).strict().describe('The agent restarts itself');
 export const StopCommandSchema = z.object({ kind: z.literal('stop') }).strict().describe('The agent stops');
 
+/** Most builds one agent_update command offers (one per platform). */
+export const MAX_UPDATE_ARTIFACTS = 16;
+/** Largest agent build an agent downloads (a one-file executable is about 125 MB). */
+export const MAX_UPDATE_BYTES = 512 * 1024 * 1024;
+/**
+ * One build of the agent, as the hub's signed command describes it (the update manifest). The
+ * command's signature by the hub key (pinned at enrollment) covers every field, so the agent
+ * trusts the download only if its size and SHA-256 match these.
+ */
+export const UpdateArtifactSchema = z
+  .object({
+    platform: z
+      .string()
+      .regex(/^(node|[a-z0-9]+-[a-z0-9]+)$/, 'node (the .mjs bundle) or <os>-<arch>, e.g. linux-x64')
+      .describe('`node`: the .mjs bundle run by Node.js on any OS; `<os>-<arch>`: a one-file executable'),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256'),
+    size: z.number().int().min(1).max(MAX_UPDATE_BYTES),
+    path: z
+      .string()
+      .regex(/^\/download\/updates\/[A-Za-z0-9._-]{1,128}$/, 'a path under /download/updates/ on the agent\'s own hub')
+      .describe('Where on its hub the agent downloads it (never another host)'),
+  })
+  .strict();
+export type UpdateArtifact = z.infer<typeof UpdateArtifactSchema>;
+/** Agent release versions: semver-like, no spaces (also the file names of FAROL_AGENT_UPDATES_DIR). */
+export const AgentVersionSchema = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/, 'a version such as 0.2.0 or 0.2.0-rc.1');
+export const AgentUpdateCommandSchema = z
+  .object({
+    kind: z.literal('agent_update'),
+    version: AgentVersionSchema,
+    artifacts: z.array(UpdateArtifactSchema).min(1).max(MAX_UPDATE_ARTIFACTS),
+  })
+  .strict()
+  .describe('The agent downloads its build of `version` from its hub, checks it, swaps it in, restarts, and rolls back if the new version does not connect');
+export type AgentUpdateCommand = z.infer<typeof AgentUpdateCommandSchema>;
+
 export const DockerPsCommandSchema = z
   .object({
     kind: z.literal('docker_ps'),
@@ -135,17 +184,39 @@ export const CommandSchema = z
     DockerStopCommandSchema,
     DockerStartCommandSchema,
     DockerLogsCommandSchema,
+    DockerDeployCommandSchema,
+    DockerRemoveCommandSchema,
+    DockerUpdateCommandSchema,
+    DockerPullCommandSchema,
+    DockerImagesCommandSchema,
+    DockerPruneCommandSchema,
     ScreenshotCommandSchema,
+    AgentUpdateCommandSchema,
+    NetworkPingCommandSchema,
   ])
   .meta({ id: 'Command' });
 export type Command = z.infer<typeof CommandSchema>;
 export type CommandKind = Command['kind'];
 export type ShellCommand = z.infer<typeof ShellArgvCommandSchema> | z.infer<typeof ShellScriptCommandSchema>;
-export type DockerCommand = Extract<Command, { kind: (typeof DOCKER_COMMAND_KINDS)[number] }>;
-export const COMMAND_KINDS = ['shell', 'metrics', 'processes', 'restart', 'stop', 'docker_ps', 'docker_restart', 'docker_stop', 'docker_start', 'docker_logs', 'screenshot'] as const satisfies readonly CommandKind[];
+export type DockerCommand = Extract<Command, { kind: (typeof DOCKER_COMMAND_KINDS)[number] | (typeof CONTAINER_MANAGE_COMMAND_KINDS)[number] }>;
+export const COMMAND_KINDS = ['shell', 'metrics', 'processes', 'restart', 'stop', 'docker_ps', 'docker_restart', 'docker_stop', 'docker_start', 'docker_logs', 'docker_deploy', 'docker_rm', 'docker_update', 'docker_pull', 'docker_images', 'docker_prune', 'screenshot', 'agent_update', 'network_ping'] as const satisfies readonly CommandKind[];
 /** The Docker command kinds, and those that change a container (policy group names `docker` and `docker_write`). */
 export const DOCKER_COMMAND_KINDS = ['docker_ps', 'docker_restart', 'docker_stop', 'docker_start', 'docker_logs'] as const satisfies readonly CommandKind[];
 export const DOCKER_WRITE_COMMAND_KINDS = ['docker_restart', 'docker_stop', 'docker_start'] as const satisfies readonly CommandKind[];
+/** Issue #18: the kinds that deploy, update or remove containers and manage images (policy groups `docker.deploy`, `docker.images`). */
+export const CONTAINER_MANAGE_COMMAND_KINDS = ['docker_deploy', 'docker_rm', 'docker_update', 'docker_pull', 'docker_images', 'docker_prune'] as const satisfies readonly CommandKind[];
+
+/** The hub secrets a command asks for (fetched by the agent when it runs, never stored in the job). */
+export function commandSecretNames(command: Command): readonly string[] {
+  const names = command.kind === 'shell' || command.kind === 'docker_deploy' ? [...(command.secrets ?? [])] : [];
+  // ADR 0023: the registry login of a pull, deploy or update is fetched the same way.
+  if ((command.kind === 'docker_deploy' || command.kind === 'docker_update' || command.kind === 'docker_pull') && command.registrySecret && !names.includes(command.registrySecret)) {
+    names.push(command.registrySecret);
+  }
+  return names;
+}
+
+const registrySecretText = (command: { registrySecret?: string | undefined }): string => (command.registrySecret ? ` --registry-secret ${command.registrySecret}` : '');
 
 /** A one-line description of a command for logs, the audit log and tables. */
 export function describeCommand(command: Command): string {
@@ -162,8 +233,24 @@ export function describeCommand(command: Command): string {
       return `docker ${command.kind.slice('docker_'.length)} ${command.container}`;
     case 'docker_logs':
       return `docker logs ${command.container}${command.tail ? ` --tail ${command.tail}` : ''}${command.since !== undefined ? ` --since ${command.since}` : ''}`;
+    case 'docker_deploy':
+      return `docker deploy ${command.name} ${command.image}${(command.ports ?? []).map((p) => ` -p ${p.hostPort}:${p.containerPort}`).join('')}${(command.secrets ?? []).map((n) => ` --env-secret ${n}`).join('')}${registrySecretText(command)}`;
+    case 'docker_rm':
+      return `docker rm ${command.force ? '-f ' : ''}${command.container}`;
+    case 'docker_update':
+      return `docker update ${command.container}${registrySecretText(command)}`;
+    case 'docker_pull':
+      return `docker pull ${command.image}${registrySecretText(command)}`;
+    case 'docker_images':
+      return 'docker images';
+    case 'docker_prune':
+      return 'docker image prune';
     case 'screenshot':
       return `screenshot${command.display ? ` ${command.display}` : ''}${command.maxWidth ? ` max ${command.maxWidth}px wide` : ''}`;
+    case 'agent_update':
+      return `agent update to ${command.version}`;
+    case 'network_ping':
+      return `ping ${command.host}${command.count ? ` x${command.count}` : ''}`;
     default:
       return command.kind;
   }
@@ -191,7 +278,7 @@ export const DockerActionDataSchema = z.object({
 });
 /** What `metrics`, `processes` and the Docker commands return besides their output. */
 export const CommandDataSchema = z
-  .discriminatedUnion('kind', [MetricsDataSchema, ProcessesDataSchema, DockerPsDataSchema, DockerActionDataSchema, ScreenshotDataSchema, NoDisplayDataSchema])
+  .discriminatedUnion('kind', [MetricsDataSchema, ProcessesDataSchema, DockerPsDataSchema, DockerActionDataSchema, DockerDeployDataSchema, DockerUpdateDataSchema, DockerImagesDataSchema, ScreenshotDataSchema, NoDisplayDataSchema, NetworkPingDataSchema])
   .meta({ id: 'CommandData' });
 export type CommandData = z.infer<typeof CommandDataSchema>;
 
@@ -344,7 +431,7 @@ export const MAX_BATCH_DEPTH = 24;
 /**
  * What a batch signs: everything a CommandClaims holds except the per-machine part (sub,
  * commandId, jti), which is committed to by `root`, the Merkle tree head (RFC 9162 §2.1.1,
- * SHA-256) over one leaf per machine; see commandLeafBytes.
+ * SHA-256) over one leaf per machine; see commandLeafHash.
  */
 export const CommandBatchClaimsSchema = z.object({
   iss: z.literal('farol-hub'),
@@ -369,10 +456,25 @@ export const CommandBatchProofSchema = z.object({
 });
 export type CommandBatchProof = z.infer<typeof CommandBatchProofSchema>;
 
-/** The bytes of a batch leaf: the per-machine claims, newline-separated (ids never hold a newline). */
-export function commandLeafBytes(leaf: Pick<CommandBatchProof, 'sub' | 'commandId' | 'jti'>): string {
-  return `farol-command-leaf\n${leaf.sub}\n${leaf.commandId}\n${leaf.jti}`;
+/** The hash of a batch leaf: the per-machine claims, newline-separated (ids never hold a newline). */
+export function commandLeafHash(sha256: Sha256, leaf: Pick<CommandBatchProof, 'sub' | 'commandId' | 'jti'>): Uint8Array {
+  return merkleLeafHash(sha256, new TextEncoder().encode(`farol-command-leaf\n${leaf.sub}\n${leaf.commandId}\n${leaf.jti}`));
 }
+
+/**
+ * The CommandClaims a verified batch gives one machine, or null when the machine's inclusion
+ * proof does not lead to the signed root. `decode` turns base64url into bytes.
+ */
+export function commandClaimsFromBatch(sha256: Sha256, batch: CommandBatchClaims, proof: CommandBatchProof, decode: (base64url: string) => Uint8Array): CommandClaims | null {
+  const root = merkleRootFromPath(sha256, commandLeafHash(sha256, proof), proof.index, batch.size, proof.path.map(decode));
+  const signed = decode(batch.root);
+  if (!root || root.length !== signed.length || root.some((byte, i) => byte !== signed[i])) return null;
+  const { root: _root, size: _size, ...common } = batch;
+  return { ...common, sub: proof.sub, commandId: proof.commandId, jti: proof.jti };
+}
+
+/** A W3C `traceparent` (version 00): `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`. */
+export const TraceparentSchema = z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'a W3C traceparent: 00-<trace id>-<span id>-<flags>');
 
 /**
  * `token` alone: a compact JWS over CommandClaims. With `batch`: `token` is a JWS over
@@ -381,6 +483,9 @@ export function commandLeafBytes(leaf: Pick<CommandBatchProof, 'sub' | 'commandI
 export const CommandRunSchema = z.object({
   token: z.string().min(1).max(200_000).describe('Compact JWS over CommandClaims, or over CommandBatchClaims with `batch`'),
   batch: CommandBatchProofSchema.optional(),
+  traceparent: TraceparentSchema.optional().describe(
+    'W3C trace context of the agent\'s run of this command, present when the hub exports traces (FAROL_OTLP_ENDPOINT). Not signed and never needed: an agent may ignore it. The reference agent passes it to shell commands as the TRACEPARENT environment variable; the hub records the run as this span from the result\'s startedAt/endedAt',
+  ),
 });
 export type CommandRun = z.infer<typeof CommandRunSchema>;
 
@@ -388,6 +493,29 @@ export const CommandCancelSchema = z.object({ commandId: CommandIdSchema });
 export type CommandCancel = z.infer<typeof CommandCancelSchema>;
 
 // ---- agent → hub -------------------------------------------------------------------------------
+
+/** Bytes of a string encoded as UTF-8 (lone surrogates count as U+FFFD, 3 bytes), without encoding it. */
+export function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** Output text capped in UTF-8 bytes (maxLength is only the character bound every such text also meets). */
+const OutputBytes = (what: string) =>
+  z
+    .string()
+    .max(MAX_OUTPUT_BYTES)
+    .refine((text) => utf8ByteLength(text) <= MAX_OUTPUT_BYTES, { message: `${what} is at most ${MAX_OUTPUT_BYTES} bytes of UTF-8` })
+    .describe(`At most ${MAX_OUTPUT_BYTES} bytes once encoded as UTF-8 (bytes, not characters)`);
 
 /**
  * The agent's answer to `command:run`: it runs it (`accepted`), already has it (`duplicate`: a
@@ -397,15 +525,19 @@ export const CommandAckSchema = z.object({
   commandId: CommandIdSchema,
   status: z.enum(['accepted', 'duplicate', 'refused']),
   reason: z.string().max(1_000).optional(),
-  at: z.number().int().describe('Agent clock, ms'),
-});
+  at: z.number().int().describe('When the agent decided, integer ms since epoch (agent clock)'),
+}).describe('refused is final: a later command:result of that command may only say refused or expired (any other state is refused with bad_request)');
 export type CommandAck = z.infer<typeof CommandAckSchema>;
 
 export const CommandOutputSchema = z.object({
   commandId: CommandIdSchema,
   stream: z.enum(['stdout', 'stderr']),
-  data: z.string().max(MAX_OUTPUT_BYTES),
-  seq: z.number().int().nonnegative().describe('Per command, across both streams, from 0'),
+  data: OutputBytes('a chunk').describe(`UTF-8 text (never base64), at most ${MAX_OUTPUT_BYTES} bytes per chunk; the reference agent sends about 16 KiB`),
+  seq: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('Per command, across both streams, from 0, +1 per chunk. Must increase: a chunk whose seq is not above the last one the hub took for that command is a repeat and is dropped (acknowledged, not relayed); gaps are allowed (output is best effort, the result carries all of it)'),
 });
 export type CommandOutput = z.infer<typeof CommandOutputSchema>;
 
@@ -414,15 +546,24 @@ export const CommandResultSchema = z.object({
   state: FinalTargetStateSchema,
   exitCode: z.number().int().nullable(),
   signal: z.string().max(32).nullable(),
-  stdout: z.string().max(MAX_OUTPUT_BYTES),
-  stderr: z.string().max(MAX_OUTPUT_BYTES),
-  stdoutTruncated: z.boolean(),
+  stdout: OutputBytes('stdout'),
+  stderr: OutputBytes('stderr'),
+  stdoutTruncated: z.boolean().describe('true when the agent cut stdout at the byte limit'),
   stderrTruncated: z.boolean(),
   data: CommandDataSchema.nullable(),
-  startedAt: z.number().int().nullable(),
-  endedAt: z.number().int(),
-  error: z.string().max(4_000).nullable(),
-});
+  startedAt: z.number().int().nullable().describe('ms since epoch (agent clock); null when it never started'),
+  endedAt: z.number().int().describe('ms since epoch (agent clock)'),
+  error: z.string().max(4_000).nullable().describe('Why it failed, was refused, timed out or expired'),
+})
+  .superRefine((result, ctx) => {
+    if (result.state === 'succeeded' && result.exitCode !== null && result.exitCode !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['exitCode'], message: `a succeeded result has exit code 0 (or null), not ${result.exitCode}: report state failed` });
+    }
+    if (result.state === 'succeeded' && result.signal !== null) {
+      ctx.addIssue({ code: 'custom', path: ['signal'], message: 'a succeeded result was not ended by a signal' });
+    }
+  })
+  .describe('The final answer to a command. Consistent: succeeded means exitCode 0 (or null for kinds without a process) and no signal; a non-zero exit is failed');
 export type CommandResult = z.infer<typeof CommandResultSchema>;
 
 export const CommandResultAckSchema = z.object({ stored: z.boolean().describe('false when the hub already had this result') });

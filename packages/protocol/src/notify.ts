@@ -72,6 +72,17 @@ export const NotificationSchema = z
     z.object({ kind: z.literal('alerts'), alerts: z.array(AlertNoticeSchema).min(1) }),
     z.object({ kind: z.literal('report'), report: FleetReportSchema }),
     z.object({ kind: z.literal('test'), requestedBy: z.string() }),
+    /** An automatic container update (issue #18): one machine updated, or rolled back and the rollout stopped. */
+    z.object({
+      kind: z.literal('container_update'),
+      outcome: z.enum(['updated', 'rolled_back', 'failed']),
+      machine: z.string(),
+      container: z.string(),
+      image: z.string(),
+      digest: z.string(),
+      reason: z.string().nullable(),
+      skipped: z.array(z.string()).describe('Machines the stopped rollout leaves alone'),
+    }),
   ])
   .meta({ id: 'Notification' });
 export type Notification = z.infer<typeof NotificationSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AgentIdSchema, AgentNameSchema, AgentStatusSchema, LabelsSchema } from './agents.js';
-import { ErrorCodeSchema, type ErrorAck } from './errors.js';
+import { ErrorCodeSchema, type ErrorAck, type ErrorCode } from './errors.js';
 import {
   CommandAckSchema,
   CommandCancelSchema,
@@ -16,7 +16,10 @@ import {
 } from './jobs.js';
 import { HeartbeatSampleSchema, HISTORY_METRICS, SystemInfoSchema } from './telemetry.js';
 import { AlertChangedEventSchema } from './alerts.js';
+import { CheckResultsAckSchema, CheckResultsSchema, ChecksAssignSchema, ChecksRunNowSchema } from './checks.js';
 import { SecretsFetchAckSchema, SecretsFetchSchema } from './secrets.js';
+import { RegistryCredentialsFetchAckSchema, RegistryCredentialsFetchSchema } from './containers.js';
+import { TailscaleReportSchema } from './network.js';
 import { ScreenshotUploadAckSchema, ScreenshotUploadSchema } from './screenshot-api.js';
 import {
   TerminalCloseSchema,
@@ -45,13 +48,38 @@ export type AgentHandshakeAuth = z.infer<typeof AgentHandshakeAuthSchema>;
 /** What a dashboard or the CLI puts in the Socket.IO handshake `auth`. */
 export const UiHandshakeAuthSchema = z.object({ token: z.string().min(1).max(4096) });
 
-/** `data` of a refused connection (Socket.IO `connect_error`). */
+/**
+ * `data` of a refused connection (Socket.IO `connect_error`). On the wire it is the CONNECT_ERROR
+ * packet `44/agent,{"message":"…","data":{ code, message, supportedProtocolVersions? }}`: the
+ * Socket.IO JS client exposes the inner object as `error.data`; other clients (python-socketio)
+ * hand over the whole `{ message, data }`, so read `.data` one level deeper.
+ */
 export const ConnectErrorDataSchema = z.object({
   code: ErrorCodeSchema,
   message: z.string(),
-  supportedProtocolVersions: z.object({ min: z.number().int(), max: z.number().int() }).optional(),
+  supportedProtocolVersions: z.object({ min: z.number().int(), max: z.number().int() }).optional().describe('With protocol_version_unsupported: the versions this hub accepts'),
 });
 export type ConnectErrorData = z.infer<typeof ConnectErrorDataSchema>;
+
+/**
+ * Connect refusals after which an agent must stop reconnecting (and exit with a clear message):
+ * retrying cannot succeed until a person acts. Every other code (token_expired: fix the clock;
+ * unavailable, internal, agent_unknown after a restore) is retried with backoff.
+ */
+export const STOP_RETRYING_CODES = ['agent_deleted', 'key_revoked', 'protocol_version_unsupported'] as const satisfies readonly ErrorCode[];
+
+/**
+ * Claims of the hub's proof in the `agent:hello` ack: a compact JWS, header
+ * `{ alg: "EdDSA", typ: "JWT" }`, signed by the hub key the agent pinned at enrollment.
+ */
+export const HubProofClaimsSchema = z.object({
+  iss: z.literal('farol-hub'),
+  sub: z.string().describe('The agent id the connection was authenticated as'),
+  nonce: z.string().describe('The challenge of this hello, byte for byte'),
+  iat: z.number().int().describe('Seconds since epoch'),
+  exp: z.number().int().describe('Seconds since epoch, iat + 60'),
+});
+export type HubProofClaims = z.infer<typeof HubProofClaimsSchema>;
 
 /** A successful acknowledgement. */
 export type OkAck<T> = { ok: true; data: T };
@@ -62,22 +90,31 @@ export type Ack<T> = OkAck<T> | ErrorAck;
 export const AgentHelloSchema = z.object({
   system: SystemInfoSchema,
   heartbeatIntervalMs: z.number().int().min(1_000).max(3_600_000),
-  challenge: z.string().regex(/^[A-Za-z0-9_-]{43}$/, '32 random bytes, base64url').describe('The hub signs this back'),
-});
+  challenge: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, '32 random bytes, base64url')
+    .describe('32 fresh random bytes, base64url without padding (43 chars); the hub signs it back as `nonce` in `proof`'),
+}).describe('The first event of every connection, exactly once: a second hello on the same connection is refused with bad_request');
 export type AgentHello = z.infer<typeof AgentHelloSchema>;
 
 export const AgentHelloAckSchema = z.object({
   agentId: AgentIdSchema,
-  name: AgentNameSchema,
+  name: AgentNameSchema.describe('The name the hub knows the agent by now (it may have been renamed)'),
   labels: LabelsSchema,
-  proof: z.string().describe('Compact JWS by the hub key over { sub: agentId, nonce: challenge }'),
-  serverTime: z.number().int(),
+  proof: z.string().describe('Compact JWS (EdDSA) by the hub key over HubProofClaims { iss: farol-hub, sub: agentId, nonce: challenge, iat, exp }'),
+  serverTime: z.number().int().describe('Hub clock, ms since epoch: samples stamped more than maxSampleFutureSkewMs ahead of it are refused'),
 });
 export type AgentHelloAck = z.infer<typeof AgentHelloAckSchema>;
 
 /** Heartbeats, live (one sample) or backfilled from the agent's buffer (many, oldest first). */
 export const MetricsReportSchema = z.object({
-  samples: z.array(HeartbeatSampleSchema).min(1).max(1000),
+  samples: z
+    .array(HeartbeatSampleSchema)
+    .min(1)
+    .max(1000)
+    .describe(
+      'In any order (the hub stores by ts; the newest ts becomes the machine\'s latest only if newer than what it has). The whole message must stay under maxMessageBytes: split a backfill by bytes as well as count (the reference agent sends at most 500 samples and 512 KiB). A sample with ts more than maxSampleFutureSkewMs ahead of the hub, or older than maxSampleAgeMs, refuses the whole report with validation_failed',
+    ),
 });
 export type MetricsReport = z.infer<typeof MetricsReportSchema>;
 
@@ -108,12 +145,18 @@ export const agentToHubEvents = {
   'command:result': { payload: CommandResultSchema, ack: CommandResultAckSchema },
   // Secrets for a command about to run (see docs/protocol.md, Secrets).
   'secrets:fetch': { payload: SecretsFetchSchema, ack: SecretsFetchAckSchema },
+  // Private registries (ADR 0023): a registry login for the background digest check.
+  'registry:credentials': { payload: RegistryCredentialsFetchSchema, ack: RegistryCredentialsFetchAckSchema },
   // Screenshots: the PNG in chunks, before its command:result (docs/protocol.md#screenshots).
   'screenshot:upload': { payload: ScreenshotUploadSchema, ack: ScreenshotUploadAckSchema },
   // Terminal (issue #3): see docs/protocol.md. Output is acknowledged once the operator has it (flow control).
   'terminal:opened': { payload: TerminalOpenedSchema, ack: EmptySchema },
   'terminal:output': { payload: TerminalOutputSchema, ack: EmptySchema },
   'terminal:exit': { payload: TerminalExitSchema, ack: EmptySchema },
+  // Service checks (issue #19): results of the checks the hub assigned, live or from the buffer.
+  'check:results': { payload: CheckResultsSchema, ack: CheckResultsAckSchema },
+  // The network (issue #19): the machine's `tailscale status --json`, reduced; untrusted data.
+  'tailscale:report': { payload: TailscaleReportSchema, ack: EmptySchema },
 } as const;
 export type AgentToHubEventName = keyof typeof agentToHubEvents;
 
@@ -134,8 +177,20 @@ export const TelemetryLiveSchema = z.object({
 });
 export type TelemetryLive = z.infer<typeof TelemetryLiveSchema>;
 
+/**
+ * The hub is shutting down (SIGTERM) and will close this connection: come back after
+ * `retryAfterMs` instead of at once. The hub spreads the values over its fleet, so a restart
+ * is not followed by every agent reconnecting in the same second (issue #12).
+ */
+export const HubDrainingSchema = z.object({
+  retryAfterMs: z.number().int().min(0).max(600_000).describe('Wait this long before the first reconnect attempt; back off as usual if it fails'),
+});
+export type HubDraining = z.infer<typeof HubDrainingSchema>;
+
 export const hubToAgentEvents = {
   'telemetry:live': TelemetryLiveSchema,
+  /** The hub is stopping; reconnect after `retryAfterMs`. */
+  'hub:draining': HubDrainingSchema,
   /** A signed command for this agent; answered with `command:ack`, finished with `command:result`. */
   'command:run': CommandRunSchema,
   /** Stop a running command (its whole process tree). */
@@ -145,6 +200,10 @@ export const hubToAgentEvents = {
   'terminal:input': TerminalInputSchema,
   'terminal:resize': TerminalResizeSchema,
   'terminal:close': TerminalCloseSchema,
+  /** Service checks (issue #19): the complete list this agent runs, after every hello and on change. */
+  'checks:assign': ChecksAssignSchema,
+  /** Run these assigned checks now. */
+  'checks:run': ChecksRunNowSchema,
 } as const;
 
 /** Events the hub sends an agent. */

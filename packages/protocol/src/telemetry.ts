@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { ContainerSampleSchema, DockerStatusSchema, MAX_CONTAINERS_PER_SAMPLE } from './docker.js';
 
-const Percent = z.number().min(0).max(1000).describe('Percent, 0..100 (per core may exceed on some kernels)');
+/**
+ * How far ahead of the hub's clock a sample may be stamped: a sample from the future would stay
+ * the machine's "latest" and freeze its card. Skew beyond this is refused (fix the clock: NTP).
+ */
+export const MAX_SAMPLE_FUTURE_SKEW_MS = 5 * 60_000;
+/** Oldest sample the hub stores (a backfill after a month offline is history nobody keeps). */
+export const MAX_SAMPLE_AGE_MS = 30 * 86_400_000;
+
+const Percent = z.number().min(0).max(1000).describe('Percent: normally 0..100; the schema allows up to 1000 because some kernels report more per core or per process');
 const Bytes = z.number().nonnegative().describe('Bytes');
 const Rate = z.number().nonnegative().describe('Bytes per second');
 const ShortText = (max: number) => z.string().max(max);
@@ -32,8 +40,8 @@ export const GpuSampleSchema = z.object({
   index: z.number().int().nonnegative(),
   name: ShortText(256),
   utilization: Percent.nullable(),
-  memoryUsed: Bytes.nullable(),
-  memoryTotal: Bytes.nullable(),
+  memoryUsed: Bytes.nullable().describe('Bytes (nvidia-smi reports MiB: multiply by 1,048,576)'),
+  memoryTotal: Bytes.nullable().describe('Bytes'),
   temperature: z.number().nullable().describe('°C'),
   powerWatts: z.number().nonnegative().nullable(),
 });
@@ -51,7 +59,11 @@ export const NetworkInterfaceSampleSchema = z.object({
  */
 export const HeartbeatSampleSchema = z
   .object({
-    ts: z.number().int().positive().describe('When the agent took the sample, ms since epoch'),
+    ts: z
+      .number()
+      .int()
+      .positive()
+      .describe('When the agent took the sample, ms since epoch (agent clock). Unique per agent: a second sample with the same ts is a duplicate. The hub refuses ts more than 5 min (maxSampleFutureSkewMs) ahead of its clock or older than 30 days (maxSampleAgeMs)'),
     cpu: z.object({
       total: Percent.nullable(),
       perCore: z.array(Percent).max(1024),
@@ -97,6 +109,7 @@ export const IpAddressSchema = z.object({
   address: ShortText(64),
   family: z.enum(['IPv4', 'IPv6']),
   isTailscale: z.boolean().describe('In 100.64.0.0/10 or fd7a:115c:a1e0::/48'),
+  prefixLength: z.number().int().min(0).max(128).optional().describe('Netmask length of the interface address (issue #19, network view); absent from older agents'),
 });
 export type IpAddress = z.infer<typeof IpAddressSchema>;
 
@@ -104,15 +117,15 @@ export type IpAddress = z.infer<typeof IpAddressSchema>;
 export const SystemInfoSchema = z
   .object({
     hostname: ShortText(255),
-    os: ShortText(64).describe('Platform: linux, darwin, win32, ...'),
-    distro: ShortText(128),
-    release: ShortText(128),
-    kernel: ShortText(128),
-    arch: ShortText(32),
+    os: ShortText(64).describe('Platform as Node names it: linux, darwin, win32, freebsd, openbsd, sunos, aix (lower case)'),
+    distro: ShortText(128).describe('Distribution name, e.g. Debian, Ubuntu, macOS, Windows (/etc/os-release NAME); empty when unknown'),
+    release: ShortText(128).describe('Distribution release, e.g. 13, 24.04 (/etc/os-release VERSION_ID); empty when unknown'),
+    kernel: ShortText(128).describe('Kernel release, e.g. 6.12.48+deb13-amd64 (uname -r)'),
+    arch: ShortText(32).describe('CPU architecture as Node names it: x64, arm64, arm, ia32, riscv64, ppc64, s390x (uname -m x86_64 is x64, aarch64 is arm64)'),
     cpuModel: ShortText(256),
-    cpuCores: z.number().int().nonnegative(),
+    cpuCores: z.number().int().nonnegative().describe('Logical CPUs'),
     memoryTotal: Bytes,
-    agentVersion: ShortText(64),
+    agentVersion: ShortText(64).describe('Free text, e.g. 0.4.1 or python-agent/0.1'),
     ips: z.array(IpAddressSchema).max(256),
   })
   .meta({ id: 'SystemInfo' });

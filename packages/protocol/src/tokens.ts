@@ -43,6 +43,7 @@ export type JoinToken = z.infer<typeof JoinTokenSchema>;
 
 export const JoinTokenCreatedSchema = JoinTokenSchema.extend({
   token: z.string().describe('The secret; shown once, stored only as a hash'),
+  hubKeyFingerprint: z.string().optional().describe('The hub key the install line pins (install.sh --hub-key, ADR 0024): SHA-256 of the raw Ed25519 public key, base64url'),
 }).meta({ id: 'JoinTokenCreated' });
 export type JoinTokenCreated = z.infer<typeof JoinTokenCreatedSchema>;
 

@@ -18,3 +18,12 @@ export const HUB_PROOF_ISSUER = 'farol-hub';
 
 /** Farol's release version, injected at build time. */
 export const FAROL_VERSION: string = __FAROL_VERSION__;
+
+/**
+ * Bad messages a socket may send within BAD_MESSAGE_WINDOW_MS before the hub disconnects it: an
+ * unknown event, a payload that fails its schema, an event emitted without an ack callback, and
+ * (on /agent) a `forbidden` answer to `command:*` or `screenshot:upload`. The limit is exceeded
+ * at the 11th.
+ */
+export const MAX_BAD_MESSAGES = 10;
+export const BAD_MESSAGE_WINDOW_MS = 60_000;

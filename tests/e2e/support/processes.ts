@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@farol/test-support';
+import { createTestDatabase, isPostgresRun } from '../../../apps/hub/src/testing/postgres-test-db.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const farolBin = path.join(root, 'bin/farol.mjs');
@@ -56,9 +58,37 @@ export function tempDir(prefix: string): { path: string; remove(): void } {
 
 export const ADMIN_TOKEN = 'fat_e2e_admin_token_0123456789abcdef';
 
+/** Databases of e2e hubs on PostgreSQL, by data directory (see `e2e-pg` in vitest.config.ts). */
+const hubDatabases = new Map<string, Awaited<ReturnType<typeof createTestDatabase>>>();
+
+/**
+ * With `FAROL_TEST_DB=postgres` (the `e2e-pg` project, issue #13), the hub of `dataDir` runs on
+ * a PostgreSQL database of its own, keyed by the directory so a restarted hub finds its data;
+ * its URL, or undefined on SQLite.
+ */
+export async function hubDatabaseUrl(dataDir: string): Promise<string | undefined> {
+  if (!isPostgresRun()) return undefined;
+  const key = path.resolve(dataDir);
+  let database = hubDatabases.get(key);
+  if (!database) {
+    database = await createTestDatabase(`e2e:${key}`);
+    hubDatabases.set(key, database);
+  }
+  return database.url;
+}
+
+/** Drops the databases `hubDatabaseUrl` created (after each file of `e2e-pg`). */
+export async function dropHubDatabases(): Promise<void> {
+  for (const database of hubDatabases.values()) await database.drop();
+  hubDatabases.clear();
+}
+
 /** `farol hub` as its own process on a fixed port, with a known admin token. */
-export async function startHubProcess(dataDir: string, port: number, env: Record<string, string> = {}): Promise<Proc & { url: string }> {
-  const proc = run([farolBin, 'hub', '--port', String(port), '--data', dataDir], { env: { FAROL_ADMIN_TOKEN: ADMIN_TOKEN, ...env } });
+export async function startHubProcess(dataDir: string, port: number, env: Record<string, string> = {}, { readyTimeoutMs = 30_000 } = {}): Promise<Proc & { url: string }> {
+  const databaseUrl = env.FAROL_DATABASE_URL === undefined ? await hubDatabaseUrl(dataDir) : undefined;
+  const proc = run([farolBin, 'hub', '--port', String(port), '--data', dataDir], {
+    env: { FAROL_ADMIN_TOKEN: ADMIN_TOKEN, ...(databaseUrl ? { FAROL_DATABASE_URL: databaseUrl } : {}), ...env },
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => {
     if (proc.child.exitCode !== null) throw new Error(`hub exited: ${proc.output()}`);
@@ -67,7 +97,7 @@ export async function startHubProcess(dataDir: string, port: number, env: Record
     } catch {
       return undefined;
     }
-  }, 30_000, 'hub ready');
+  }, readyTimeoutMs, 'hub ready');
   return { ...proc, url };
 }
 
@@ -87,12 +117,5 @@ export async function joinToken(url: string, input: Record<string, unknown> = {}
   return body.token;
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls until a value comes (shared by every test, issue #21). */
+export { waitFor };

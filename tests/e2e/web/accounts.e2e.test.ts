@@ -40,6 +40,13 @@ describe('accounts in Mission Control', () => {
     await page.fill('input[name=password]', 'not my password at all');
     await page.click('button[type=submit]');
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/Wrong username or password/);
+    // The error belongs to the password field, not to the API-token field (#21).
+    const errorId = await page.getByRole('alert').getAttribute('id');
+    expect(await page.getAttribute('input[name=password]', 'aria-describedby')).toContain(errorId);
+    expect(await page.getAttribute('input[name=password]', 'aria-invalid')).toBe('true');
+    expect(await page.getAttribute('input[name=token]', 'aria-invalid')).not.toBe('true');
+    // The intro leads with what the form leads with.
+    expect(await page.locator('main p').first().textContent()).toMatch(/^Sign in with your username and password/);
     await page.fill('input[name=password]', PASSWORD);
     await page.click('button[type=submit]');
     await expect.poll(() => page.locator('h1').textContent()).toBe('Fleet');
@@ -52,6 +59,11 @@ describe('accounts in Mission Control', () => {
     expect(await page.evaluate(() => JSON.stringify({ ...(globalThis as unknown as PageGlobals).sessionStorage, ...(globalThis as unknown as PageGlobals).localStorage }))).not.toContain('fat_');
     // A reload keeps the session; the live connection authenticates with the cookie too.
     await page.reload();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Fleet');
+    // Settings describes a password session, not a token kept in the tab (#21).
+    await page.goto(`${hub.url}/settings`);
+    await expect.poll(() => page.getByText('Signed in with a session (password or single sign-on)').count()).toBe(1);
+    await page.goto(hub.url);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Fleet');
   });
 
@@ -106,8 +118,11 @@ describe('accounts in Mission Control', () => {
     await panel.locator('input[name=currentPassword]').fill(PASSWORD);
     await panel.locator('input[name=newPassword]').fill('an even longer passphrase');
     await panel.getByRole('button', { name: 'Change password' }).click();
+    // Wait for the page to say it is done, then sign in once with each password: polling the
+    // sign-in instead ran into its rate limit on a loaded machine.
+    await page.getByText('Password changed; your other browser sessions were signed out', { exact: true }).waitFor({ state: 'visible', timeout: 20_000 });
     const login = (password: string) => fetch(`${hub.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'ines', password }) });
-    await expect.poll(async () => (await login(PASSWORD)).status).toBe(401);
+    expect((await login(PASSWORD)).status).toBe(401);
     // The new password is right; two-factor sign-in (on since the previous test) asks for the code.
     expect(await (await login('an even longer passphrase')).json()).toMatchObject({ code: 'mfa_required' });
   });

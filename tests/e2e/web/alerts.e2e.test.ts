@@ -72,8 +72,12 @@ afterAll(async () => {
 
 describe('Alerts in a browser', () => {
   it('adds a webhook channel and sends a test: the receiver gets it and the page shows its answer', async () => {
-    await page.goto(`${hub.url}/alerts/channels`);
-    await page.getByRole('button', { name: 'New channel' }).click();
+    // No channel yet: the rules page says that alerts notify no one, and links to adding one (#21).
+    await page.goto(`${hub.url}/alerts/rules`);
+    const warning = page.getByTestId('no-channel-warning');
+    await expect.poll(() => warning.textContent()).toMatch(/notify no one/);
+    await warning.getByRole('link', { name: 'Add a channel' }).click();
+    await page.waitForURL('**/alerts/channels**');
     const form = page.getByTestId('channel-form');
     await form.locator('input[name=name]').fill('e2e-hook');
     await form.locator('select[name=type]').selectOption('webhook');
@@ -81,6 +85,7 @@ describe('Alerts in a browser', () => {
     await form.getByRole('button', { name: 'Create channel' }).click();
     const row = page.locator('[data-testid=channel-row][data-channel=e2e-hook]');
     await row.waitFor();
+    await expect.poll(() => page.getByTestId('no-channel-warning').count()).toBe(0);
     // The URL is a secret: the page shows the mask, never the address.
     expect(await row.textContent()).not.toContain('/farol-hook');
 

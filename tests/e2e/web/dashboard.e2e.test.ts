@@ -159,19 +159,25 @@ describe('Mission Control in a browser', () => {
     await expect.poll(() => isDark()).toBe(false);
   });
 
-  it('creates a join token in Settings and shows the install commands with it', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).first().getByRole('link', { name: 'Settings' }).click();
-    await page.getByRole('button', { name: 'Create join token' }).click();
+  it('"Add a machine" on the fleet page opens the join-token dialog with the install commands (#21)', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).first().getByRole('link', { name: 'Fleet' }).click();
+    await page.getByRole('button', { name: 'Add a machine' }).click();
+    // The dialog opens where the operator is: no trip to Settings.
+    expect(new URL(page.url()).pathname).toBe('/');
     await page.fill('input[name=labels]', 'role=edge, site=lab');
     await page.fill('input[name=note]', 'browser test');
     await page.getByRole('button', { name: 'Create token' }).click();
 
     const token = (await page.getByTestId('created-token').textContent()) ?? '';
     expect(token).toMatch(/^jt_[a-z0-9]+\.[A-Za-z0-9_-]+$/);
-    expect(await page.getByTestId('install-command-unix').textContent()).toBe(`curl -fsSL ${hub.url}/install.sh | sh -s -- --token ${token}`);
+    // The line pins the hub key (ADR 0024): install.sh refuses an agent the hub did not sign.
+    const fingerprint = (await fetch(`${hub.url}/download/hub-key.pem`)).headers.get('x-farol-hub-key-fingerprint');
+    expect(fingerprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await page.getByTestId('install-command-unix').textContent()).toBe(`curl -fsSL ${hub.url}/install.sh | sh -s -- --token ${token} --hub-key ${fingerprint}`);
     expect(await page.getByTestId('install-command-windows').textContent()).toBe(`& ([scriptblock]::Create((irm ${hub.url}/install.ps1))) -Token ${token}`);
     expect(await page.getByTestId('install-command-checkout').textContent()).toContain(`--token ${token}`);
     await page.getByRole('button', { name: 'Done' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).first().getByRole('link', { name: 'Settings' }).click();
     await expect.poll(() => page.getByTestId('join-token-row').filter({ hasText: 'browser test' }).count()).toBe(1);
   });
 

@@ -147,6 +147,9 @@ describe('Jobs and Audit in a browser', () => {
     await page.getByTestId('audit-row').first().waitFor();
     await expect.poll(() => page.locator('[data-testid=audit-row][data-action="command.cancel"]').count()).toBe(1);
     expect(await page.locator('[data-testid=audit-row][data-action="command.create"]').count()).toBe(4);
+    // Details read as sentences, not key=value dumps (#21).
+    const created = (await page.locator('[data-testid=audit-row][data-action="command.create"] [data-testid=audit-details]').first().textContent()) ?? '';
+    expect(created).toMatch(new RegExp(`^ran \`.+\` on ${agentName}$`));
 
     await page.getByLabel('Action', { exact: true }).selectOption('command.result');
     await expect.poll(() => page.locator('[data-testid=audit-row][data-action="command.create"]').count()).toBe(0);

@@ -2,14 +2,15 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentList } from '@farol/protocol';
-import { startXvfb, xrun, xvfbAvailable, type Xvfb } from '../../../apps/agent/src/testing/xvfb.js';
+import { skipNote, startXvfb, xrun, xvfbSkipReason, type Xvfb } from '../../../apps/agent/src/testing/xvfb.js';
 import { ADMIN_TOKEN, agentBundle, api, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
 import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
 
 // The machine page's Screenshot button in Debian's Chromium, against a hub process and an agent
 // process whose screen is a real X server (Xvfb) painted orange.
 
-const canRun = xvfbAvailable();
+// A skip says why in the test's name (issue #21).
+const noXvfb = xvfbSkipReason();
 
 // The few DOM shapes used inside page.evaluate (the test project has no DOM lib).
 interface Img {
@@ -23,7 +24,7 @@ interface Canvas {
   getContext(kind: '2d'): { drawImage(image: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
 }
 
-describe.runIf(canRun)('the Screenshot button of a machine page', () => {
+describe.skipIf(noXvfb !== null)(`the Screenshot button of a machine page${skipNote(noXvfb)}`, () => {
   const dir = tempDir('web-screenshot');
   let xvfb: Xvfb;
   let hub: Proc & { url: string };

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryLogger } from '../logging/logger.js';
 import { createSyntheticMachine, syntheticSample } from '../simulate/synthetic-sample.js';
+import { MAX_MESSAGE_BYTES } from '@farol/protocol';
+import { BATCH_MAX_BYTES, BATCH_MAX_SAMPLES } from '../heartbeat/heartbeat.service.js';
 import { openSampleBuffer, type SampleBufferOptions } from './sample-buffer.js';
 
 const T0 = 1_800_000_000_000;
@@ -92,6 +94,29 @@ describe('sample buffer', () => {
     expect(byBytes.samples.length).toBeGreaterThanOrEqual(1);
     expect(byBytes.samples.length).toBeLessThan(4);
     expect(byBytes.jsonBytes).toBeLessThanOrEqual(Math.floor(oneSampleBytes * 3));
+  });
+
+  it('splits a 1,000-sample backfill of heavy samples by bytes, every message under the hub limit (#17)', () => {
+    const { buffer } = open({ segmentBytes: 1024 * 1024 });
+    const containers = Array.from({ length: 40 }, (_, i) => ({
+      id: `${i}`.padStart(64, 'a'), name: `service-${i}`, image: `registry.example/team/service-${i}:1.2.3`, state: 'running' as const,
+      status: 'Up 3 hours (healthy)', health: 'healthy' as const, restartCount: 0, exitCode: null, cpuPercent: 1.5, memoryBytes: 1e8,
+      memoryLimitBytes: 1.6e10, createdAt: T0 - HOUR, startedAt: T0 - HOUR, watched: i < 3,
+    }));
+    for (let i = 0; i < 1_000; i++) buffer.append({ ...sampleAt(T0 + i * 10_000), containers });
+    expect(buffer.size().bytes).toBeGreaterThan(MAX_MESSAGE_BYTES);
+    const seen: number[] = [];
+    let messages = 0;
+    for (let batch = buffer.peekBatch(BATCH_MAX_SAMPLES, BATCH_MAX_BYTES); batch; batch = buffer.peekBatch(BATCH_MAX_SAMPLES, BATCH_MAX_BYTES)) {
+      const message = Buffer.byteLength(JSON.stringify({ samples: batch.samples }));
+      expect(message).toBeLessThanOrEqual(BATCH_MAX_BYTES);
+      expect(message).toBeLessThan(MAX_MESSAGE_BYTES);
+      seen.push(...batch.samples.map((sample) => sample.ts));
+      buffer.commit(batch);
+      messages++;
+    }
+    expect(seen).toEqual(Array.from({ length: 1_000 }, (_, i) => T0 + i * 10_000));
+    expect(messages).toBeGreaterThan(2);
   });
 
   it('drops the oldest samples when over the byte cap, and says how many', () => {

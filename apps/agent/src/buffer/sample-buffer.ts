@@ -252,11 +252,29 @@ export function openSampleBuffer(options: SampleBufferOptions): SampleBuffer {
     return { segment: tail, fd: tailFd };
   }
 
+  /**
+   * The directory, or the segment being written, removed under the running agent (issue #12):
+   * appends would go to an unlinked file and every read would fail. Start afresh, once.
+   */
+  function healIfRemoved(): void {
+    const tail = segments.at(-1);
+    if (existsSync(dir) && (!tail || existsSync(filePath(tail.seq)))) return;
+    const lost = pendingSamples();
+    if (tailFd !== null) closeSync(tailFd);
+    tailFd = null;
+    cursor = { segment: (tail ? tail.seq : cursor.segment) + 1, offset: 0 };
+    segments.length = 0;
+    consumedLines = 0;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    logger.error({ dir, lost }, 'buffer: its directory was removed under the running agent; recreated it (the samples it held are lost)');
+  }
+
   enforceCaps();
   logger.debug({ dir, pending: pendingSamples(), bytes: pendingBytes() }, 'buffer: opened');
 
   return {
     append(sample) {
+      healIfRemoved();
       // ts first, so the age check reads it without parsing the line.
       const { ts, ...rest } = sample;
       const bytes = Buffer.from(`${JSON.stringify({ ts, ...rest })}\n`, 'utf8');
@@ -269,6 +287,7 @@ export function openSampleBuffer(options: SampleBufferOptions): SampleBuffer {
     },
 
     peekBatch(maxCount, maxBytes) {
+      healIfRemoved();
       enforceCaps();
       const cutoff = clock.now() - options.maxAgeMs;
       const samples: HeartbeatSample[] = [];

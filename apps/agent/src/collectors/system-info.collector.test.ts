@@ -41,10 +41,11 @@ describe('Tailscale address detection', () => {
       ],
       eth0: [{ address: '10.1.2.3', netmask: '255.255.255.0', family: 'IPv4', mac: '52:54:00:12:34:56', internal: false, cidr: '10.1.2.3/24' }],
     });
+    // With the netmask length the hub groups machines by subnet (issue #19).
     expect(ips).toEqual([
-      { interface: 'tailscale0', address: '100.88.1.2', family: 'IPv4', isTailscale: true },
-      { interface: 'tailscale0', address: 'fd7a:115c:a1e0::5', family: 'IPv6', isTailscale: true },
-      { interface: 'eth0', address: '10.1.2.3', family: 'IPv4', isTailscale: false },
+      { interface: 'tailscale0', address: '100.88.1.2', family: 'IPv4', isTailscale: true, prefixLength: 32 },
+      { interface: 'tailscale0', address: 'fd7a:115c:a1e0::5', family: 'IPv6', isTailscale: true, prefixLength: 128 },
+      { interface: 'eth0', address: '10.1.2.3', family: 'IPv4', isTailscale: false, prefixLength: 24 },
     ]);
   });
 });

@@ -38,6 +38,12 @@ export function isTailscaleAddress(address: string, family: 'IPv4' | 'IPv6'): bo
   return groups !== null && groups[0] === 0xfd7a && groups[1] === 0x115c && groups[2] === 0xa1e0;
 }
 
+/** The netmask length of `10.0.0.5/24` (Node's `cidr`), when known: the hub groups machines by subnet. */
+function prefixLengthOf(cidr: string | null | undefined): { prefixLength?: number } {
+  const length = Number(cidr?.split('/')[1]);
+  return cidr && Number.isInteger(length) && length >= 0 && length <= 128 ? { prefixLength: length } : {};
+}
+
 /** Non-internal addresses of every interface. */
 export function listIpAddresses(
   interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces(),
@@ -53,6 +59,7 @@ export function listIpAddresses(
         address: info.address.slice(0, 64),
         family,
         isTailscale: isTailscaleAddress(info.address, family),
+        ...prefixLengthOf(info.cidr),
       });
     }
   }

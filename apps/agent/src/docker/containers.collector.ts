@@ -12,6 +12,7 @@ import { round2 } from '../collectors/collector.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../runtime/clock.js';
 import { DockerUnavailableError, containerPath, type DockerClient } from './docker-engine.client.js';
+import type { UpdateChecker } from './update-check.js';
 import type { WatchList } from './watch-list.js';
 
 /** What the containers part of a heartbeat carries. */
@@ -33,11 +34,14 @@ interface ListedContainer {
   State?: string;
   Status?: string;
   Created?: number;
+  ImageID?: string;
+  Labels?: Record<string, string> | null;
 }
 
 /** The subset of `GET /containers/{id}/json`. */
 interface InspectedContainer {
   RestartCount?: number;
+  Config?: { Image?: string };
   State?: {
     Status?: string;
     ExitCode?: number;
@@ -68,6 +72,8 @@ export interface ContainersCollectorOptions {
   logger: Logger;
   budgetMs?: number;
   concurrency?: number;
+  /** Registry digest checks (issue #18); without it samples carry no digest fields. */
+  updates?: UpdateChecker;
 }
 
 /** A Docker timestamp in ms; null for Go's zero time ("never"). */
@@ -194,6 +200,9 @@ export function createContainersCollector(options: ContainersCollectorOptions): 
       const inspected = await client.json<InspectedContainer>({ path: containerPath(sample.id, '/json'), signal });
       const state = inspected.State ?? {};
       sample.restartCount = Math.max(0, Math.trunc(inspected.RestartCount ?? 0));
+      // The reference it was created from: the list shows the image id once the tag has moved on
+      // (a newer image pulled under it), and the update check needs the tag.
+      if (typeof inspected.Config?.Image === 'string' && inspected.Config.Image !== '') sample.image = inspected.Config.Image.slice(0, 1024);
       sample.startedAt = parseDockerTime(state.StartedAt);
       sample.health = state.Health ? toHealth(state.Health.Status) : sample.health;
       sample.exitCode = sample.state === 'running' || typeof state.ExitCode !== 'number' ? null : state.ExitCode;
@@ -287,6 +296,14 @@ export function createContainersCollector(options: ContainersCollectorOptions): 
       const liveIds = new Set(reported.map((sample) => sample.id));
       for (const id of remembered.keys()) if (!liveIds.has(id)) remembered.delete(id);
       await eachLimited(reported, concurrency, budget.signal, (sample) => detail(sample, budget.signal));
+      if (options.updates) {
+        try {
+          options.updates.annotate(reported, listed);
+        } catch (error) {
+          // Digests are informative; the heartbeat goes on without them.
+          logger.debug({ err: error }, 'cannot annotate containers with image digests');
+        }
+      }
       const missing = watch.missing(samples.map((sample) => sample.name)).map(missingContainer);
       const ordered = [...reported.filter((sample) => sample.watched), ...missing, ...reported.filter((sample) => !sample.watched)];
       return { docker: status, containers: ordered.slice(0, MAX_CONTAINERS_PER_SAMPLE) };

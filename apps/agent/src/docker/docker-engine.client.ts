@@ -55,12 +55,16 @@ export class DockerUnavailableError extends Error {
 }
 
 export interface DockerRequest {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'DELETE';
+  /** A JSON body (container create); only ever a value this agent built from a validated command. */
+  body?: unknown;
   /** Path below the API version, e.g. `/containers/json`. Only built by this module's helpers. */
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** `X-Registry-Auth` (a pull, a distribution lookup): a private registry's login; never logged (ADR 0023). */
+  registryAuth?: string | undefined;
 }
 
 /** The few Engine API calls the agent makes, over plain node:http (no dependency). */
@@ -70,7 +74,7 @@ export interface DockerClient {
   json<T>(request: DockerRequest): Promise<T>;
   /** A raw answer body as a stream (logs). */
   stream(request: DockerRequest): Promise<http.IncomingMessage>;
-  /** `POST` with no body that answers 204 or 304 (restart/stop/start); true unless 304 "nothing to do". */
+  /** `POST` (or `DELETE`) that answers 2xx or 304 (restart/stop/start/remove); true unless 304 "nothing to do". */
   action(request: DockerRequest): Promise<boolean>;
 }
 
@@ -92,10 +96,16 @@ export function createDockerClient(endpoint: DockerEndpoint): DockerClient {
     const search = query.size > 0 ? `?${query.toString()}` : '';
     const path = `/${DOCKER_API_VERSION}${request.path}${search}`;
     return new Promise((resolve, reject) => {
+      const body = request.body === undefined ? null : Buffer.from(JSON.stringify(request.body), 'utf8');
       const req = http.request({
         ...(endpoint.kind === 'unix' ? { socketPath: endpoint.socketPath } : { host: endpoint.host, port: endpoint.port }),
         // The engine checks Host like any HTTP server; over a socket any name will do.
-        headers: { host: 'docker', accept: 'application/json' },
+        headers: {
+          host: 'docker',
+          accept: 'application/json',
+          ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+          ...(request.registryAuth ? { 'x-registry-auth': request.registryAuth } : {}),
+        },
         method: request.method ?? 'GET',
         path,
         agent: false,
@@ -109,7 +119,7 @@ export function createDockerClient(endpoint: DockerEndpoint): DockerClient {
           reject(new DockerUnavailableError(`no Docker engine at ${endpoint.label} (${error.code})`, { cause: error, code: error.code }));
         } else reject(error);
       });
-      req.end();
+      req.end(body ?? undefined);
     });
   }
 
@@ -155,7 +165,7 @@ export function createDockerClient(endpoint: DockerEndpoint): DockerClient {
       return response;
     },
     async action(request) {
-      const response = await open({ ...request, method: 'POST' });
+      const response = await open({ ...request, method: request.method ?? 'POST' });
       const status = response.statusCode ?? 0;
       if (status === 304) {
         response.resume();

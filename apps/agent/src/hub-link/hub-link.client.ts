@@ -4,11 +4,15 @@ import type { z } from 'zod';
 import {
   AGENT_NAMESPACE,
   AgentHelloAckSchema,
+  ChecksAssignSchema,
+  ChecksRunNowSchema,
   CommandCancelSchema,
   CommandRunSchema,
   ConnectErrorDataSchema,
   ErrorAckSchema,
+  HubDrainingSchema,
   PROTOCOL_VERSION,
+  STOP_RETRYING_CODES,
   TelemetryLiveSchema,
   TerminalCloseSchema,
   TerminalInputSchema,
@@ -17,6 +21,8 @@ import {
   agentToHubEvents,
   type AgentHelloAck,
   type AgentToHubEventName,
+  type ChecksAssign,
+  type ChecksRunNow,
   type CommandCancel,
   type CommandRun,
   type ConnectErrorData,
@@ -33,9 +39,10 @@ import { createChallenge, signConnectToken, verifyHubProof } from '../identity/c
 import type { Logger } from '../logging/logger.js';
 import { sleep, type Clock, type Gate } from '../runtime/clock.js';
 import type { Backoff } from './backoff.js';
+import type { HubRotation } from './hub-rotation.js';
 
 /** Refusals that no retry can cure: the agent stops and the service manager should not restart it. */
-export const FATAL_CONNECT_CODES: ReadonlySet<ErrorCode> = new Set(['agent_deleted', 'key_revoked', 'protocol_version_unsupported']);
+export const FATAL_CONNECT_CODES: ReadonlySet<ErrorCode> = new Set(STOP_RETRYING_CODES);
 
 const HELLO_TIMEOUT_MS = 10_000;
 /** Commands the hub may send between its hello ack and our check of its proof. */
@@ -56,7 +63,11 @@ export type CheckedAck<T> = OkAck<T> | ErrorAck;
 
 /** The agent identity, the pinned hub key and the collaborators of a hub link. */
 export interface HubLinkOptions {
-  hubUrl: string;
+  /**
+   * The hubs to connect to (`--hub a,b`), in this agent's order: a failed attempt or a lost
+   * link moves on to the next one; a working link stays where it is.
+   */
+  hubs: HubRotation;
   agentId: string;
   privateKey: CryptoKey;
   /** The hub key pinned at enrollment. */
@@ -95,6 +106,9 @@ export interface HubLinkOptions {
   onTerminalInput?: (input: TerminalInput) => void;
   onTerminalResize?: (resize: TerminalResize) => void;
   onTerminalClose?: (close: TerminalClose) => void;
+  /** Service checks (issue #19): the complete list to run, and "run these now". Only ever called while linked. */
+  onChecksAssign?: (assign: ChecksAssign) => void;
+  onChecksRun?: (run: ChecksRunNow) => void;
 }
 
 /** The agent's connection to its hub: connect, prove both sides, reconnect with backoff. */
@@ -104,6 +118,8 @@ export interface HubLink {
   stop(): void;
   /** True between a verified hello and the next disconnect. */
   isLinked(): boolean;
+  /** The hub linked to, or the one being tried (downloads such as updates come from it). */
+  hubUrl(): string;
   /**
    * Sends an event and waits for its ack, checked against the protocol. Rejects when not
    * linked, on timeout, or when the connection drops before the ack.
@@ -146,12 +162,46 @@ export function describeRefusal(refusal: { code: ErrorCode; message: string; sup
   }
 }
 
+/** Why a connection attempt got no answer from a Farol hub (issue #12). */
+export type UnreachableKind = 'nothing_listening' | 'name_not_found' | 'not_a_farol_hub' | 'tls' | 'timeout' | 'network';
+
+/**
+ * Tells apart what an operator fixes differently: nothing listening (start the hub, fix the
+ * port), something that answers HTTP but is not a Farol hub (wrong URL, a proxy without
+ * WebSockets), a TLS failure (certificate, http vs https), a timeout. Refusals by a real hub
+ * carry a code and are described by `describeRefusal`.
+ */
+export function describeUnreachable(error: Error & { description?: unknown }, hubUrl: string): { kind: UnreachableKind; text: string } {
+  // The transport's description is the socket error, or an ErrorEvent wrapping it (WebSocket in Node).
+  const raw = error.description as (Error & { code?: string; error?: unknown }) | string | undefined;
+  const cause = typeof raw === 'object' && raw?.error instanceof Error ? (raw.error as Error & { code?: string }) : raw;
+  const detail = typeof cause === 'string' ? cause : (cause?.message ?? error.message);
+  const code = typeof cause === 'object' ? (cause?.code ?? '') : '';
+  const http = /Unexpected server response: (\d+)/.exec(detail);
+  if (code === 'ECONNREFUSED') return { kind: 'nothing_listening', text: `nothing is listening at ${hubUrl} (is the hub running, and is the port in --hub right?)` };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { kind: 'name_not_found', text: `the host name of ${hubUrl} does not resolve (${code}); check --hub and DNS` };
+  if (http) {
+    return {
+      kind: 'not_a_farol_hub',
+      text: `${hubUrl} answers HTTP ${http[1]} but is not a Farol hub (check the URL and port in --hub; a proxy in front must pass WebSockets on /agent)`,
+    };
+  }
+  if (code === 'EPROTO' || /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL/.test(code)) {
+    return { kind: 'tls', text: `TLS with ${hubUrl} failed: ${detail.split('\n')[0]} (a private CA needs --ca-file; check http:// vs https://)` };
+  }
+  if (error.message === 'timeout') return { kind: 'timeout', text: `${hubUrl} did not answer in time (firewall, or an overloaded hub)` };
+  if (code === 'ECONNRESET') return { kind: 'network', text: `${hubUrl} closed the connection at once (an https hub reached with http://?): ${detail}` };
+  return { kind: 'network', text: `cannot reach ${hubUrl}: ${detail}` };
+}
+
 /** Creates the link; nothing connects until `run()`. */
 export function createHubLink(options: HubLinkOptions): HubLink {
-  const { logger, clock, backoff } = options;
+  const { logger, clock, backoff, hubs } = options;
   const stopper = new AbortController();
   let current: Socket | null = null;
   let linked = false;
+  /** Set by `hub:draining`: when to try again after this disconnect, instead of the backoff. */
+  let drainRetryAfterMs: number | null = null;
 
   function closeSocket(socket: Socket): void {
     socket.removeAllListeners();
@@ -162,7 +212,8 @@ export function createHubLink(options: HubLinkOptions): HubLink {
   async function connect(): Promise<AttemptResult> {
     const token = await signConnectToken({ agentId: options.agentId, privateKey: options.privateKey, clock });
     if (stopper.signal.aborted) return { kind: 'stopped' };
-    const socket = io(`${options.hubUrl}${AGENT_NAMESPACE}`, {
+    const hubUrl = hubs.current();
+    const socket = io(`${hubUrl}${AGENT_NAMESPACE}`, {
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
@@ -190,7 +241,8 @@ export function createHubLink(options: HubLinkOptions): HubLink {
         const data = ConnectErrorDataSchema.safeParse(error.data);
         if (!data.success) {
           // Network errors, TLS failures, timeouts: no refusal from a hub, just try again.
-          logger.warn({ err: error, hubUrl: options.hubUrl }, 'cannot reach the hub');
+          const unreachable = describeUnreachable(error, hubUrl);
+          logger.warn({ err: error, hubUrl, reason: unreachable.kind }, `cannot reach the hub: ${unreachable.text}`);
           resolve({ kind: 'retry' });
           return;
         }
@@ -212,7 +264,7 @@ export function createHubLink(options: HubLinkOptions): HubLink {
       };
     }
     const hint = data.code === 'token_expired' ? ' (is this machine\'s clock right?)' : '';
-    logger.warn({ code: data.code, hubUrl: options.hubUrl }, `hub refused the connection: ${data.message}${hint}`);
+    logger.warn({ code: data.code, hubUrl: hubs.current() }, `hub refused the connection: ${data.message}${hint}`);
     return { kind: 'retry' };
   }
 
@@ -239,7 +291,7 @@ export function createHubLink(options: HubLinkOptions): HubLink {
       ack.data.agentId === options.agentId &&
       (await verifyHubProof({ proof: ack.data.proof, hubPublicKey: options.hubPublicKey, agentId: options.agentId, challenge, clock }));
     if (!proven) {
-      logger.error({ hubUrl: options.hubUrl, agentId: options.agentId }, 'hub could not prove its identity (key mismatch): refusing to send data');
+      logger.error({ hubUrl: hubs.current(), agentId: options.agentId }, 'hub could not prove its identity (key mismatch): refusing to send data');
       return { kind: 'retry' };
     }
     const skew = ack.data.serverTime - clock.now();
@@ -248,13 +300,19 @@ export function createHubLink(options: HubLinkOptions): HubLink {
     }
     linked = true;
     backoff.reset();
-    logger.info({ agentId: options.agentId, name: ack.data.name, hubUrl: options.hubUrl }, 'connected to hub');
+    logger.info({ agentId: options.agentId, name: ack.data.name, hubUrl: hubs.current() }, 'connected to hub');
     options.onLinked?.(ack.data, system);
     return { kind: 'linked', socket };
   }
 
   function waitForDisconnect(socket: Socket): Promise<void> {
     return new Promise((resolve) => {
+      // A stop that came while the hello was finishing has already closed this socket: neither
+      // its 'disconnect' nor the (already fired) 'abort' would come again.
+      if (stopper.signal.aborted || socket.disconnected) {
+        resolve();
+        return;
+      }
       const done = (): void => {
         stopper.signal.removeEventListener('abort', done);
         resolve();
@@ -293,6 +351,19 @@ export function createHubLink(options: HubLinkOptions): HubLink {
     onHubEvent('terminal:input', TerminalInputSchema, options.onTerminalInput);
     onHubEvent('terminal:resize', TerminalResizeSchema, options.onTerminalResize);
     onHubEvent('terminal:close', TerminalCloseSchema, options.onTerminalClose);
+    onHubEvent('checks:assign', ChecksAssignSchema, options.onChecksAssign);
+    onHubEvent('checks:run', ChecksRunNowSchema, options.onChecksRun);
+    socket.on('hub:draining', (payload: unknown) => {
+      const draining = HubDrainingSchema.safeParse(payload);
+      if (!draining.success) {
+        logger.warn({ issues: draining.error.issues.length }, 'ignoring an invalid hub:draining');
+        return;
+      }
+      // Only a proven hub may hold us back; an unproven one is dropped after its hello anyway.
+      if (!linked) return;
+      drainRetryAfterMs = draining.data.retryAfterMs;
+      logger.info({ retryAfterMs: drainRetryAfterMs }, 'the hub is shutting down; reconnecting when it asked');
+    });
     socket.on('telemetry:live', (payload: unknown) => {
       const request = TelemetryLiveSchema.safeParse(payload);
       if (!request.success) {
@@ -337,8 +408,15 @@ export function createHubLink(options: HubLinkOptions): HubLink {
           closeSocket(result.socket);
           if (stopper.signal.aborted) break;
         }
-        const delay = backoff.next();
-        logger.info({ delayMs: delay, attempt: backoff.attempt }, 'reconnecting after a delay');
+        // A draining hub's spread replaces the first delay; failures after it back off as usual.
+        const delay = drainRetryAfterMs ?? backoff.next();
+        drainRetryAfterMs = null;
+        // The hub that failed or dropped us is likely down: the next attempt goes to the next
+        // hub in this agent's own order (with one hub, the same one again). Full jitter on every
+        // attempt keeps a fleet from arriving at the survivors all at once.
+        const previous = hubs.current();
+        const next = hubs.advance();
+        logger.info({ delayMs: delay, attempt: backoff.attempt, hubUrl: next, ...(next === previous ? {} : { previousHubUrl: previous }) }, 'reconnecting after a delay');
         await sleep(delay, stopper.signal);
       }
       return { kind: 'stopped' };
@@ -351,6 +429,8 @@ export function createHubLink(options: HubLinkOptions): HubLink {
     },
 
     isLinked: () => linked,
+
+    hubUrl: () => hubs.current(),
 
     async request<E extends AgentToHubEventName>(event: E, payload: AckPayload<E>, timeoutMs: number) {
       const socket = current;

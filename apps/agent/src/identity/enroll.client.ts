@@ -26,6 +26,20 @@ export interface EnrollOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The hub could not be reached, or answered as a hub does while down (502/503/504 from a
+ * proxy in front of it): worth retrying, unlike a refused token (issue #12).
+ */
+export class HubUnreachableError extends AgentExitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT_CODES.failure, options);
+    this.name = 'HubUnreachableError';
+  }
+}
+
+/** Network failures a hub that is down or starting causes (and the request timeout). */
+const RETRYABLE_NETWORK = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND|UND_ERR_CONNECT_TIMEOUT|UND_ERR_SOCKET|TimeoutError)$/;
+
 /** `https://hub:8080/` → `https://hub:8080`, so paths can be appended. */
 export function normalizeHubUrl(hubUrl: string): string {
   return hubUrl.replace(/\/+$/, '');
@@ -52,11 +66,16 @@ export async function postEnrollment(
     });
   } catch (error) {
     const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
-    throw new AgentExitError(`cannot reach the hub at ${hubUrl}: ${reason} (check --hub)`, EXIT_CODES.failure, {
-      cause: error,
-    });
+    const code = String(((error as Error).cause as { code?: unknown } | undefined)?.code ?? (error as { name?: unknown }).name ?? '');
+    // Only what time can cure is retried; a certificate or a wrong URL scheme is not.
+    if (RETRYABLE_NETWORK.test(code)) throw new HubUnreachableError(`cannot reach the hub at ${hubUrl}: ${reason} (check --hub)`, { cause: error });
+    const tlsHint = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO/.test(code) ? '; a private CA needs --ca-file' : '';
+    throw new AgentExitError(`cannot reach the hub at ${hubUrl}: ${reason} (check --hub${tlsHint})`, EXIT_CODES.failure, { cause: error });
   }
   const text = await response.text();
+  if ([502, 503, 504].includes(response.status)) {
+    throw new HubUnreachableError(`the hub at ${hubUrl} is not answering (HTTP ${response.status} from ${url})`);
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -3,8 +3,7 @@ import {
   COMMAND_AUDIENCE,
   COMMAND_BATCH_JWS_TYPE,
   COMMAND_JWS_TYPE,
-  commandLeafBytes,
-  merkleLeafHash,
+  commandLeafHash,
   merkleTree,
   TERMINAL_AUDIENCE,
   TERMINAL_JWS_TYPE,
@@ -82,7 +81,7 @@ describe('verifyCommandRun (a job signed as one batch)', () => {
   /** What the hub sends: one JWS over the root, and each agent its leaf and path. */
   function batch(key = hub.privateKey): { token: string; runs: CommandRun[]; claims: CommandBatchClaims } {
     const leaves = agents.map((sub, i) => ({ sub, commandId: `cmd_batchleaf000000${i}`, jti: `jti-of-leaf-number-${i}` }));
-    const { root, paths } = merkleTree(sha256, leaves.map((leaf) => merkleLeafHash(sha256, Buffer.from(commandLeafBytes(leaf)))));
+    const { root, paths } = merkleTree(sha256, leaves.map((leaf) => commandLeafHash(sha256, leaf)));
     const now = Math.floor(Date.now() / 1000);
     const claims: CommandBatchClaims = { iss: 'farol-hub', aud: COMMAND_AUDIENCE, iat: now, exp: now + 300, jobId: 'job_batchjob00000001', command: { kind: 'metrics' }, timeoutMs: 5_000, root: Buffer.from(root).toString('base64url'), size: leaves.length };
     const token = signCompactJws(COMMAND_BATCH_JWS_TYPE, claims, key);

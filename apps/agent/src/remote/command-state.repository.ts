@@ -113,6 +113,14 @@ export function openCommandState({ dir, clock, logger }: { dir: string; clock: C
     if (marker) interrupted.push(marker);
   }
 
+  /** The state dir removed under the running agent (issue #12): recreate it before writing or listing. */
+  function ensureDirs(): void {
+    if (existsSync(resultsDir) && existsSync(runningDir)) return;
+    logger.error({ dir }, 'the command state directory was removed under the running agent; recreating it');
+    mkdirSync(resultsDir, { recursive: true, mode: 0o700 });
+    mkdirSync(runningDir, { recursive: true, mode: 0o700 });
+  }
+
   const repository: CommandStateRepository = {
     interrupted,
     hasJti: (jti) => jtis.has(jti),
@@ -121,6 +129,7 @@ export function openCommandState({ dir, clock, logger }: { dir: string; clock: C
       const now = clock.now();
       if (commandId) commands.set(commandId, now);
       jtis.set(jti, now);
+      ensureDirs();
       appendFileSync(seenFile, `${JSON.stringify({ ...(commandId ? { c: commandId } : {}), j: jti, t: now })}\n`, { mode: 0o600 });
       lines++;
       if (lines > 1_000 && lines > 2 * (commands.size + jtis.size)) {
@@ -129,6 +138,7 @@ export function openCommandState({ dir, clock, logger }: { dir: string; clock: C
       }
     },
     saveResult(result) {
+      ensureDirs();
       writePrivateFileAtomic(path.join(resultsDir, `${result.commandId}.json`), JSON.stringify(result));
     },
     result(commandId) {
@@ -137,6 +147,7 @@ export function openCommandState({ dir, clock, logger }: { dir: string; clock: C
     },
     pendingResults() {
       const results: CommandResult[] = [];
+      ensureDirs();
       for (const name of readdirSync(resultsDir)) {
         const match = FILE_PATTERN.exec(name);
         if (!match) continue;
@@ -151,6 +162,7 @@ export function openCommandState({ dir, clock, logger }: { dir: string; clock: C
     },
     saveImage(commandId, png) {
       const file = path.join(resultsDir, `${commandId}.png`);
+      ensureDirs();
       writeFileSync(`${file}.tmp`, png, { mode: 0o600 });
       renameSync(`${file}.tmp`, file);
     },
@@ -159,6 +171,7 @@ export function openCommandState({ dir, clock, logger }: { dir: string; clock: C
       return existsSync(file) ? readFileSync(file) : undefined;
     },
     markRunning(marker) {
+      ensureDirs();
       writePrivateFileAtomic(path.join(runningDir, `${marker.commandId}.json`), JSON.stringify(marker));
     },
     clearRunning(commandId) {

@@ -5,9 +5,7 @@ import {
   CommandClaimsSchema,
   CommandIdSchema,
   COMMAND_JWS_TYPE,
-  commandLeafBytes,
-  merkleLeafHash,
-  merkleRootFromPath,
+  commandClaimsFromBatch,
   type CommandBatchClaims,
   type CommandClaims,
   type CommandRun,
@@ -50,9 +48,7 @@ export function verifyCommandRun(run: CommandRun, hubKey: KeyObject, agentId: st
   }
   if (!signed.ok) return refuse(signed.reason);
   if (proof.sub !== agentId) return refuse('the command is signed for another agent');
-  const leaf = merkleLeafHash(sha256, Buffer.from(commandLeafBytes(proof)));
-  const root = merkleRootFromPath(sha256, leaf, proof.index, signed.claims.size, proof.path.map((hash) => Buffer.from(hash, 'base64url')));
-  if (!root || Buffer.from(root).toString('base64url') !== signed.claims.root) return refuse('the command is not in the signed batch (its inclusion proof does not lead to the signed root)');
-  const { root: _root, size: _size, ...common } = signed.claims;
-  return { ok: true, claims: { ...common, sub: proof.sub, commandId: proof.commandId, jti: proof.jti } };
+  const claims = commandClaimsFromBatch(sha256, signed.claims, proof, (hash) => Buffer.from(hash, 'base64url'));
+  if (!claims) return refuse('the command is not in the signed batch (its inclusion proof does not lead to the signed root)');
+  return { ok: true, claims };
 }

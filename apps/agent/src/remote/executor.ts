@@ -1,10 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import {
+  type AgentUpdateCommand,
   type CommandAck,
   type CommandClaims,
   type CommandResult,
   type CommandRun,
   type DockerCommand,
+  type NetworkPingCommand,
   type ScreenshotCommand,
   type ScreenshotData,
   SCREENSHOT_CHUNK_BYTES,
@@ -18,6 +20,7 @@ import { verifyCommandRun } from './command-token.js';
 import type { Policy } from './policy.schema.js';
 import { plainOutcome, type RemoteCommandContext, type RemoteOutcome } from './remote-command.js';
 import type { ScreenshotOutcome } from './screenshot.command.js';
+import type { UpdateOutcome } from '../update/update.command.js';
 
 /** Commands running at once; more are refused rather than queued (the hub's timeout keeps running). */
 export const MAX_CONCURRENT_COMMANDS = 32;
@@ -35,6 +38,13 @@ export const ACCEPTED_ACK_DELAY_MS = 250;
 const RESULT_ACK_TIMEOUT_MS = 15_000;
 /** How long a restart or stop waits for the hub to take its result before going anyway (it stays on disk). */
 const LIFECYCLE_DELIVERY_MS = 3_000;
+/**
+ * A result the hub could not take while the link stays up (it answered an error, or not in
+ * time: with several hubs the job's hub may be too busy to answer the relay) goes again after
+ * this long, doubling up to RESULT_RETRY_MAX_MS, instead of waiting for the next connection.
+ */
+const RESULT_RETRY_MS = 5_000;
+const RESULT_RETRY_MAX_MS = 120_000;
 /** Error codes after which re-sending a result cannot help: it is dropped. */
 const FINAL_RESULT_REFUSALS = new Set(['forbidden', 'validation_failed', 'not_found', 'bad_request']);
 
@@ -43,10 +53,14 @@ export interface CommandHandlers {
   shell(command: ShellCommand, context: RemoteCommandContext): Promise<RemoteOutcome>;
   metrics(context: RemoteCommandContext): Promise<RemoteOutcome>;
   processes(command: { top?: number | undefined; sortBy?: 'cpu' | 'memory' | undefined }, context: RemoteCommandContext): Promise<RemoteOutcome>;
-  /** docker_ps, docker_restart, docker_stop, docker_start, docker_logs. */
+  /** docker_ps, docker_restart, docker_stop, docker_start, docker_logs; deploy, rm, update and images (#18). */
   docker(command: DockerCommand, context: RemoteCommandContext): Promise<RemoteOutcome>;
   /** A PNG of the screen, uploaded in chunks before the result. */
   screenshot(command: ScreenshotCommand, context: RemoteCommandContext): Promise<ScreenshotOutcome>;
+  /** agent_update: a failed outcome, or the new build swapped in (the next start sends the result). */
+  update?(command: AgentUpdateCommand, context: RemoteCommandContext): Promise<UpdateOutcome>;
+  /** network_ping (issue #19): the system's ping to one address; absent: refused as unsupported. */
+  networkPing?(command: NetworkPingCommand, context: RemoteCommandContext): Promise<RemoteOutcome>;
 }
 
 /** Restart and stop: what the output says, and the request to the agent's main loop. */
@@ -100,7 +114,35 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
   const maxConcurrent = options.maxConcurrent ?? MAX_CONCURRENT_COMMANDS;
   const running = new Map<string, Running>();
   const delivering = new Set<string>();
+  /** Results waiting to be sent again on this connection: their timer and current delay. */
+  const retries = new Map<string, { timer: NodeJS.Timeout | null; delayMs: number }>();
   let shuttingDown = false;
+
+  /** Sends the stored result again later while linked; a new connection's flushOutbox sends it anyway. */
+  function retryLater(commandId: string): void {
+    if (shuttingDown) return;
+    const previous = retries.get(commandId);
+    if (previous?.timer) return;
+    const delayMs = previous ? Math.min(previous.delayMs * 2, RESULT_RETRY_MAX_MS) : RESULT_RETRY_MS;
+    const entry: { timer: NodeJS.Timeout | null; delayMs: number } = { timer: null, delayMs };
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      const stored = state.result(commandId);
+      if (!stored || !link.isLinked()) {
+        retries.delete(commandId);
+        return;
+      }
+      void deliver(stored);
+    }, delayMs);
+    entry.timer.unref();
+    retries.set(commandId, entry);
+  }
+
+  function settled(commandId: string): void {
+    const entry = retries.get(commandId);
+    if (entry?.timer) clearTimeout(entry.timer);
+    retries.delete(commandId);
+  }
 
   function sendAck(ack: Omit<CommandAck, 'at'>): void {
     if (!link.isLinked()) return;
@@ -123,25 +165,30 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
           result = { ...result, state: 'failed', data: null, stdout: '', error: 'the agent lost the screenshot before it could upload it' };
           state.saveResult(result);
         } else if (!uploaded) {
+          retryLater(result.commandId);
           return false;
         }
       }
       const answer = await link.request('command:result', result, RESULT_ACK_TIMEOUT_MS);
       if (answer.ok) {
+        settled(result.commandId);
         state.dropResult(result.commandId);
         logger.debug({ commandId: result.commandId, stored: answer.data.stored }, 'result acknowledged by the hub');
         return true;
       }
       if (FINAL_RESULT_REFUSALS.has(answer.error.code)) {
         logger.error({ commandId: result.commandId, code: answer.error.code, reason: answer.error.message }, 'hub refused a result for good; dropping it');
+        settled(result.commandId);
         state.dropResult(result.commandId);
         return true;
       }
       logger.warn({ commandId: result.commandId, code: answer.error.code, reason: answer.error.message }, 'hub could not take a result; will send it again');
+      retryLater(result.commandId);
       return false;
     } catch (error) {
-      // Timeout or disconnect: the result stays on disk and goes again after the next hello.
-      logger.debug({ err: error, commandId: result.commandId }, 'result not acknowledged; kept for the next connection');
+      // Timeout or disconnect: the result stays on disk and goes again later on this connection or after the next hello.
+      logger.debug({ err: error, commandId: result.commandId }, 'result not acknowledged; kept to send again');
+      if (link.isLinked()) retryLater(result.commandId);
       return false;
     } finally {
       delivering.delete(result.commandId);
@@ -247,7 +294,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     }
   }
 
-  async function execute(claims: CommandClaims, controller: AbortController, acceptance: NodeJS.Timeout): Promise<void> {
+  async function execute(claims: CommandClaims, controller: AbortController, acceptance: NodeJS.Timeout, traceparent: string | undefined): Promise<void> {
     const { commandId, command } = claims;
     const startedAt = clock.now();
     const stream = outputStream(commandId);
@@ -259,10 +306,13 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       onSpawn: (pid) => state.markRunning({ commandId, pid, startedAt }),
       clock,
       logger: logger.child({ commandId }),
+      ...(traceparent ? { traceparent } : {}),
     };
     logger.info({ commandId, jobId: claims.jobId, kind: command.kind }, 'running a remote command');
     let outcome: RemoteOutcome;
     let after: 'restart' | 'stop' | null = null;
+    /** agent_update swapped the build: the result comes from the next start (src/update/update-trial.ts). */
+    let resultAfterRestart = false;
     let image: Buffer | undefined;
     try {
       switch (command.kind) {
@@ -280,6 +330,12 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
         case 'docker_stop':
         case 'docker_start':
         case 'docker_logs':
+        case 'docker_deploy':
+        case 'docker_rm':
+        case 'docker_update':
+        case 'docker_pull':
+        case 'docker_images':
+        case 'docker_prune':
           outcome = await withTimeout((c) => options.handlers.docker(command, c), context, controller);
           break;
         case 'screenshot':
@@ -293,6 +349,25 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
             controller,
           );
           break;
+        case 'agent_update': {
+          const update: UpdateOutcome = options.handlers.update
+            ? await options.handlers.update(command, context)
+            : { swapped: false, outcome: plainOutcome({ state: 'failed', startedAt, endedAt: clock.now(), error: 'this agent cannot update itself' }) };
+          if (update.swapped) {
+            resultAfterRestart = true;
+            after = 'restart';
+            context.onOutput('stdout', `${update.describe}\n`);
+          }
+          outcome = update.swapped ? plainOutcome({ state: 'succeeded', exitCode: 0, startedAt, endedAt: clock.now(), stdout: `${update.describe}\n` }) : update.outcome;
+          break;
+        }
+        case 'network_ping': {
+          const ping = options.handlers.networkPing;
+          outcome = ping
+            ? await withTimeout((c) => ping(command, c), context, controller)
+            : plainOutcome({ state: 'failed', startedAt, endedAt: clock.now(), error: 'this agent cannot run network_ping' });
+          break;
+        }
         case 'restart':
         case 'stop':
           after = command.kind;
@@ -309,6 +384,12 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       outcome = { ...outcome, state: 'failed', error: 'the agent stopped while the command ran; its process tree was killed' };
     }
     running.delete(commandId);
+    if (resultAfterRestart) {
+      // No result now: the new version answers once it connected, or the old one after a rollback.
+      state.clearRunning(commandId);
+      options.lifecycle.request('restart');
+      return;
+    }
     const result = finish(commandId, outcome, image);
     if (after === null) {
       void deliver(result);
@@ -384,7 +465,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       state.markRunning({ commandId: claims.commandId, pid: null, startedAt: clock.now() });
       const acceptance = setTimeout(() => sendAck({ commandId: claims.commandId, status: 'accepted' }), ACCEPTED_ACK_DELAY_MS);
       const controller = new AbortController();
-      const done = execute(claims, controller, acceptance);
+      const done = execute(claims, controller, acceptance, payload.traceparent);
       running.set(claims.commandId, { controller, done });
       await done;
     },
@@ -408,6 +489,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
 
     async shutdown() {
       shuttingDown = true;
+      for (const commandId of [...retries.keys()]) settled(commandId);
       const pending = [...running.values()];
       for (const entry of pending) entry.controller.abort();
       await Promise.all(pending.map((entry) => entry.done));

@@ -14,6 +14,8 @@ export interface RemoteCommandContext {
   onSpawn?(pid: number): void;
   clock: Clock;
   logger: Logger;
+  /** The hub's W3C trace context for this run (command:run `traceparent`), when it traces. */
+  traceparent?: string;
 }
 
 /** How a command ended, before the executor adds its id (`startedAt` null when it never started). */

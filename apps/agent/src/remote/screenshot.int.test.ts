@@ -5,13 +5,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useAgentHarness, waitFor } from '../testing/agent-harness.js';
 import { signTestCommand } from '../testing/test-hub.js';
-import { startXvfb, xrun, xvfbAvailable, type Xvfb } from '../testing/xvfb.js';
+import { skipNote, startXvfb, xrun, xvfbSkipReason, type Xvfb } from '../testing/xvfb.js';
+
+const noXvfb = xvfbSkipReason();
 import { decodePng } from '../screenshot/png.js';
 
 // The real agent (in process) over a real Socket.IO link: a screenshot of a real X server
 // arrives as binary chunks, then its result; a headless machine answers "no display".
 
-describe.runIf(xvfbAvailable())('screenshot command over the hub link', () => {
+describe.skipIf(noXvfb !== null)(`screenshot command over the hub link${skipNote(noXvfb)}`, () => {
   const h = useAgentHarness();
   let xvfb: Xvfb;
   let noSockets: string;

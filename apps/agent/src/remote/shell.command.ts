@@ -90,7 +90,8 @@ export function runShellCommand(command: ShellCommand, context: RemoteCommandCon
   try {
     child = spawn(plan.file, plan.args, {
       cwd: command.cwd,
-      env: commandEnvironment(baseEnv, command.env),
+      // TRACEPARENT (the OpenTelemetry environment carrier): a traced program it starts joins the hub's trace.
+      env: commandEnvironment(baseEnv, context.traceparent ? { TRACEPARENT: context.traceparent, ...command.env } : command.env),
       shell: false,
       // Its own process group, so a timeout or cancel reaches every process it started.
       detached: process.platform !== 'win32',

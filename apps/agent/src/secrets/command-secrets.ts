@@ -7,7 +7,9 @@ const FETCH_TIMEOUT_MS = 15_000;
 /** Shorter values are not redacted (the hub applies the same floor). */
 const MIN_REDACTED_LENGTH = 4;
 
-type ShellHandler = (command: ShellCommand, context: RemoteCommandContext) => Promise<RemoteOutcome>;
+/** A command that may name secrets to pass as environment variables: `shell`, and `docker_deploy` (#18). */
+type WithSecrets = Pick<ShellCommand, 'secrets' | 'env'>;
+type Handler<C extends WithSecrets> = (command: C, context: RemoteCommandContext) => Promise<RemoteOutcome>;
 
 /** Blanks every value out of `text`, longest first (one value may contain another). */
 export function redactAll(text: string, values: readonly string[]): string {
@@ -48,7 +50,7 @@ export function createStreamRedactor(values: readonly string[], emit: (text: str
  * streamed output and its result. The values live in this closure only, for the command's
  * duration: never on disk, never logged.
  */
-export function withCommandSecrets(link: Pick<HubLink, 'request'>, run: ShellHandler): ShellHandler {
+export function withCommandSecrets<C extends WithSecrets = ShellCommand>(link: Pick<HubLink, 'request'>, run: Handler<C>): Handler<C> {
   return async (command, context) => {
     const names = command.secrets ?? [];
     if (names.length === 0) return run(command, context);

@@ -4,6 +4,7 @@ import type { CryptoKey } from 'jose';
 import { PROTOCOL_VERSION, type CommandResult, type CommandRun, type Ed25519PublicJwk } from '@farol/protocol';
 import { createBackoff } from '../hub-link/backoff.js';
 import { createHubLink, describeRefusal, type HubLink } from '../hub-link/hub-link.client.js';
+import { createHubRotation, splitHubUrls } from '../hub-link/hub-rotation.js';
 import { generateAgentKeyPair, importEd25519Key } from '../identity/connect-token.js';
 import { postEnrollment, type FetchFunction } from '../identity/enroll.client.js';
 import type { Logger } from '../logging/logger.js';
@@ -18,11 +19,26 @@ import { createSyntheticMachine, syntheticSample, syntheticSystemInfo } from './
 /** Enrollment requests in flight at once. */
 export const ENROLL_CONCURRENCY = 50;
 const REPORT_ACK_TIMEOUT_MS = 15_000;
+/** Like the real agent's executor: a result the hub could not take (`unavailable`) goes again, at most this many times. */
+const RESULT_ATTEMPTS = 5;
+const RESULT_RETRY_MS = 5_000;
 /** How long in-flight heartbeats may take to be acknowledged once the run ends. */
 const FINAL_ACK_GRACE_MS = 3_000;
 
+/** A simulated agent linked to a hub (after a verified hello) or lost its link. */
+export interface SimLinkEvent {
+  at: number;
+  agent: number;
+  event: 'linked' | 'unlinked';
+  hubUrl: string;
+}
+
+/** Results each simulated agent keeps for commands sent again (a bounded memory, like the real agent's state). */
+const KEPT_RESULTS = 64;
+
 /** Everything a simulation run needs; see `farol-agent simulate --help`. */
 export interface SimulationOptions {
+  /** One hub URL, or several separated by commas: each simulated agent walks them in its own order. */
   hubUrl: string;
   joinToken?: string;
   agents: number;
@@ -37,6 +53,8 @@ export interface SimulationOptions {
   fetch?: FetchFunction;
   reconnectBaseDelayMs?: number;
   reconnectMaxDelayMs?: number;
+  /** Every link and unlink (`--link-log`, for the reconnect-storm benchmark). */
+  onLink?: (event: SimLinkEvent) => void;
 }
 
 /** What a run measured; printed at the end and written by --report-json. */
@@ -100,7 +118,7 @@ async function ensureIdentities(options: SimulationOptions): Promise<SimIdentiti
   if (cached && cached.identities.length >= options.agents) return cached;
   if (!options.joinToken) {
     throw new AgentExitError(
-      `${cached?.identities.length ?? 0} simulated agents are enrolled with ${options.hubUrl}, ${options.agents} needed: pass --token TOKEN allowing ${options.agents - (cached?.identities.length ?? 0)} uses (farol token create --uses N)`,
+      `${cached?.identities.length ?? 0} simulated agents are enrolled with ${options.hubUrl}, ${options.agents} needed: pass --token TOKEN allowing ${options.agents - (cached?.identities.length ?? 0)} uses (farol join-tokens create --uses N)`,
       EXIT_CODES.usage,
     );
   }
@@ -110,6 +128,8 @@ async function ensureIdentities(options: SimulationOptions): Promise<SimIdentiti
   const missing = options.agents - existing.length;
   options.logger.warn({ enrolling: missing, cached: existing.length }, 'enrolling simulated agents');
   const gate = createGate(ENROLL_CONCURRENCY);
+  // Several hubs share one database and key: enrollments are spread over them.
+  const enrollUrls = splitHubUrls(options.hubUrl);
   const enrolled: SimIdentity[] = [];
   let hubPublicKey: Ed25519PublicJwk | null = cached?.hubPublicKey ?? null;
   let failure: unknown = null;
@@ -123,7 +143,7 @@ async function ensureIdentities(options: SimulationOptions): Promise<SimIdentiti
         const keys = await generateAgentKeyPair();
         try {
           const response = await postEnrollment(
-            options.hubUrl,
+            enrollUrls[index % enrollUrls.length]!,
             {
               token: joinToken,
               publicKey: keys.publicKeyJwk,
@@ -203,6 +223,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       const machine = createSyntheticMachine(index, options.random, startedAt);
       const system = syntheticSystemInfo(machine);
       const seenCommands = new Set<string>();
+      /** Results answered, kept like the real agent keeps them: a command sent again gets its result again (its first answer may have been lost with a hub). */
+      const results = new Map<string, CommandResult>();
       const onCommand = (run: CommandRun): void => {
         commandCounts.received++;
         const check = verifyCommandRun(run, commandKey, identity.agentId, verifiedBatches);
@@ -218,18 +240,32 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         void (async () => {
           if (duplicate) {
             await link.request('command:ack', { commandId, status: 'duplicate', at: clock.now() }, REPORT_ACK_TIMEOUT_MS);
+            const kept = results.get(commandId);
+            if (kept) await link.request('command:result', kept, REPORT_ACK_TIMEOUT_MS);
             return;
           }
           // Like the real agent's executor: a command that finishes within ACCEPTED_ACK_DELAY_MS
           // (a simulated echo finishes at once) is answered by its result alone, with no
           // separate `accepted` acknowledgement.
-          const answer = await link.request('command:result', simulatedResult(commandId, command as { kind: string; argv?: string[] }, clock.now()), REPORT_ACK_TIMEOUT_MS);
-          if (answer.ok) commandCounts.answered++;
-          else logger.warn({ agent: identity.name, code: answer.error.code }, 'result refused');
+          const result = simulatedResult(commandId, command as { kind: string; argv?: string[] }, clock.now());
+          results.set(commandId, result);
+          if (results.size > KEPT_RESULTS) results.delete(results.keys().next().value!);
+          for (let attempt = 1; ; attempt++) {
+            const answer = await link.request('command:result', result, REPORT_ACK_TIMEOUT_MS);
+            if (answer.ok) {
+              commandCounts.answered++;
+              return;
+            }
+            if (answer.error.code !== 'unavailable' || attempt >= RESULT_ATTEMPTS || !link.isLinked()) {
+              logger.warn({ agent: identity.name, code: answer.error.code, attempt }, 'result refused');
+              return;
+            }
+            await new Promise((resolve) => setTimeout(resolve, RESULT_RETRY_MS));
+          }
         })().catch((error: unknown) => logger.debug({ agent: identity.name, err: error }, 'command answer not delivered'));
       };
       const link: HubLink = createHubLink({
-        hubUrl: options.hubUrl,
+        hubs: createHubRotation(splitHubUrls(options.hubUrl), options.random),
         agentId: identity.agentId,
         privateKey: await importEd25519Key(identity.privateKeyJwk),
         hubPublicKey,
@@ -245,12 +281,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         connectGate: gate,
         onCommand,
         onLinked: () => {
+          options.onLink?.({ at: clock.now(), agent: index, event: 'linked', hubUrl: link.hubUrl() });
           everLinked.add(index);
           if (everLinked.size === identities.length && allConnectedAt === null) {
             allConnectedAt = clock.now();
             logger.warn({ afterMs: allConnectedAt - startedAt }, 'all simulated agents connected');
           }
         },
+        onUnlinked: () => options.onLink?.({ at: clock.now(), agent: index, event: 'unlinked', hubUrl: link.hubUrl() }),
       });
       return { identity, machine, link };
     }),

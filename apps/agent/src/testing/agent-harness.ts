@@ -10,14 +10,8 @@ import { createMemoryLogger, type LogFields } from '../logging/logger.js';
 import { mathRandom, systemClock } from '../runtime/clock.js';
 import { createTestHubState, startTestHub, type TestHub, type TestHubAgent, type TestHubState } from './test-hub.js';
 
-/** Polls until `condition` holds; fails the test with `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+/** Polls until a condition holds (shared by every test, issue #21). */
+export { waitFor } from '@farol/test-support';
 
 /** One test's agent, test hub and state dir. */
 export interface AgentHarness {

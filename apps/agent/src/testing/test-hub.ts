@@ -92,6 +92,8 @@ export interface TestHub {
   /** Sends `command:run` with this signed token to every connected agent. */
   sendCommand(token: string): void;
   cancelCommand(commandId: string): void;
+  /** Sends `hub:draining` to every connected agent, as a hub stopping on SIGTERM does. */
+  drain(retryAfterMs: number): void;
   close(): Promise<void>;
 }
 
@@ -295,6 +297,7 @@ export async function startTestHub(state: TestHubState, port = 0): Promise<TestH
     requestLive: (intervalMs) => namespace.emit('telemetry:live', { intervalMs }),
     sendCommand: (token) => namespace.emit('command:run', { token }),
     cancelCommand: (commandId) => namespace.emit('command:cancel', { commandId }),
+    drain: (retryAfterMs) => namespace.emit('hub:draining', { retryAfterMs }),
     close: () =>
       new Promise<void>((resolve) => {
         io.close(() => resolve());

@@ -13,13 +13,35 @@ export function hasProgram(program: string): boolean {
 }
 
 /**
- * Whether screenshot tests can run here. Under CI a missing Xvfb is a failure (the suite must
- * not silently skip what it promises to test); elsewhere the tests are skipped.
+ * Why screenshot tests cannot run here, or null when they can. Under CI a missing Xvfb is a
+ * failure (the suite must not silently skip what it promises to test); elsewhere the tests are
+ * skipped, and their name says why (issue #21: see {@link skipNote}).
  */
-export function xvfbAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
-  const present = hasProgram('Xvfb') && hasProgram('xsetroot');
-  if (!present && env.CI) throw new Error('Xvfb and xsetroot are required under CI (apt-get install xvfb x11-xserver-utils)');
-  return present;
+export function xvfbSkipReason(env: NodeJS.ProcessEnv = process.env): string | null {
+  const missing = ['Xvfb', 'xsetroot'].filter((program) => !hasProgram(program));
+  if (missing.length === 0) return null;
+  const reason = `needs ${missing.join(' and ')} (apt-get install xvfb x11-xserver-utils)`;
+  if (env.CI) throw new Error(`${reason}: required under CI`);
+  return reason;
+}
+
+/**
+ * True when `convert` is ImageMagick's, not merely some program named convert (Windows'
+ * disk converter, a GraphicsMagick shim): the tests rely on ImageMagick's options and output.
+ */
+export function hasImageMagickConvert(env: NodeJS.ProcessEnv = process.env): boolean {
+  const version = spawnSync('convert', ['-version'], { encoding: 'utf8', env });
+  return version.status === 0 && version.stdout.includes('ImageMagick');
+}
+
+/** Why ImageMagick tests cannot run here, or null. */
+export function imageMagickSkipReason(): string | null {
+  return hasImageMagickConvert() ? null : 'needs ImageMagick\'s convert (apt-get install imagemagick)';
+}
+
+/** A test name's suffix that says why it is skipped: `name (skipped: needs Xvfb …)`. */
+export function skipNote(reason: string | null): string {
+  return reason === null ? '' : ` (skipped: ${reason})`;
 }
 
 /**

@@ -61,12 +61,36 @@ describe('farol agents ls', () => {
     await hub.close();
     hub = await startFakeHub({ 'GET /api/agents': { status: 200, body: { agents: [] } } });
     const result = await cli.run(['agents', 'ls', '--hub', hub.url, '--token', 'tok']);
-    expect(result.stdout).toBe('no agents yet; add a machine with: farol token create\n');
+    expect(result.stdout).toBe('no agents yet; add a machine with: farol join-tokens create\n');
   });
 
   it('uses FAROL_HUB_URL and FAROL_TOKEN when no flag is given', async () => {
     const result = await cli.run(['agents', 'ls'], { FAROL_HUB_URL: hub.url, FAROL_TOKEN: 'tok' });
     expect(result.code).toBe(0);
     expect(hub.requests[0]?.authorization).toBe('Bearer tok');
+  });
+});
+
+describe('farol agents ls with several hubs (issue #14)', () => {
+  it('adds a HUB column naming the hub of each machine once they are held by more than one hub', async () => {
+    const onA = sampleAgent({ id: 'ag_bbbbbbbbbbbbbbbb', name: 'web-a', hub: 'hub-a' });
+    const onB = sampleAgent({ id: 'ag_cccccccccccccccc', name: 'web-b', hub: 'hub-b' });
+    const gone = sampleAgent({ id: 'ag_dddddddddddddddd', name: 'web-c', status: 'offline', hub: null, lastSeen: NOW - 60_000 });
+    await hub.close();
+    hub = await startFakeHub({ 'GET /api/agents': { status: 200, body: { agents: [onA, onB, gone] } } }, { token: 'tok' });
+    const result = await cli.run(['agents', 'ls', '--hub', hub.url, '--token', 'tok']);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toMatch(/LAST SEEN\s+HUB\s+LABELS/);
+    expect(lines.find((line) => line.startsWith('web-a'))).toMatch(/\bhub-a\b/);
+    expect(lines.find((line) => line.startsWith('web-b'))).toMatch(/\bhub-b\b/);
+    expect(lines.find((line) => line.startsWith('web-c'))).not.toMatch(/\bhub-/);
+  });
+
+  it('shows no HUB column when one hub holds every machine', async () => {
+    await hub.close();
+    hub = await startFakeHub({ 'GET /api/agents': { status: 200, body: { agents: [sampleAgent({ hub: 'hub-a' }), offline] } } }, { token: 'tok' });
+    const result = await cli.run(['agents', 'ls', '--hub', hub.url, '--token', 'tok']);
+    expect(result.stdout.split('\n')[0]).not.toContain('HUB');
   });
 });

@@ -40,9 +40,12 @@ export function createAgentsListCommand(context: CliContext): Command {
 /** The table and the counts line of `farol agents ls`. */
 export function renderAgents(agents: readonly Agent[], now: number, isFiltered: boolean, commandName: string): string {
   if (agents.length === 0) {
-    return isFiltered ? 'no agents match\n' : `no agents yet; add a machine with: ${commandName} token create\n`;
+    return isFiltered ? 'no agents match\n' : `no agents yet; add a machine with: ${commandName} join-tokens create\n`;
   }
   const sorted = [...agents].sort((a, b) => a.name.localeCompare(b.name));
+  // Several hubs (issue #14): which one holds each machine. One hub holds them all: no column.
+  const hubs = new Set(agents.map((agent) => agent.hub).filter((hub) => typeof hub === 'string'));
+  const showHub = hubs.size > 1;
   const rows = sorted.map((agent) => {
     // An offline agent's last sample is history, not its current state.
     const values = agent.status === 'online' && agent.latest ? toHistoryValues(agent.latest) : null;
@@ -53,10 +56,11 @@ export function renderAgents(agents: readonly Agent[], now: number, isFiltered: 
       values ? formatPercent(values.memory) : MISSING,
       values ? formatPercent(values.disk) : MISSING,
       formatRelative(agent.lastSeen, now),
+      ...(showHub ? [agent.hub ?? MISSING] : []),
       formatLabels(agent.labels),
     ];
   });
   const online = agents.filter((agent) => agent.status === 'online').length;
   const counts = `${plural(agents.length, 'agent')}: ${online} online, ${agents.length - online} offline\n`;
-  return renderTable(['NAME', 'STATUS', 'CPU', 'MEM', 'DISK', 'LAST SEEN', 'LABELS'], rows) + counts;
+  return renderTable(['NAME', 'STATUS', 'CPU', 'MEM', 'DISK', 'LAST SEEN', ...(showHub ? ['HUB'] : []), 'LABELS'], rows) + counts;
 }

@@ -37,6 +37,8 @@ export function renderAgentDetails(agent: Agent, now: number): string {
       ['name', agent.name],
       ['id', agent.id],
       ['status', `${agent.status} (last seen ${formatRelative(agent.lastSeen, now)})`],
+      // Several hubs (issue #14): the one holding the machine's connection.
+      ['hub', agent.hub ?? undefined],
       ['hostname', agent.hostname],
       ['labels', formatLabels(agent.labels)],
       ['enrolled', formatTimestamp(agent.createdAt)],

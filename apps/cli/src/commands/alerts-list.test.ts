@@ -151,7 +151,7 @@ describe('farol rules ls', () => {
         updatedAt: NOW,
       },
     ];
-    const rulesHub = await startFakeHub({ 'GET /api/alert-rules': { status: 200, body: { rules } } });
+    const rulesHub = await startFakeHub({ 'GET /api/alert-rules': { status: 200, body: { rules } }, 'GET /api/channels': { status: 200, body: { channels: [oncall] } } });
     try {
       const result = await cli.run(['rules', 'ls', '--hub', rulesHub.url, '--token', 't']);
       expect(result.stdout).toBe(
@@ -162,8 +162,39 @@ describe('farol rules ls', () => {
           '',
         ].join('\n'),
       );
+      expect(result.stderr).toBe('');
+    } finally {
+      await rulesHub.close();
+    }
+  });
+
+  it('warns on stderr, still exiting 0, that the rules notify no one while no channel is configured (#21)', async () => {
+    const rule = { id: 'rule_aaaaaaaaaaaaaaaa', name: 'offline', description: null, condition: { kind: 'offline', for: 120_000 }, scope: { all: true }, severity: 'critical', channels: [], escalation: null, cooldown: null, enabled: true, source: 'default', createdAt: NOW, updatedAt: NOW };
+    const rulesHub = await startFakeHub({ 'GET /api/alert-rules': { status: 200, body: { rules: [rule] } }, 'GET /api/channels': { status: 200, body: { channels: [] } } });
+    try {
+      const result = await cli.run(['rules', 'ls', '--hub', rulesHub.url, '--token', 't']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('offline');
+      expect(result.stderr).toBe(
+        'farol: warning: no notification channel is configured, so these rules notify no one; add one with farol channels add NAME --type telegram --settings-file FILE (or in the dashboard under Alerts → Channels)\n',
+      );
     } finally {
       await rulesHub.close();
     }
   });
 });
+
+const oncall = {
+  id: 'ch_oncall',
+  name: 'oncall',
+  type: 'ntfy',
+  enabled: true,
+  settings: { server: 'https://ntfy.sh', topic: 'oncall' },
+  template: null,
+  rateLimit: { count: 20, perSeconds: 60 },
+  quietHours: null,
+  maintenance: [],
+  source: 'api',
+  createdAt: NOW,
+  updatedAt: NOW,
+};

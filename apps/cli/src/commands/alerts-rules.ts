@@ -1,4 +1,4 @@
-import { createAlertsClient } from '@farol/client';
+import { createAlertsClient, createChannelsClient, FarolApiError } from '@farol/client';
 import type { AlertRule } from '@farol/protocol';
 import { Command } from 'commander';
 import { connectTo } from '../connection.js';
@@ -15,8 +15,23 @@ export function createRulesListCommand(context: CliContext): Command {
     const client = await connectTo(connection, context, createAlertsClient);
     const rules = await client.listRules();
     context.stdout(connection.json ? formatJson({ rules }) : renderRules(rules));
+    if (rules.some((rule) => rule.enabled) && (await countChannels(connection, context)) === 0) {
+      context.stderr(`farol: warning: no notification channel is configured, so these rules notify no one; add one with ${context.commandName} channels add NAME --type telegram --settings-file FILE (or in the dashboard under Alerts → Channels)\n`);
+    }
   });
   return command;
+}
+
+/** How many channels the hub has; null when this token may not read them (nothing to say then). */
+async function countChannels(connection: ReturnType<typeof connectionOptionsOf>, context: CliContext): Promise<number | null> {
+  const channels = await connectTo(connection, context, createChannelsClient);
+  try {
+    return (await channels.listChannels()).channels.length;
+  } catch (error) {
+    // A token without channel permissions still lists rules; the warning is only a hint.
+    if (error instanceof FarolApiError && error.status === 403) return null;
+    throw error;
+  }
 }
 
 export function describeCondition(rule: AlertRule): string {
@@ -33,6 +48,11 @@ export function describeCondition(rule: AlertRule): string {
       return `container ${c.condition}${c.condition === 'restarting' ? ` ${c.restarts}× in ${formatSpan(c.window)}` : ''} (${c.containers ? c.containers.join(',') : 'watched'})${held}`;
     case 'job_failed':
       return `job ${c.states.join('|')}`;
+    case 'check': {
+      const which = c.checks ? c.checks.join(',') : 'every check';
+      const what = c.condition === 'down' ? `down from ${c.minLocations}+ locations` : c.condition === 'latency' ? `latency > ${c.threshold ?? '?'} ms` : c.condition === 'certificate' ? `certificate < ${c.days} days` : `plugin ${c.states.join('|')}`;
+      return `check ${what} (${which})${held}`;
+    }
   }
 }
 

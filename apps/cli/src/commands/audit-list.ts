@@ -22,10 +22,15 @@ export function parseSince(text: string, now: number): number {
   return at;
 }
 
-/** The few words of an entry that say what happened. */
+/** The few words of an entry that say what happened; `[mcp]` when it came through `farol mcp` (#20). */
 export function summarizeEntry(entry: AuditEntry): string {
   const d = entry.details as Record<string, unknown>;
-  switch (entry.action) {
+  const words = summarizeDetails(entry.action, d);
+  return d.client === 'mcp' && entry.action.startsWith('command.') ? `${words} [mcp]` : words;
+}
+
+function summarizeDetails(action: AuditEntry['action'], d: Record<string, unknown>): string {
+  switch (action) {
     case 'command.create':
       return `${String(d.summary ?? '')} on ${Array.isArray(d.agents) ? d.agents.length : '?'} machine(s)`;
     case 'command.result':

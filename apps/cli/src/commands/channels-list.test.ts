@@ -47,6 +47,8 @@ beforeEach(async () => {
     'POST /api/channels/n8n/test': { status: 200, body: { ok: false, status: 401, error: 'the provider refused the message (401): bad signature', durationMs: 12 } },
     'POST /api/channels': (request) => ({ status: 201, body: { ...channels[0], name: (request.body as { name: string }).name, settings: { ...(request.body as { settings: object }).settings, botToken: '********' } } }),
     'DELETE /api/channels/ops-tg': { status: 204 },
+    'POST /api/channels/ops-tg/telegram/webhook': { status: 200, body: { mode: 'webhook', url: 'https://farol.example/api/chat/telegram/ch_tg/webhook', allowedUpdates: ['callback_query', 'message'] } },
+    'POST /api/channels/ops-tg/telegram/polling': { status: 200, body: { mode: 'polling', url: null, allowedUpdates: ['callback_query', 'message'] } },
   });
 });
 afterEach(async () => {
@@ -78,6 +80,16 @@ describe('farol channels', () => {
     expect(refused).toMatchObject({ code: 1, stderr: 'farol: channel n8n: the provider refused the message (401): bad signature; check its settings (farol channels ls)\n' });
     const unknown = await cli.run(['channels', 'test', 'nope', '--hub', hub.url, '--token', 't']);
     expect(unknown).toMatchObject({ code: 1, stderr: 'farol: no channel "nope"; see farol channels ls\n' });
+  });
+
+  it('telegram NAME sets how button presses reach the hub: webhook by default, --polling (#20)', async () => {
+    expect(await cli.run(['channels', 'telegram', 'ops-tg', '--hub', hub.url, '--token', 't'])).toMatchObject({
+      code: 0,
+      stdout: 'ops-tg: Telegram now posts button presses to https://farol.example/api/chat/telegram/ch_tg/webhook\n',
+    });
+    expect(await cli.run(['channels', 'telegram', 'ops-tg', '--polling', '--hub', hub.url, '--token', 't'])).toMatchObject({ code: 0, stdout: 'ops-tg: the hub now polls Telegram for button presses (no webhook)\n' });
+    expect(hub.requests.filter((r) => r.method === 'POST').map((r) => r.path)).toEqual(['/api/channels/ops-tg/telegram/webhook', '/api/channels/ops-tg/telegram/polling']);
+    expect(await cli.run(['channels', 'telegram', 'nope', '--hub', hub.url, '--token', 't'])).toMatchObject({ code: 1, stderr: 'farol: no channel "nope"; see farol channels ls\n' });
   });
 
   it('add reads the settings from a YAML file; rm deletes', async () => {

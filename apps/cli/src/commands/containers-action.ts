@@ -22,7 +22,7 @@ export async function runContainerCommand(command: Command, context: CliContext,
   if (connection.json) context.stdout(formatJson(job));
   else if (target.state === 'queued' || target.state === 'sent') context.stdout(`${target.agentName} is offline; the command runs when it returns (job ${job.id})\n`);
   else if (target.state === 'succeeded') print(target.stdout, target.stderr);
-  else context.stderr(`${context.commandName}: ${target.agentName}: ${describeOutcome(target)}\n`);
+  else context.stderr(`farol: ${target.agentName}: ${describeOutcome(target)}\n`);
   if (target.state !== 'succeeded' && target.state !== 'queued' && target.state !== 'sent') throw new ExitRequest(1);
 }
 

@@ -32,6 +32,20 @@ function health(container: ContainerSample): string {
   return container.health === 'none' ? MISSING : container.health;
 }
 
+function shortDigest(digest: string | null | undefined): string {
+  return digest ? digest.replace(/^sha256:/, '').slice(0, 12) : MISSING;
+}
+
+/**
+ * "available <digest>" when the registry holds a newer image, "current" when checked and not,
+ * with "(auto)" when opted in, "(auto 02:00-04:00)" with its farol.auto-update.window label.
+ */
+function updateColumn(container: ContainerSample): string {
+  const said = container.availableDigest ? `available ${shortDigest(container.availableDigest)}` : container.availableDigest === null ? 'current' : MISSING;
+  if (!container.autoUpdate) return said;
+  return container.autoUpdateWindow ? `${said} (auto ${container.autoUpdateWindow})` : `${said} (auto)`;
+}
+
 function state(container: ContainerSample): string {
   return container.state === 'exited' && container.exitCode !== null ? `exited (${container.exitCode})` : container.state;
 }
@@ -41,11 +55,14 @@ export function renderContainers(answer: AgentContainers, ref: string, now: numb
   if (answer.ts === null) return `${ref} has not reported yet\n`;
   if (answer.docker === null) return `${ref} does not report containers (its agent predates Docker support)\n`;
   if (answer.docker.state !== 'available' && answer.containers.length === 0) {
-    return `${ref}: Docker is ${answer.docker.state} at ${answer.docker.endpoint}${answer.docker.error ? ` (${answer.docker.error})` : ''}\n`;
+    const { state, endpoint, error } = answer.docker;
+    // The agent's reason usually names the endpoint already: say it once (#21).
+    if (error?.includes(endpoint)) return `${ref}: Docker is ${state}: ${error}\n`;
+    return `${ref}: Docker is ${state} at ${endpoint}${error ? `: ${error}` : ''}\n`;
   }
   if (answer.containers.length === 0) return `${ref} has no containers\n`;
   const table = renderTable(
-    ['NAME', 'STATE', 'HEALTH', 'RESTARTS', 'CPU', 'MEMORY', 'IMAGE', 'STARTED', 'WATCHED'],
+    ['NAME', 'STATE', 'HEALTH', 'RESTARTS', 'CPU', 'MEMORY', 'IMAGE', 'DIGEST', 'UPDATE', 'STARTED', 'WATCHED'],
     answer.containers.map((c) => [
       c.name,
       state(c),
@@ -54,6 +71,8 @@ export function renderContainers(answer: AgentContainers, ref: string, now: numb
       formatPercent(c.cpuPercent, 1),
       c.memoryBytes === null ? MISSING : `${formatBytes(c.memoryBytes)}${c.memoryLimitBytes ? ` / ${formatBytes(c.memoryLimitBytes)}` : ''}`,
       c.image || MISSING,
+      shortDigest(c.digest),
+      updateColumn(c),
       c.startedAt === null ? MISSING : formatRelative(c.startedAt, now),
       c.watched ? 'yes' : '',
     ]),

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job, JobTarget } from '@farol/protocol';
 import { createCliHarness, type CliHarness } from '../test-support/cli-runner.js';
 import { NOW, startFakeHub, type FakeHub } from '../test-support/fake-hub.js';
-import { parseSelector } from './exec-run.js';
+import { execExitCode, parseSelector } from './exec-run.js';
 
 function target(name: string, fields: Partial<JobTarget> = {}): JobTarget {
   return {
@@ -96,6 +96,23 @@ describe('farol exec', () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual(done);
     expect(hub.requests[0]!.body).toEqual({ command: { kind: 'shell', shell: true, script: 'echo ok' }, targets: { selector: 'role=web' } });
+  });
+
+  it('exits with the remote exit code on one machine, and 1 when one of several failed (#21)', async () => {
+    const failed = job([target('web-1', { state: 'failed', exitCode: 3, error: 'exited with code 3' })]);
+    hub = await startFakeHub({ 'POST /api/jobs': { status: 201, body: failed }, [`GET /api/jobs/${failed.id}`]: { status: 200, body: failed } }, { token: 'tok' });
+    const result = await cli.run(['exec', 'web-1', '--json', '--hub', hub.url, '--token', 'tok', '--', 'sh', '-c', 'exit 3']);
+    expect(result.code).toBe(3);
+
+    expect(execExitCode(job([target('web-1', { state: 'timed_out', exitCode: null, error: 'timed out after 60s' })]))).toBe(1);
+    expect(execExitCode(job([target('web-1', { state: 'refused', exitCode: null })]))).toBe(1);
+    expect(execExitCode(job([target('web-1'), target('db-1', { state: 'failed', exitCode: 7 })]))).toBe(1);
+    expect(execExitCode(job([target('web-1'), target('db-1')]))).toBe(0);
+  });
+
+  it('documents its exit codes in --help (#21)', async () => {
+    const result = await cli.run(['exec', '--help']);
+    expect(result.stdout).toContain('Exit code: 0 when every machine succeeded. On one machine, the remote command\'s own exit code');
   });
 
   it('refuses a command line with nothing to run, or both a script and a command', async () => {

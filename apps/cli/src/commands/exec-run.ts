@@ -1,4 +1,4 @@
-import { connectUi, onUiEvent, watchJob, type FarolClient, type UiSocket } from '@farol/client';
+import { connectUi, FarolApiError, onUiEvent, watchJob, type FarolClient, type UiSocket } from '@farol/client';
 import {
   describeCommand,
   isFinalTargetState,
@@ -10,7 +10,7 @@ import {
   type JobTargets,
 } from '@farol/protocol';
 import { Command, InvalidArgumentError } from 'commander';
-import { ExitRequest, UsageError } from '../cli-error.js';
+import { CliError, ExitRequest, UsageError } from '../cli-error.js';
 import { connect } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { formatJson, plural } from '../output/format.js';
@@ -19,6 +19,14 @@ import { collect, connectionOptionsOf, withConnectionOptions } from '../options.
 
 /** How often the job is read back while waiting (events may be missed across a reconnect). */
 const POLL_MS = 2_000;
+/**
+ * Exit code of `farol exec` when the hub went away mid-job (issue #12): 255, as ssh does for
+ * its own failures, so scripts can tell "the hub died" from "the command failed" (a remote
+ * command that itself exits 255 on one machine looks the same; the message on stderr differs).
+ */
+export const EXIT_HUB_GONE = 255;
+/** How long a hub that stopped answering mid-job gets to come back (a restart) before exec gives up. */
+export const HUB_GONE_GRACE_MS = 15_000;
 const SOCKET_CONNECT_TIMEOUT_MS = 5_000;
 
 /** `web-1`, `web-1,web-2`, `role=gpu,env!=dev` or `all`, as the job's targets. */
@@ -219,13 +227,53 @@ async function follow(context: CliContext, client: FarolClient, job: Job, printe
         };
       });
       wake = null;
-      current = await client.getJob(job.id);
+      current = await pollJob(context, client, job.id);
       if (printer) for (const target of current.targets) if (isFinalTargetState(target.state)) printer.finish(target);
     }
   } finally {
     unsubscribe.forEach((off) => off());
   }
   return current;
+}
+
+/**
+ * One poll of the job. A hub that stops answering (down, restarting, a proxy's 502-504) is
+ * tried again every second for HUB_GONE_GRACE_MS, then exec ends with EXIT_HUB_GONE.
+ */
+async function pollJob(context: CliContext, client: FarolClient, jobId: string): Promise<Job> {
+  const deadline = Date.now() + HUB_GONE_GRACE_MS;
+  let told = false;
+  for (;;) {
+    try {
+      return await client.getJob(jobId);
+    } catch (error) {
+      const gone = error instanceof FarolApiError && (error.isNetworkFailure || [502, 503, 504].includes(error.status));
+      if (!gone) throw error;
+      if (Date.now() >= deadline) {
+        throw new CliError(
+          `the hub went away while job ${jobId} was running (${error.detail ?? error.message}); the machines may still finish it: see \`farol jobs show ${jobId}\` once the hub is back`,
+          { exitCode: EXIT_HUB_GONE, cause: error },
+        );
+      }
+      if (!told) context.stderr(`farol: lost the hub (${error.detail ?? error.message}); waiting up to ${HUB_GONE_GRACE_MS / 1000} s for it to come back\n`);
+      told = true;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
+/**
+ * The exit code of `farol exec` (#21), as its help and the README say: 0 when every machine
+ * succeeded; on ONE machine, the remote command's own exit code when it ran and exited non-zero
+ * (1 when it never got to exit: timed out, refused, cancelled, expired); on several machines, 1
+ * when any of them did not succeed (their outcomes are in the output and in farol jobs show).
+ * 2 is a wrong command line and 130 a second Ctrl-C, as for every farol command.
+ */
+export function execExitCode(job: Pick<Job, 'total' | 'counts' | 'targets'>): number {
+  if (allSucceeded(job)) return 0;
+  const only = job.targets.length === 1 ? job.targets[0]! : null;
+  if (only?.state === 'failed' && only.exitCode !== null && only.exitCode > 0 && only.exitCode < 256) return only.exitCode;
+  return 1;
 }
 
 /** `farol exec SELECTOR -- CMD ARGS...`: runs a command on many machines and streams their output. */
@@ -240,55 +288,70 @@ export function createExecCommand(context: CliContext): Command {
     .option('--secret <NAME>', 'pass the hub secret NAME as the environment variable NAME (repeat); it must be scoped to every machine', collect)
     .option('--timeout <duration>', 'per machine, e.g. 30s (default 60s)', parseDurationOption)
     .option('--ttl <duration>', 'offline machines may still run it when they return within this, e.g. 5m (default 5m)', parseDurationOption)
-    .usage('[options] <selector> -- <command> [args...]');
+    .usage('[options] <selector> -- <command> [args...]')
+    .addHelpText(
+      'after',
+      '\nExit code: 0 when every machine succeeded. On one machine, the remote command\'s own exit code\n' +
+        '(1 if it never exited: timed out, refused, cancelled, expired). On several machines, 1 if any\n' +
+        'did not succeed. 2: a wrong command line; 130: stopped waiting with a second Ctrl-C;\n' +
+        '255: the hub went away mid-job (the machines may still finish it: farol jobs show ID).',
+    );
   withConnectionOptions(command).action(async (selector: string, args: string[], options: ExecOptions) => {
-    const connection = connectionOptionsOf(command);
-    const targets = parseSelector(selector);
-    const remote = buildCommand(args, options);
-    const { client, hubUrl, token } = await connect(connection, context);
-
-    let socket: UiSocket | null = null;
-    if (!connection.json) {
-      socket = connectUi({ baseUrl: hubUrl, token, socketOptions: { transports: ['websocket'] } });
-      if (!(await waitConnected(socket))) {
-        context.stderr('farol: live output unavailable; showing each machine\'s output when it finishes\n');
-        socket.close();
-        socket = null;
-      }
-    }
-    let job: Job;
-    try {
-      job = await client.createJob({ command: remote, targets, ...(options.ttl ? { ttlMs: options.ttl } : {}), ...(options.timeout ? { timeoutMs: options.timeout } : {}) });
-    } catch (error) {
-      socket?.close();
-      throw error;
-    }
-    const printer = connection.json ? null : new JobPrinter(context, job);
-    if (printer) {
-      context.stderr(`job ${job.id}: ${describeCommand(remote)} on ${plural(job.total, 'machine')}\n`);
-      const waiting = job.targets.filter((t) => t.state === 'queued').map((t) => t.agentName);
-      if (waiting.length > 0) context.stderr(`offline, will run if back within the TTL: ${waiting.join(', ')}\n`);
-    }
-
-    let interrupts = 0;
-    const offSignal = context.onShutdownSignal(() => {
-      interrupts++;
-      if (interrupts === 1) {
-        context.stderr(`farol: cancelling ${job.id} (Ctrl-C again to stop waiting)\n`);
-        client.cancelJob(job.id).catch((error: unknown) => context.stderr(`farol: could not cancel: ${(error as Error).message}\n`));
-      }
-    });
-    let final: Job;
-    try {
-      final = await follow(context, client, job, printer, socket, () => interrupts > 1);
-    } finally {
-      offSignal();
-      socket?.close();
-    }
-    if (connection.json) context.stdout(formatJson(final));
-    else context.stderr(`${printer!.finished}/${final.total} done: ${formatCounts(final.counts)}\n`);
-    if (interrupts > 1) throw new ExitRequest(130);
-    if (final.state !== 'done' || !allSucceeded(final)) throw new ExitRequest(1);
+    await runJobStreaming(command, context, parseSelector(selector), buildCommand(args, options), options);
   });
   return command;
+}
+
+/**
+ * Creates a job and follows it as `farol exec` does: output streamed line by line with the
+ * machine's name, a summary, and exec's exit codes. Also used by the container and image
+ * commands (#18), whose progress streams the same way.
+ */
+export async function runJobStreaming(command: Command, context: CliContext, targets: JobTargets, remote: RemoteCommand, options: { ttl?: number | undefined; timeout?: number | undefined }): Promise<void> {
+  const connection = connectionOptionsOf(command);
+  const { client, hubUrl, token } = await connect(connection, context);
+
+  let socket: UiSocket | null = null;
+  if (!connection.json) {
+    socket = connectUi({ baseUrl: hubUrl, token, socketOptions: { transports: ['websocket'] } });
+    if (!(await waitConnected(socket))) {
+      context.stderr('farol: live output unavailable; showing each machine\'s output when it finishes\n');
+      socket.close();
+      socket = null;
+    }
+  }
+  let job: Job;
+  try {
+    job = await client.createJob({ command: remote, targets, ...(options.ttl ? { ttlMs: options.ttl } : {}), ...(options.timeout ? { timeoutMs: options.timeout } : {}) });
+  } catch (error) {
+    socket?.close();
+    throw error;
+  }
+  const printer = connection.json ? null : new JobPrinter(context, job);
+  if (printer) {
+    context.stderr(`job ${job.id}: ${describeCommand(remote)} on ${plural(job.total, 'machine')}\n`);
+    const waiting = job.targets.filter((t) => t.state === 'queued').map((t) => t.agentName);
+    if (waiting.length > 0) context.stderr(`offline, will run if back within the TTL: ${waiting.join(', ')}\n`);
+  }
+
+  let interrupts = 0;
+  const offSignal = context.onShutdownSignal(() => {
+    interrupts++;
+    if (interrupts === 1) {
+      context.stderr(`farol: cancelling ${job.id} (Ctrl-C again to stop waiting)\n`);
+      client.cancelJob(job.id).catch((error: unknown) => context.stderr(`farol: could not cancel: ${(error as Error).message}\n`));
+    }
+  });
+  let final: Job;
+  try {
+    final = await follow(context, client, job, printer, socket, () => interrupts > 1);
+  } finally {
+    offSignal();
+    socket?.close();
+  }
+  if (connection.json) context.stdout(formatJson(final));
+  else context.stderr(`${printer!.finished}/${final.total} done: ${formatCounts(final.counts)}\n`);
+  if (interrupts > 1) throw new ExitRequest(130);
+  const code = final.state === 'done' ? execExitCode(final) : 1;
+  if (code !== 0) throw new ExitRequest(code);
 }

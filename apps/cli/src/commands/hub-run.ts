@@ -12,6 +12,9 @@ export interface HubFlags {
   data?: string;
   publicUrl?: string;
   logLevel?: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  hubId?: string;
 }
 
 /** Adds `--port`, `--bind`, `--data` and `--log-level` to a command. */
@@ -31,15 +34,19 @@ export function hubOverridesFrom(flags: HubFlags, cwd: string): HubOverrides {
     ...(flags.data === undefined ? {} : { dataDir: path.resolve(cwd, flags.data) }),
     ...(flags.publicUrl === undefined ? {} : { publicUrl: parseHubUrl(flags.publicUrl) }),
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
+    ...(flags.databaseUrl === undefined ? {} : { databaseUrl: flags.databaseUrl }),
+    ...(flags.redisUrl === undefined ? {} : { redisUrl: flags.redisUrl }),
+    ...(flags.hubId === undefined ? {} : { hubId: flags.hubId }),
   };
 }
 
 /** `farol hub`: runs the hub in this process until it is stopped. */
 export function createHubCommand(context: CliContext): Command {
-  const command = withHubFlags(new Command('hub').description('run the hub (API, dashboard, agent endpoint)')).option(
-    '--public-url <url>',
-    'URL machines use to reach this hub (install scripts, join commands)',
-  );
+  const command = withHubFlags(new Command('hub').description('run the hub (API, dashboard, agent endpoint)'))
+    .option('--public-url <url>', 'URL machines use to reach this hub (install scripts, join commands)')
+    .option('--database-url <url>', 'PostgreSQL to store everything in (postgres://user@host:5432/db); default: SQLite in the data directory')
+    .option('--redis-url <url>', 'Redis that several hubs share (redis://host:6379); needs --database-url')
+    .option('--hub-id <name>', "this hub's name among several hubs; default <hostname>:<port>");
   command.action(async (flags: HubFlags) => {
     const overrides = hubOverridesFrom(flags, context.cwd);
     const runHub = await loadBundleExport<HubBundle, 'runHub'>(context, context.bundles.hub, 'hub', 'runHub');

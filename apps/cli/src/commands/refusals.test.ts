@@ -30,7 +30,7 @@ describe('one-line explanations of hub refusals', () => {
     expect(await run('channels', 'rm', 'nope')).toMatchObject({ code: 1, stderr: 'farol: no channel "nope"; see farol channels ls\n' });
     expect(await run('secrets', 'rm', 'nope')).toMatchObject({ code: 1, stderr: 'farol: no secret "nope"; see farol secrets ls\n' });
     expect(await run('secrets', 'reveal', 'nope')).toMatchObject({ code: 1, stderr: 'farol: no secret "nope"; see farol secrets ls\n', stdout: '' });
-    expect(await run('tokens', 'revoke', 'tok_nope')).toMatchObject({ code: 1, stderr: 'farol: no API token "tok_nope"; see farol tokens ls\n' });
+    expect(await run('tokens', 'revoke', 'tok_nope')).toMatchObject({ code: 1, stderr: 'farol: no API token "tok_nope"; see farol api-tokens ls\n' });
     expect(await run('alerts', 'ack', 'al_ffffffffffffffff')).toMatchObject({ code: 1, stderr: 'farol: no alert al_ffffffffffffffff; see farol alerts ls\n' });
     expect(await run('silence', 'rm', 'sil_ffffffffffffffff')).toMatchObject({ code: 1, stderr: 'farol: no silence sil_ffffffffffffffff; see farol silence ls\n' });
     expect(await run('silence', 'rm', 'bad-id')).toMatchObject({ code: 1, stderr: 'farol: no silence bad-id; see farol silence ls\n' });

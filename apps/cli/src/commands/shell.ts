@@ -1,7 +1,7 @@
 import { connectUi, openTerminal, readConnectError, TerminalError, type TerminalSession, type UiSocket } from '@farol/client';
 import type { TerminalClosed } from '@farol/protocol';
 import { Command } from 'commander';
-import { CliError, ExitRequest } from '../cli-error.js';
+import { CliError, ExitRequest, UsageError } from '../cli-error.js';
 import { connect } from '../connection.js';
 import type { CliContext } from '../context.js';
 import { connectionOptionsOf, withConnectionOptions } from '../options.js';
@@ -142,6 +142,11 @@ export function createShellCommand(context: CliContext, io: ShellIo = { stdin: p
     .description('an interactive terminal on a machine (its login shell); exits with the remote shell\'s exit code')
     .argument('<agent>', 'machine name or id');
   withConnectionOptions(command, { json: false }).action(async (agent: string) => {
+    // Without a terminal there is nothing to type into the remote shell and no way to end it
+    // (stdin from a file or /dev/null used to hang forever, #21): say what works instead.
+    if (io.stdin.isTTY !== true) {
+      throw new UsageError(`a shell needs a terminal, and stdin is not one; to run a command without one, use ${context.commandName} exec ${agent} -- COMMAND`);
+    }
     const code = await runShell(context, agent, connectionOptionsOf(command), io);
     if (code !== 0) throw new ExitRequest(code);
   });

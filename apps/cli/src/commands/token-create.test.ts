@@ -30,7 +30,7 @@ afterEach(async () => {
   await cli.cleanup();
 });
 
-describe('farol token create', () => {
+describe('farol join-tokens create', () => {
   it('prints the token and the install commands for Linux/macOS, Windows and a checkout with the hub URL', async () => {
     const result = await cli.run(['token', 'create', '--hub', hub.url, '--token', 'admin']);
 
@@ -82,5 +82,10 @@ describe('installCommands', () => {
     const lines = installCommands('https://hub.example', "a'b c", 'farol');
     expect(lines.unix).toBe(`curl -fsSL https://hub.example/install.sh | sh -s -- --token 'a'\\''b c'`);
     expect(lines.windows).toBe(`& ([scriptblock]::Create((irm https://hub.example/install.ps1))) -Token 'a''b c'`);
+  });
+
+  it('pins the hub key the hub returned with the token (ADR 0024)', () => {
+    const lines = installCommands('https://hub.example', 'jt_x.y', 'farol', 'q4Tz0mXq6Yk3c1x0Vb8sUe2oWcR7nLf5DgHjK9aPzQ4');
+    expect(lines.unix).toBe('curl -fsSL https://hub.example/install.sh | sh -s -- --token jt_x.y --hub-key q4Tz0mXq6Yk3c1x0Vb8sUe2oWcR7nLf5DgHjK9aPzQ4');
   });
 });

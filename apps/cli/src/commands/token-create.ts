@@ -20,15 +20,17 @@ export interface InstallCommands {
 }
 
 /** Builds the install lines for a hub and token, exactly as operators paste them. */
-export function installCommands(hubUrl: string, token: string, commandName: string): InstallCommands {
+export function installCommands(hubUrl: string, token: string, commandName: string, hubKeyFingerprint?: string): InstallCommands {
+  // ADR 0024: the pasted line pins the hub key; install.sh refuses an agent it did not sign.
+  const pin = hubKeyFingerprint ? ` --hub-key ${shWord(hubKeyFingerprint)}` : '';
   return {
-    unix: `curl -fsSL ${hubUrl}/install.sh | sh -s -- --token ${shWord(token)}`,
+    unix: `curl -fsSL ${hubUrl}/install.sh | sh -s -- --token ${shWord(token)}${pin}`,
     windows: `& ([scriptblock]::Create((irm ${hubUrl}/install.ps1))) -Token ${powershellWord(token)}`,
     checkout: `${commandName} agent --hub ${hubUrl} --token ${shWord(token)}`,
   };
 }
 
-/** `farol token create`: a join token plus the commands that use it. */
+/** `farol join-tokens create`: a join token plus the commands that use it. */
 export function createTokenCreateCommand(context: CliContext): Command {
   const command = new Command('create')
     .description('create a join token and print the commands that add a machine with it')
@@ -56,7 +58,7 @@ export function createTokenCreateCommand(context: CliContext): Command {
 }
 
 function renderCreatedToken(created: JoinTokenCreated, hubUrl: string, context: CliContext): string {
-  const lines = installCommands(hubUrl, created.token, context.commandName);
+  const lines = installCommands(hubUrl, created.token, context.commandName, created.hubKeyFingerprint);
   const labels = Object.keys(created.labels).length ? `, labels ${formatLabels(created.labels)}` : '';
   const text = [
     `Join token ${created.id}: ${plural(created.maxUses, 'use')}, ` +
@@ -76,7 +78,7 @@ function renderCreatedToken(created: JoinTokenCreated, hubUrl: string, context: 
   if (isLoopbackUrl(hubUrl)) {
     text.push('', `Note: ${hubUrl} only works on this machine; for other machines use an address they can reach (--hub).`);
   }
-  text.push('', 'The token is shown only now.');
+  text.push('', `The token is shown only now. ${context.commandName} join-tokens ls shows its uses; ${context.commandName} join-tokens revoke ${created.id} ends it.`);
   return `${text.join('\n')}\n`;
 }
 

@@ -51,6 +51,6 @@ describe('farol token revoke', () => {
 
   it('names a token id the hub does not know', async () => {
     const result = await cli.run(['token', 'revoke', 'jt_nope', '--hub', hub.url, '--token', 't']);
-    expect(result).toMatchObject({ code: 1, stderr: 'farol: no join token with id "jt_nope"; see farol token ls\n' });
+    expect(result).toMatchObject({ code: 1, stderr: 'farol: no join token with id "jt_nope"; see farol join-tokens ls\n' });
   });
 });

@@ -6,7 +6,7 @@ import { formatJson, formatLabels, formatRelative, MISSING } from '../output/for
 import { renderTable } from '../output/table.js';
 import { connectionOptionsOf, withConnectionOptions } from '../options.js';
 
-/** `farol token ls`: join tokens with their state and use count (never the secrets). */
+/** `farol join-tokens ls`: join tokens with their state and use count (never the secrets). */
 export function createTokenListCommand(context: CliContext): Command {
   const command = new Command('ls').alias('list').description('list join tokens');
   withConnectionOptions(command).action(async () => {
@@ -18,7 +18,7 @@ export function createTokenListCommand(context: CliContext): Command {
   return command;
 }
 
-/** The table of `farol token ls`. */
+/** The table of `farol join-tokens ls`. */
 export function renderTokens(tokens: readonly JoinToken[], now: number): string {
   if (tokens.length === 0) return 'no join tokens\n';
   const sorted = [...tokens].sort((a, b) => b.createdAt - a.createdAt);

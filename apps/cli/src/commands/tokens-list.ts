@@ -7,7 +7,7 @@ import { formatJson, formatRelative, MISSING } from '../output/format.js';
 import { renderTable } from '../output/table.js';
 import { connectionOptionsOf, withConnectionOptions } from '../options.js';
 
-/** `farol tokens ls`: your API tokens (with --all and users:manage, everyone's); never the secrets. */
+/** `farol api-tokens ls`: your API tokens (with --all and users:manage, everyone's); never the secrets. */
 export function createTokensListCommand(context: CliContext): Command {
   const command = new Command('ls').alias('list').description('list API tokens').option('--all', 'every user\'s (needs users:manage)');
   withConnectionOptions(command).action(async (options: { all?: boolean }) => {

@@ -15,6 +15,8 @@ export interface AgentSupervisorOptions {
   joinToken: () => Promise<string | undefined>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Rewrites each output line of the agent (its JSON log lines, made short); default as is. */
+  formatLine?: (line: string) => string;
   now: () => number;
   /** Restarts allowed within `restartWindowMs` before giving up; default 5 per minute. */
   maxRestarts?: number;
@@ -68,20 +70,23 @@ export function superviseAgent(options: AgentSupervisorOptions): AgentSupervisor
     }
     if (isStopping) return;
     const args = [options.bundlePath, 'run', '--hub', options.hubUrl, '--state', options.stateDir];
-    if (token) args.push('--token', token);
+    // The join token goes in the environment, not argv: any local user can read another
+    // process's command line (ps, /proc/PID/cmdline), not its environment.
+    const { FAROL_JOIN_TOKEN: _inherited, ...inherited } = options.env;
     let proc: ChildProcess;
     try {
       // FAROL_SUPERVISED: a remote `restart` exits for this supervisor to start it again,
       // rather than starting a second agent of its own.
-      proc = spawn(options.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...options.env, FAROL_SUPERVISED: '1' } });
+      proc = spawn(options.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...inherited, FAROL_SUPERVISED: '1', ...(token ? { FAROL_JOIN_TOKEN: token } : {}) } });
     } catch (error) {
       options.stderr(`farol: cannot start the local agent: ${(error as Error).message}\n`);
       if (!isStopping) pendingTimer = setTimeout(scheduleRestart, restartDelayMs);
       return;
     }
     child = proc;
-    prefixLines(proc.stdout, options.stdout);
-    prefixLines(proc.stderr, options.stderr);
+    const format = options.formatLine ?? ((line: string) => line);
+    prefixLines(proc.stdout, options.stdout, format);
+    prefixLines(proc.stderr, options.stderr, format);
     exited = new Promise<void>((resolve) => {
       let isSettled = false;
       const settle = (description: string, code: number | null) => {
@@ -143,7 +148,7 @@ export function superviseAgent(options: AgentSupervisorOptions): AgentSupervisor
   };
 }
 
-function prefixLines(stream: Readable | null, write: (text: string) => void): void {
+function prefixLines(stream: Readable | null, write: (text: string) => void, format: (line: string) => string): void {
   if (!stream) return;
-  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => write(`[agent] ${line}\n`));
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => write(`[agent] ${format(line)}\n`));
 }

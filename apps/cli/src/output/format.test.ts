@@ -11,6 +11,11 @@ describe('formatRelative', () => {
     [now - 3 * 86_400_000, '3d ago'],
     [now + 500, '0s ago'],
     [now + 2 * 3_600_000, 'in 2h'],
+    // Rounded to the nearest unit, not down (#21): a fresh 2 h silence read 5 s later.
+    [now + 2 * 3_600_000 - 5_000, 'in 2h'],
+    [now - (59 * 60_000 + 40_000), '1h ago'],
+    [now - (47 * 3_600_000 + 50 * 60_000), '2d ago'],
+    [now - 100_000, '2m ago'],
     [null, 'never'],
   ])('shows %s as %s', (at, text) => {
     expect(formatRelative(at, now)).toBe(text);

@@ -1,4 +1,4 @@
-import type { Labels } from '@farol/protocol';
+import { scaleBytes, type Labels } from '@farol/protocol';
 
 /** The placeholder for a value the hub does not have. */
 export const MISSING = '-';
@@ -8,18 +8,14 @@ export function formatPercent(value: number | null | undefined, digits = 0): str
   return value === null || value === undefined ? MISSING : `${value.toFixed(digits)}%`;
 }
 
-const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
-
-/** Binary units with one decimal above bytes: `512 B`, `1.5 KiB`, `14.9 GiB`. */
+/**
+ * Binary units with one decimal above bytes: `512 B`, `1.5 KiB`, `14.9 GiB`. The units come
+ * from @farol/protocol, shared with the dashboard, so both say KiB/MiB/GiB (issue #21).
+ */
 export function formatBytes(value: number | null | undefined): string {
   if (value === null || value === undefined) return MISSING;
-  let unit = 0;
-  let scaled = value;
-  while (scaled >= 1024 && unit < BYTE_UNITS.length - 1) {
-    scaled /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${Math.round(scaled)} B` : `${scaled.toFixed(1)} ${BYTE_UNITS[unit]}`;
+  const { value: scaled, unit, power } = scaleBytes(value);
+  return power === 0 ? `${Math.round(scaled)} B` : `${scaled.toFixed(1)} ${unit}`;
 }
 
 /** A rate in bytes per second: `1.2 MiB/s`. */
@@ -27,15 +23,18 @@ export function formatRate(value: number | null | undefined): string {
   return value === null || value === undefined ? MISSING : `${formatBytes(value)}/s`;
 }
 
-/** `45s`, `12m`, `3h`, `5d`: the largest unit that keeps the number small. */
+/**
+ * `45s`, `12m`, `3h`, `5d`: the largest unit that keeps the number small, rounded to the nearest
+ * (a silence of 2h seen a few seconds later is still "2h", not "1h", #21).
+ */
 export function formatSpan(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
   if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
+  const minutes = Math.round(seconds / 60);
   if (minutes < 60) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
+  const hours = Math.round(seconds / 3_600);
   if (hours < 48) return `${hours}h`;
-  return `${Math.floor(hours / 24)}d`;
+  return `${Math.round(seconds / 86_400)}d`;
 }
 
 /** `12s ago`; `never` for null; `in 3h` for a time in the future. */

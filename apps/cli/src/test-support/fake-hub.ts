@@ -1,81 +1,8 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { problemFor, type Agent } from '@farol/protocol';
+import type { Agent } from '@farol/protocol';
 
-/** One request as the fake hub saw it. */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: Record<string, string | string[]>;
-  authorization: string | undefined;
-  body: unknown;
-}
-
-/** An answer: a status and a JSON body (none for 204), or a function of the request. */
-export type Reply = { status: number; body?: unknown } | ((request: RecordedRequest) => { status: number; body?: unknown });
-
-/** A node:http server that speaks the hub's API from a route table and records every request. */
-export interface FakeHub {
-  url: string;
-  requests: RecordedRequest[];
-  /** `METHOD /path` of each request, the quickest thing to assert on. */
-  calls(): string[];
-  close(): Promise<void>;
-}
-
-/** Starts a fake hub on 127.0.0.1 with a free port. Unknown routes answer a 404 problem. */
-export async function startFakeHub(routes: Record<string, Reply>, options: { token?: string } = {}): Promise<FakeHub> {
-  const requests: RecordedRequest[] = [];
-  const server: Server = createServer((req, res) => {
-    readBody(req).then((text) => {
-      const url = new URL(req.url ?? '/', 'http://fake');
-      const query: Record<string, string | string[]> = {};
-      for (const key of new Set(url.searchParams.keys())) {
-        const values = url.searchParams.getAll(key);
-        query[key] = values.length === 1 ? values[0]! : values;
-      }
-      const request: RecordedRequest = {
-        method: req.method ?? '',
-        path: decodeURIComponent(url.pathname),
-        query,
-        authorization: req.headers.authorization,
-        body: text ? (JSON.parse(text) as unknown) : undefined,
-      };
-      requests.push(request);
-      const send = (status: number, body?: unknown) => {
-        if (body === undefined) res.writeHead(status).end();
-        else res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-      };
-      if (options.token !== undefined && request.authorization !== `Bearer ${options.token}` && !request.path.startsWith('/health')) {
-        send(401, problemFor('token_invalid', 'unknown token'));
-        return;
-      }
-      const route = routes[`${request.method} ${request.path}`];
-      const reply = typeof route === 'function' ? route(request) : route;
-      if (reply) send(reply.status, reply.body);
-      else send(404, problemFor('not_found', `nothing at ${request.path}`));
-    }, (error: unknown) => {
-      res.writeHead(500).end(String(error));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    calls: () => requests.map((r) => `${r.method} ${r.path}`),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
+// The HTTP fake hub is shared with the client's tests (issue #21: one fake hub, not two); the
+// CLI's fixtures follow.
+export { startFakeHub, type FakeHub, type RecordedRequest, type Reply } from '@farol/test-support';
 
 /** Fixed "now" of the CLI tests: 2026-01-01 00:00:00 UTC. */
 export const NOW = Date.UTC(2026, 0, 1);

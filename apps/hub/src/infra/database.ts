@@ -1,8 +1,12 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Generated } from 'kysely';
+import { Kysely, SqliteDialect, sql, type Generated, type LogEvent, type SqliteStatement } from 'kysely';
+import { serializeWriters } from './dialect.js';
+import type { Logger } from './logger.js';
 import { migrations } from './migrations.js';
+import { createStorageHealth, isStorageFailure, storageRemedy, type IntegrityResult, type StorageHealth } from './storage-health.js';
 
 /** Table shapes as Kysely sees them. Times are ms since epoch; JSON is stored as text. */
 export interface AgentsTable {
@@ -68,6 +72,8 @@ export interface AgentLatestTable {
   agent_seq: number;
   ts: number;
   sample: string;
+  /** When the hub stored it (the hub's clock): the leader's alerts engine follows it (issue #14). */
+  stored_at: Generated<number>;
 }
 
 export interface KvTable {
@@ -172,6 +178,18 @@ export interface NotifyOutboxTable {
   next_attempt_at: number | null;
   sent_at: number | null;
   last_error: string | null;
+  /** The hub process (leader term holder) that claimed it for sending, and its epoch (issue #14). */
+  claimed_by: string | null;
+  claim_epoch: number | null;
+}
+
+/** A lease several hubs contend for (issue #14): `epoch` rises on every takeover (the fencing token). */
+export interface LeaderLeasesTable {
+  name: string;
+  holder: string;
+  epoch: number;
+  expires_at: number;
+  acquired_at: number;
 }
 
 /** Operators (issue #6). */
@@ -194,6 +212,11 @@ export interface UsersTable {
   last_login_at: number | null;
   created_at: number;
   updated_at: number;
+  /** Single sign-on (issue #20): the provider and subject this user is linked to. */
+  oidc_issuer: string | null;
+  oidc_subject: string | null;
+  /** When the provider's claims last disabled this account (no group granted access). */
+  oidc_refused_at: number | null;
 }
 
 export interface RolesTable {
@@ -257,6 +280,8 @@ export interface AlertRulesTable {
   source: string;
   created_at: number;
   updated_at: number;
+  /** Insertion order, the tie-break of rules created in the same millisecond. */
+  position: Generated<number>;
 }
 
 /** One alert: a rule × machine × instance from pending to resolved. */
@@ -331,6 +356,109 @@ export interface TerminalSessionsTable {
   recording_file: string | null;
 }
 
+/** A stored screenshot (issue #14: in the database, so every hub serves it); its PNG is in `screenshot_chunks`. */
+export interface ScreenshotsTable {
+  id: string;
+  command_id: string;
+  created_at: number;
+  /** The whole ScreenshotRecord as JSON. */
+  record: string;
+}
+
+/** A screenshot's bytes as the agent uploaded them, one row per chunk, keyed by its command until and after it is complete. */
+export interface ScreenshotChunksTable {
+  command_id: string;
+  byte_offset: number;
+  bytes: number;
+  data: Buffer;
+  created_at: number;
+}
+
+/** A terminal session's asciicast recording (issue #14), in chunks of at most 256 KiB. */
+export interface TerminalRecordingsTable {
+  session_id: string;
+  seq: number;
+  data: Buffer;
+}
+
+/** A service check (issue #19); probe and run_on are JSON. */
+export interface ChecksTable {
+  id: string;
+  name: string;
+  description: string | null;
+  probe: string;
+  run_on: string;
+  interval_ms: number;
+  timeout_ms: number;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+  /** `api` or `file` (FAROL_CHECKS_FILE). */
+  source: string;
+}
+
+/** A public status page (issue #19); `entries` is JSON `[{ checkId, name }]`. */
+export interface StatusPagesTable {
+  id: string;
+  slug: string;
+  title: string;
+  description: string | null;
+  entries: string;
+  source: string;
+  /** auto | en | pt-BR */
+  language: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One run of a check at one location: `hub`, or the id of the agent that ran it. */
+export interface CheckResultsTable {
+  seq: Generated<number>;
+  check_id: string;
+  location: string;
+  agent_id: string | null;
+  ts: number;
+  status: string;
+  latency_ms: number | null;
+  message: string;
+  cert_days_left: number | null;
+  perfdata: string | null;
+}
+
+/** The newest result per check and location. */
+export interface CheckLatestTable {
+  check_id: string;
+  location: string;
+  agent_id: string | null;
+  ts: number;
+  status: string;
+  latency_ms: number | null;
+  message: string;
+  cert_days_left: number | null;
+  /** When a hub stored it (that hub's clock): how the leader follows results other hubs stored (issue #14). */
+  stored_at: number;
+}
+
+/**
+ * Runs per check, location and bucket (`check_1m`, `check_1h`), rolled up from `check_results`
+ * by the leader's rollup pass like the metrics tiers (each pass adds the results past its
+ * watermark). Up: ok or warning; down: critical.
+ */
+export interface CheckRollupTable {
+  check_id: string;
+  location: string;
+  ts: number;
+  ok: number;
+  warning: number;
+  critical: number;
+  unknown: number;
+  /** Sum of the latencies measured (ms), over `latency_n` runs: averages combine exactly. */
+  latency_sum: number;
+  latency_min: number | null;
+  latency_max: number | null;
+  latency_n: number;
+}
+
 export interface Database {
   agents: AgentsTable;
   revoked_keys: RevokedKeysTable;
@@ -340,6 +468,7 @@ export interface Database {
   metrics_1h: MetricsRollupTable;
   agent_latest: AgentLatestTable;
   kv: KvTable;
+  leader_leases: LeaderLeasesTable;
   jobs: JobsTable;
   job_targets: JobTargetsTable;
   audit_log: AuditLogTable;
@@ -356,26 +485,133 @@ export interface Database {
   alert_events: AlertEventsTable;
   silences: SilencesTable;
   terminal_sessions: TerminalSessionsTable;
+  screenshots: ScreenshotsTable;
+  screenshot_chunks: ScreenshotChunksTable;
+  terminal_recordings: TerminalRecordingsTable;
+  checks: ChecksTable;
+  status_pages: StatusPagesTable;
+  check_results: CheckResultsTable;
+  check_latest: CheckLatestTable;
+  check_1m: CheckRollupTable;
+  check_1h: CheckRollupTable;
+  push_subscriptions: PushSubscriptionsTable;
+}
+
+/** A browser subscribed to Web Push by a user (issue #20); the endpoint is unique per browser. */
+export interface PushSubscriptionsTable {
+  id: string;
+  user_id: string;
+  endpoint: string;
+  /** The browser's p256dh and auth keys, sealed (context: the subscription id). */
+  keys_sealed: string;
+  user_agent: string | null;
+  created_at: number;
+  last_sent_at: number | null;
 }
 
 export type Db = Kysely<Database>;
 
+/** A start-up failure with one message saying what went wrong, where, and what to do (issue #12). */
+export class DatabaseStartError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseStartError';
+  }
+}
+
+/** The database file and the two SQLite keeps beside it in WAL mode. */
+export function databaseFiles(file: string): string[] {
+  return [file, `${file}-wal`, `${file}-shm`];
+}
+
 /**
- * Opens the embedded SQLite database in WAL mode and runs pending migrations.
- * `synchronous = NORMAL` with WAL survives a process crash without corruption (only an OS
- * crash can lose the last transactions), which is the right trade for telemetry.
+ * Opens the embedded SQLite database in WAL mode, checks it (`PRAGMA quick_check`) and runs
+ * pending migrations. `synchronous = NORMAL` with WAL survives a process crash without
+ * corruption (only an OS crash can lose the last transactions), which is the right trade for
+ * telemetry. The files are the hub's alone: 0600, and SQLite gives -wal and -shm the mode of
+ * the database file.
  */
-export async function openSqliteDatabase(dataDir: string): Promise<{ db: Db; file: string }> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+export async function openSqliteDatabase(
+  dataDir: string,
+  options: { logger?: Logger; integrityCheck?: boolean; onQuery?: QueryListener } = {},
+): Promise<{ db: Db; file: string; storage: StorageHealth }> {
   const file = path.join(dataDir, 'farol.db');
-  const sqlite = new SQLite(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  await migrate(db);
-  return { db, file };
+  const storage = createStorageHealth(file);
+  let sqlite: SQLite.Database;
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    closeSync(openSync(file, 'a', 0o600));
+    for (const name of databaseFiles(file)) if (existsSync(name)) chmodSync(name, 0o600);
+    sqlite = new SQLite(file);
+  } catch (error) {
+    throw new DatabaseStartError(
+      `cannot open the database ${file}: ${(error as Error).message}; check that ${dataDir} exists and is writable by this user (${userInfo().username}), or pass another --data`,
+      { cause: error },
+    );
+  }
+  try {
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    const bytes = statSync(file).size;
+    if (options.integrityCheck !== false && bytes <= QUICK_CHECK_MAX_BYTES) storage.setIntegrity(quickCheck(sqlite));
+    else if (options.integrityCheck !== false) {
+      options.logger?.info({ file, megabytes: Math.round(bytes / 1_048_576) }, 'database too large for the start-up quick_check; run `farol db check` from time to time');
+    }
+  } catch (error) {
+    sqlite.close();
+    const code = String((error as { code?: unknown }).code ?? '');
+    throw new DatabaseStartError(`cannot use the database ${file}: ${(error as Error).message}; ${storageRemedy(code, file, 'starting')}`, { cause: error });
+  }
+  const integrity = storage.integrity();
+  if (integrity && !integrity.ok) {
+    options.logger?.error({ file, problems: integrity.problems }, `the database failed its integrity check: ${storageRemedy('SQLITE_CORRUPT', file)}`);
+  } else if (integrity) {
+    options.logger?.debug({ file, durationMs: integrity.durationMs }, 'database quick_check ok');
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, storage) }), ...queryLog(options.onQuery) });
+  try {
+    await migrate(db, file);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  if (options.logger) storage.setLogger(options.logger);
+  return { db, file, storage };
+}
+
+/** Told of every statement after it ran (tracing: infra/tracing.ts); absent, Kysely logs nothing. */
+export type QueryListener = (event: { sql: string; durationMs: number; error?: unknown }) => void;
+
+/** Kysely's `log` option for a listener, or nothing at all: without one, no per-query work. */
+export function queryLog(onQuery: QueryListener | undefined): { log?: (event: LogEvent) => void } {
+  if (!onQuery) return {};
+  return { log: (event) => onQuery({ sql: event.query.sql, durationMs: event.queryDurationMillis, ...(event.level === 'error' ? { error: event.error } : {}) }) };
+}
+
+/**
+ * The start-up check reads the whole file once: 0.17-0.22 s per 100 MB on a 2-core VM, up to
+ * 1.1 s under load (bench/db-check.mjs, docs/operations.md). Above this size it would hold the
+ * start too long.
+ */
+const QUICK_CHECK_MAX_BYTES = 512 * 1_048_576;
+
+/**
+ * `PRAGMA quick_check`: the B-tree structure without the index cross-check of
+ * `integrity_check`, so it stays near the time of reading the file once (docs/operations.md).
+ */
+export function quickCheck(sqlite: SQLite.Database): IntegrityResult {
+  const started = performance.now();
+  let lines: string[];
+  try {
+    lines = (sqlite.pragma('quick_check(20)') as { quick_check: string }[]).map((row) => row.quick_check);
+  } catch (error) {
+    // Damage bad enough that the check cannot walk the file is itself the finding.
+    if (!/^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code))) throw error;
+    lines = [(error as Error).message];
+  }
+  return { ok: lines.length === 1 && lines[0] === 'ok', problems: lines[0] === 'ok' ? [] : lines, durationMs: Math.round(performance.now() - started), checkedAt: Date.now() };
 }
 
 /** Prepared statements kept per SQL text (most recently used first out when full). */
@@ -388,9 +624,35 @@ const STATEMENT_CACHE_MAX_SQL = 65_536;
  * of a small indexed read. The hub issues the same few hundred statements over and over, so
  * they are prepared once. Safe on the one connection: better-sqlite3 runs a statement to
  * completion (`all`/`run`) before the next one starts, and the hub never streams.
+ *
+ * With `storage`, every write's outcome is reported to it (issue #12), and a `rollback` after
+ * SQLite already rolled back by itself (it does on SQLITE_FULL and some I/O errors) is a no-op
+ * instead of "cannot rollback - no transaction is active", which hid the real error.
  */
-export function withStatementCache(sqlite: SQLite.Database): { close(): void; prepare(sql: string): SQLite.Statement } {
-  const cache = new Map<string, SQLite.Statement>();
+export function withStatementCache(sqlite: SQLite.Database, storage?: StorageHealth): { close(): void; prepare(sql: string): SqliteStatement } {
+  const cache = new Map<string, SqliteStatement>();
+  const guard = (statement: SQLite.Statement, sql: string): SqliteStatement => {
+    const isRollback = /^\s*rollback\b/i.test(sql);
+    // `readonly` is false for writes (`returning` ones included) and true for begin/commit.
+    const isWrite = (!statement.readonly && !isRollback) || /^\s*commit\b/i.test(sql);
+    const observe = <T>(run: () => T): T => {
+      try {
+        const result = run();
+        // A write outside a transaction, or a commit, reached the disk.
+        if (isWrite && !sqlite.inTransaction) storage?.writeSucceeded();
+        return result;
+      } catch (error) {
+        if (isWrite && isStorageFailure(error)) storage?.writeFailed(error);
+        throw error;
+      }
+    };
+    return {
+      reader: statement.reader,
+      all: (parameters) => observe(() => statement.all(parameters)),
+      run: (parameters) => (isRollback && !sqlite.inTransaction ? { changes: 0, lastInsertRowid: 0 } : observe(() => statement.run(parameters))),
+      iterate: (parameters) => statement.iterate(parameters),
+    };
+  };
   return {
     close: () => {
       cache.clear();
@@ -404,7 +666,7 @@ export function withStatementCache(sqlite: SQLite.Database): { close(): void; pr
         cache.set(sql, cached);
         return cached;
       }
-      const statement = sqlite.prepare(sql);
+      const statement = guard(sqlite.prepare(sql), sql);
       if (sql.length <= STATEMENT_CACHE_MAX_SQL) {
         cache.set(sql, statement);
         if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
@@ -414,12 +676,89 @@ export function withStatementCache(sqlite: SQLite.Database): { close(): void; pr
   };
 }
 
-/** Runs every migration not yet applied; throws with the failing migration's name. */
-export async function migrate(db: Db): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+/** Where applied migrations are recorded (the table Kysely's Migrator used, so old files carry on). */
+const MIGRATION_TABLE = 'kysely_migration';
+/** Taken (transaction-level, so a PgBouncer in transaction mode keeps it) around every migration step. */
+const MIGRATION_LOCK = 'farol:migrate';
+
+/**
+ * Runs every migration not yet applied, in name order. Each runs in its own transaction
+ * together with its record (SQLite DDL is transactional), so one cut short by a full disk or a
+ * crash leaves nothing behind and is simply run again at the next start (issue #12). Throws a
+ * `DatabaseStartError` naming the migration, the real cause and what to do.
+ */
+export async function migrate(db: Db, file = 'the database'): Promise<void> {
+  const run = async (): Promise<void> => {
+    await db.transaction().execute(async (trx) => {
+      await serializeWriters(trx, MIGRATION_LOCK);
+      await sql`create table if not exists ${sql.table(MIGRATION_TABLE)} (name varchar(255) not null primary key, timestamp varchar(255) not null)`.execute(trx);
+    });
+    const applied = new Set((await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(db)).rows.map((row) => row.name));
+    for (const name of Object.keys(migrations).sort()) {
+      if (applied.has(name)) continue;
+      try {
+        await db.transaction().execute(async (trx) => {
+          // Hubs sharing one PostgreSQL start together: one migrates, the others find it done (issue #13).
+          await serializeWriters(trx, MIGRATION_LOCK);
+          if ((await sql`select name from ${sql.table(MIGRATION_TABLE)} where name = ${name}`.execute(trx)).rows.length > 0) return;
+          await migrations[name]!.up(trx);
+          await sql`insert into ${sql.table(MIGRATION_TABLE)} (name, timestamp) values (${name}, ${new Date().toISOString()})`.execute(trx);
+        });
+      } catch (error) {
+        throw new DatabaseStartError(`database migration ${name} failed on ${file}: ${(error as Error).message}; ${migrationRemedy(error, file)}`, { cause: error });
+      }
+    }
+  };
+  try {
+    await run();
+  } catch (error) {
+    if (error instanceof DatabaseStartError) throw error;
+    const code = String((error as { code?: unknown }).code ?? '');
+    throw new DatabaseStartError(`cannot prepare the database ${file}: ${(error as Error).message}; ${storageRemedy(code, file, 'starting')}`, { cause: error });
+  }
+}
+
+function migrationRemedy(error: unknown, file: string): string {
+  if (isStorageFailure(error)) return `nothing of it was kept; ${storageRemedy(String((error as { code?: unknown }).code), file, 'starting')}`;
+  if (/already exists/.test((error as Error).message)) {
+    return `an earlier hub version left this migration half-applied: restore ${file} from a backup, or see "The hub does not start" in docs/operations.md`;
+  }
+  return `nothing of it was kept; restore ${file} from a backup if it was changed by hand, and report the error with the hub's log`;
+}
+
+/** What `farol db check` prints: a full `PRAGMA integrity_check` of a data directory's database. */
+export interface DatabaseCheckReport {
+  file: string;
+  ok: boolean;
+  /** Up to 100 lines of integrity_check output when not ok. */
+  problems: string[];
+  durationMs: number;
+}
+
+/**
+ * A full integrity check (every page, every index against its table), read-only: safe while
+ * the hub runs, and slower than the start-up quick_check.
+ */
+export function checkDatabaseFile(dataDir: string): DatabaseCheckReport {
+  const file = path.join(dataDir, 'farol.db');
+  let sqlite: SQLite.Database;
+  try {
+    sqlite = new SQLite(file, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new DatabaseStartError(`cannot open the database ${file}: ${(error as Error).message}; pass the hub's data directory with --data (or FAROL_DATA_DIR)`, { cause: error });
+  }
+  const started = performance.now();
+  try {
+    let problems: string[];
+    try {
+      problems = (sqlite.pragma('integrity_check(100)') as { integrity_check: string }[]).map((row) => row.integrity_check);
+    } catch (error) {
+      if (!/^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code))) throw error;
+      problems = [(error as Error).message];
+    }
+    const ok = problems.length === 1 && problems[0] === 'ok';
+    return { file, ok, problems: ok ? [] : problems, durationMs: Math.round(performance.now() - started) };
+  } finally {
+    sqlite.close();
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { FarolError, problemFor, type ErrorCode, type FieldIssue } from '@farol/protocol';
 import type { Logger } from './logger.js';
+import { isStorageFailure } from './storage-health.js';
 
 /**
  * The one place where errors become HTTP problem bodies (application/problem+json with a
@@ -35,6 +36,13 @@ export function installHttpErrorHandling(app: FastifyInstance, logger: Logger): 
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       code = error.statusCode === 404 ? 'not_found' : error.statusCode === 429 ? 'rate_limited' : 'bad_request';
       detail = error.message;
+    } else if (isStorageFailure(error)) {
+      // A full disk or a lost PostgreSQL is the hub's state, not a bug in the request (#12, #13):
+      // say so with 503 and a retry hint, and let /ready carry the cause.
+      code = 'unavailable';
+      detail = 'the hub cannot reach or write its database right now (see /ready); it resumes by itself, so retry shortly';
+      void reply.header('retry-after', '5');
+      logger.warn({ err: error, method: request.method, url: request.url, reqId: request.id }, 'request failed: database unavailable');
     } else {
       code = 'internal';
       detail = 'the hub failed to handle this request; see its log';

@@ -1,4 +1,5 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Ed25519PublicJwk } from '@farol/protocol';
@@ -16,15 +17,27 @@ export function keyFingerprint(jwk: Ed25519PublicJwk): string {
   return createHash('sha256').update(Buffer.from(jwk.x, 'base64url')).digest('base64url');
 }
 
-/** Loads `hub-key.json` from the data directory, creating it (mode 0600) on first start. */
-export async function loadHubKey(dataDir: string): Promise<HubKey> {
-  const { value } = readOrCreateSecretFile(path.join(dataDir, 'hub-key.json'), () => {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    return JSON.stringify(privateKey.export({ format: 'jwk' }));
-  });
-  const privateJwk = JSON.parse(value) as JWK;
+/**
+ * Loads the hub key: from `keyFile` when given (FAROL_HUB_KEY_FILE: the same key handed to every
+ * hub of a fleet, e.g. a systemd credential), else `hub-key.json` in the data directory,
+ * created (mode 0600) on first start.
+ */
+export async function loadHubKey(dataDir: string, keyFile?: string): Promise<HubKey> {
+  const source = keyFile ?? path.join(dataDir, 'hub-key.json');
+  const value = keyFile
+    ? readFileSync(keyFile, 'utf8')
+    : readOrCreateSecretFile(source, () => {
+        const { privateKey } = generateKeyPairSync('ed25519');
+        return JSON.stringify(privateKey.export({ format: 'jwk' }));
+      }).value;
+  let privateJwk: JWK;
+  try {
+    privateJwk = JSON.parse(value) as JWK;
+  } catch (error) {
+    throw new Error(`${source} is not a JSON Web Key`, { cause: error });
+  }
   if (privateJwk.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || !privateJwk.d || !privateJwk.x) {
-    throw new Error(`${path.join(dataDir, 'hub-key.json')} is not an Ed25519 private key`);
+    throw new Error(`${source} is not an Ed25519 private key`);
   }
   const publicJwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x };
   const privateKey = (await importJWK({ ...privateJwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey;

@@ -15,7 +15,7 @@ export function createLogger(
   const settings = {
     level,
     base: { service: 'farol-hub' },
-    redact: { paths: ['token', '*.token', 'adminToken', 'req.headers.authorization', 'secret', '*.secret'], censor: '[redacted]' },
+    redact: { paths: ['token', '*.token', 'adminToken', 'req.headers.authorization', 'req.headers["x-farol-password"]', 'secret', '*.secret'], censor: '[redacted]' },
     ...(options.redactLine ? { hooks: { streamWrite: options.redactLine } } : {}),
   };
   return options.destination ? pino(settings, options.destination) : pino(settings);

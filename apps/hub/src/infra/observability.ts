@@ -1,9 +1,18 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** The hub's Prometheus registry and the instruments services record into. */
-export function createObservability() {
+/**
+ * The hub's Prometheus registry and the instruments services record into. Every series carries
+ * `hub="<hub id>"` (issue #14): with several hubs each one's /metrics holds its own internals and
+ * the agents connected to it, so `sum without (hub, instance)` counts every machine once.
+ */
+export function createObservability({ hubId }: { hubId?: string } = {}) {
   const registry = new Registry();
+  if (hubId !== undefined) registry.setDefaultLabels({ hub: hubId });
   collectDefaultMetrics({ register: registry, prefix: 'farol_hub_', eventLoopMonitoringPrecision: 20 });
+  // These three are gauges whose names end in `_total`, which Prometheus reserves for counters
+  // (`promtool check metrics` fails on them, #21). The same counts, by type, stay in the gauges
+  // without the suffix: sum(farol_hub_nodejs_active_handles) is the total.
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`farol_hub_nodejs_${name}`);
   return {
     registry,
     heartbeats: new Counter({

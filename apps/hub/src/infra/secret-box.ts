@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FarolError } from '@farol/protocol';
 import { readOrCreateSecretFile } from './secrets-files.js';
@@ -48,12 +49,14 @@ export function createSecretBox(key: Buffer): SecretBox {
 }
 
 /**
- * The key: FAROL_SECRET_KEY (64 hex chars or 32 bytes base64) when set, otherwise
+ * The key: FAROL_SECRET_KEY (64 hex chars or 32 bytes base64) or FAROL_SECRET_KEY_FILE when set, otherwise
  * `<dataDir>/secret.key`, created with mode 0600 on first start. Keep a copy of it with the
  * backups of the database: without it, stored secrets cannot be read.
  */
-export function loadSecretKey(dataDir: string, fromEnv: string | undefined): Buffer {
+export function loadSecretKey(dataDir: string, fromEnv: string | undefined, fromFile?: string): Buffer {
   if (fromEnv) return parseKey(fromEnv, 'FAROL_SECRET_KEY');
+  // FAROL_SECRET_KEY_FILE: the same key handed to every hub (systemd credential, Kubernetes secret).
+  if (fromFile) return parseKey(readFileSync(fromFile, 'utf8'), fromFile);
   const file = path.join(dataDir, 'secret.key');
   const { value } = readOrCreateSecretFile(file, () => randomBytes(KEY_BYTES).toString('hex'));
   return parseKey(value, file);
@@ -64,4 +67,12 @@ function parseKey(text: string, source: string): Buffer {
   const key = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
   if (key.length !== KEY_BYTES) throw new Error(`${source}: the secret key must be 32 bytes as 64 hex characters or base64`);
   return key;
+}
+
+/**
+ * Names a secret key without revealing it: HMAC-SHA256 keyed by the key itself over a fixed
+ * label, base64url. Stored in the database so hubs with different keys refuse to start.
+ */
+export function secretKeyFingerprint(key: Buffer): string {
+  return createHmac('sha256', key).update('farol secret key fingerprint v1').digest('base64url');
 }

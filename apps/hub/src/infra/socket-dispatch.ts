@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
-import { errorAck, FarolError, toFieldIssues, type Ack, type ErrorAck, type ErrorCode } from '@farol/protocol';
+import { BAD_MESSAGE_WINDOW_MS, errorAck, FarolError, MAX_BAD_MESSAGES, toFieldIssues, type Ack, type ErrorAck, type ErrorCode } from '@farol/protocol';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 
@@ -36,7 +36,7 @@ export function dispatchSocketEvents<T extends EventTable>(
   socket: Socket,
   table: T,
   handlers: EventHandlersOf<T>,
-  { logger, clock, maxStrikes = 10, strikeWindowMs = 60_000, onBadMessage, strikeOn }: DispatchOptions,
+  { logger, clock, maxStrikes = MAX_BAD_MESSAGES, strikeWindowMs = BAD_MESSAGE_WINDOW_MS, onBadMessage, strikeOn }: DispatchOptions,
 ): void {
   let strikes: number[] = [];
   const strike = (reason: string): void => {
@@ -51,10 +51,13 @@ export function dispatchSocketEvents<T extends EventTable>(
     }
   };
 
-  let dispatched = dispatchedBySocket.get(socket);
-  if (!dispatched) dispatchedBySocket.set(socket, (dispatched = new Set()));
-  for (const name of Object.keys(table)) dispatched.add(name);
+  // The shared table itself, not a per-socket copy of its event names (10,000 sockets, issue #16).
+  const dispatched = dispatchedBySocket.get(socket);
+  if (dispatched) dispatched.push(table);
+  else dispatchedBySocket.set(socket, [table]);
   const guard = (socket.data as { authorizeEvent?: EventGuard } | undefined)?.authorizeEvent;
+  // Handlers run as the socket's credential when the namespace says how (the audit log's `via`, issue #11).
+  const asActor = (socket.data as { runAsActor?: (work: () => void) => void } | undefined)?.runAsActor ?? ((work: () => void) => work());
 
   socket.onAny((event: unknown, ...args: unknown[]) => {
     const last = args.at(-1);
@@ -74,7 +77,7 @@ export function dispatchSocketEvents<T extends EventTable>(
     if (guard) {
       // Authorization comes before validation: a refused caller learns nothing about payloads.
       guard(event, args.length > 1 ? args[0] : undefined).then(
-        () => handle(event, args, reply),
+        () => asActor(() => handle(event, args, reply)),
         (error: unknown) => {
           if (error instanceof FarolError) reply(errorAck(error.code, error.message));
           else {
@@ -85,7 +88,7 @@ export function dispatchSocketEvents<T extends EventTable>(
       );
       return;
     }
-    handle(event, args, reply);
+    asActor(() => handle(event, args, reply));
   });
 
   function handle(event: string, args: unknown[], reply: (response: Ack<unknown>) => void): void {
@@ -120,11 +123,11 @@ export function dispatchSocketEvents<T extends EventTable>(
  */
 export type EventGuard = (event: string, payload: unknown) => Promise<void>;
 
-const dispatchedBySocket = new WeakMap<Socket, Set<string>>();
+const dispatchedBySocket = new WeakMap<Socket, EventTable[]>();
 
 /** Events this socket's dispatch tables handle (and authorize themselves). */
 export function isDispatchedEvent(socket: Socket, event: string): boolean {
-  return dispatchedBySocket.get(socket)?.has(event) ?? false;
+  return dispatchedBySocket.get(socket)?.some((table) => Object.hasOwn(table, event)) ?? false;
 }
 
 /** Builds the Error that a Socket.IO middleware passes to `next` to refuse a connection. */

@@ -5,10 +5,8 @@ import {
   AGENT_NAMESPACE,
   AGENT_TOKEN_AUDIENCE,
   CommandBatchClaimsSchema,
+  commandClaimsFromBatch,
   CommandClaimsSchema,
-  commandLeafBytes,
-  merkleLeafHash,
-  merkleRootFromPath,
   PROTOCOL_VERSION,
   type Ack,
   type CommandClaims,
@@ -146,11 +144,7 @@ export function readCommandRun(run: CommandRun, hubKey?: KeyObject): CommandClai
   if (hubKey && !verify(null, Buffer.from(`${header}.${payload}`), hubKey, Buffer.from(signature, 'base64url'))) throw new Error('bad signature');
   const decoded = JSON.parse(Buffer.from(payload, 'base64url').toString()) as unknown;
   if (!run.batch) return CommandClaimsSchema.parse(decoded);
-  const batch = CommandBatchClaimsSchema.parse(decoded);
-  const proof = run.batch;
-  const leaf = merkleLeafHash(sha256, Buffer.from(commandLeafBytes(proof)));
-  const root = merkleRootFromPath(sha256, leaf, proof.index, batch.size, proof.path.map((hash) => Buffer.from(hash, 'base64url')));
-  if (!root || Buffer.from(root).toString('base64url') !== batch.root) throw new Error('the inclusion proof does not lead to the signed root');
-  const { root: _root, size: _size, ...common } = batch;
-  return CommandClaimsSchema.parse({ ...common, sub: proof.sub, commandId: proof.commandId, jti: proof.jti });
+  const claims = commandClaimsFromBatch(sha256, CommandBatchClaimsSchema.parse(decoded), run.batch, (hash) => Buffer.from(hash, 'base64url'));
+  if (!claims) throw new Error('the inclusion proof does not lead to the signed root');
+  return CommandClaimsSchema.parse(claims);
 }

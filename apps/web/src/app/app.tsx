@@ -25,7 +25,11 @@ const SettingsPage = lazy(() => import('../routes/settings-page.js').then((modul
 const JobsPage = lazy(() => import('../routes/jobs-page.js').then((module) => ({ default: module.JobsPage })));
 const JobPage = lazy(() => import('../routes/job-page.js').then((module) => ({ default: module.JobPage })));
 const AuditPage = lazy(() => import('../routes/audit-page.js').then((module) => ({ default: module.AuditPage })));
+const ChecksPage = lazy(() => import('../routes/checks-page.js').then((module) => ({ default: module.ChecksPage })));
+const CheckPage = lazy(() => import('../routes/check-page.js').then((module) => ({ default: module.CheckPage })));
+const NetworkPage = lazy(() => import('../routes/network-page.js').then((module) => ({ default: module.NetworkPage })));
 const AlertsPage = lazy(() => import('../routes/alerts-page.js').then((module) => ({ default: module.AlertsPage })));
+const ChatActionPage = lazy(() => import('../routes/chat-action-page.js').then((module) => ({ default: module.ChatActionPage })));
 
 function PageFallback() {
   return (
@@ -45,8 +49,15 @@ function Routes() {
   const job = matchPath('/jobs/:id', pathname);
   if (job?.id) return <JobPage key={job.id} id={job.id} />;
   if (pathname === '/audit') return <AuditPage />;
+  if (pathname === '/checks') return <ChecksPage />;
+  const check = matchPath('/checks/:name', pathname);
+  if (check?.name) return <CheckPage key={check.name} name={check.name} />;
+  if (pathname === '/network') return <NetworkPage />;
   const alertSection = alertSectionOf(pathname);
   if (alertSection) return <AlertsPage section={alertSection} />;
+  // Issue #20: where a Slack or Discord action link lands.
+  const chatAction = matchPath('/chat/act/:token', pathname);
+  if (chatAction?.token) return <ChatActionPage key={chatAction.token} token={chatAction.token} />;
   return <NotFoundPage />;
 }
 

@@ -3,7 +3,7 @@ import { LOCALE_NAMES, LOCALES, type Locale, type MessageKey } from '../i18n/mes
 import { useI18n } from '../i18n/i18n.js';
 import { Button } from '../ui/button.js';
 import { cn } from '../ui/cn.js';
-import { BellIcon, GlobeIcon, JobsIcon, LighthouseIcon, LogOutIcon, MonitorIcon, MoonIcon, ServerIcon, SettingsIcon, ShieldIcon, SunIcon, WifiOffIcon } from '../ui/icons.js';
+import { BellIcon, GlobeIcon, JobsIcon, LighthouseIcon, LogOutIcon, MonitorIcon, MoonIcon, NetworkIcon, PulseIcon, ServerIcon, SettingsIcon, ShieldIcon, SunIcon, WifiOffIcon } from '../ui/icons.js';
 import { Menu, MenuLabel, MenuRadioGroup } from '../ui/menu.js';
 import { Tooltip } from '../ui/tooltip.js';
 import { useConnectionState } from './realtime.js';
@@ -98,6 +98,8 @@ function ReconnectingBanner() {
 const NAV_ITEMS: ReadonlyArray<{ to: string; label: MessageKey; icon: (className: string) => ReactNode; matches(pathname: string): boolean }> = [
   { to: '/', label: 'nav.fleet', icon: (className) => <ServerIcon className={className} />, matches: (path) => path === '/' || path.startsWith('/machines/') },
   { to: '/jobs', label: 'nav.jobs', icon: (className) => <JobsIcon className={className} />, matches: (path) => path === '/jobs' || path.startsWith('/jobs/') },
+  { to: '/checks', label: 'nav.checks', icon: (className) => <PulseIcon className={className} />, matches: (path) => path === '/checks' || path.startsWith('/checks/') },
+  { to: '/network', label: 'nav.network', icon: (className) => <NetworkIcon className={className} />, matches: (path) => path === '/network' },
   { to: '/alerts', label: 'nav.alerts', icon: (className) => <BellIcon className={className} />, matches: (path) => path === '/alerts' || path.startsWith('/alerts/') },
   { to: '/audit', label: 'nav.audit', icon: (className) => <ShieldIcon className={className} />, matches: (path) => path === '/audit' },
   { to: '/settings', label: 'nav.settings', icon: (className) => <SettingsIcon className={className} />, matches: (path) => path.startsWith('/settings') },

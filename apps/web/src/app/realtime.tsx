@@ -77,8 +77,10 @@ export function RealtimeProvider({ token, children }: { token: string; children:
       connectUi({
         baseUrl: hubUrl(),
         token,
-        // WebSocket first; long-polling stays as the fallback for proxies that block upgrades.
-        socketOptions: { autoConnect: false, transports: ['websocket', 'polling'], reconnectionDelayMax: 5_000 },
+        // WebSocket only (issue #14): with several hubs behind a load balancer, long-polling would
+        // need sticky sessions (each poll must reach the hub holding the session); a WebSocket is
+        // one connection to one hub, so any balancer works. A proxy must pass the upgrade.
+        socketOptions: { autoConnect: false, transports: ['websocket'], reconnectionDelayMax: 5_000 },
       }),
     [token],
   );

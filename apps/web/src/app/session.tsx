@@ -1,17 +1,22 @@
-import { createFarolClient, FarolApiError, type FarolClient } from '@farol/client';
+import { createFarolClient, FarolApiError, type FarolClient, type FarolClientOptions } from '@farol/client';
 import { useQueryClient } from '@tanstack/react-query';
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { LoginRequestInput } from '@farol/protocol';
-import { endCookieSession, hasCookieSession, resumeCookieSession, startCookieSession } from '../features/accounts/cookie-session.js';
+import { cookieSessionOptions, endCookieSession, resumeCookieSession, startCookieSession } from '../features/accounts/cookie-session.js';
 import { readStored, writeStored } from './storage.js';
 
 const TOKEN_KEY = 'farol.token';
 
-/** A signed-in operator: the token and a client that sends it. */
+/** A signed-in operator: the token (or cookie) and a client that sends it. */
 export interface Session {
+  /** The API token; '' for a cookie session (the browser sends the cookie instead). */
   token: string;
+  /** How the operator signed in: an API token, or username and password (a cookie session). */
+  via: 'token' | 'cookie';
   /** True when the token is kept in localStorage ("remember on this device"). */
   remembered: boolean;
+  /** What every @farol/client of this session is created with (token or cookie + CSRF header). */
+  clientOptions: FarolClientOptions;
   client: FarolClient;
 }
 
@@ -36,7 +41,13 @@ const SessionContext = createContext<SessionApi | null>(null);
 export const hubUrl = (): string => window.location.origin;
 
 function makeSession(token: string, remembered: boolean): Session {
-  return { token, remembered, client: createFarolClient({ baseUrl: hubUrl(), token }) };
+  const clientOptions: FarolClientOptions = { baseUrl: hubUrl(), token };
+  return { token, via: 'token', remembered, clientOptions, client: createFarolClient(clientOptions) };
+}
+
+function makeCookieSession(csrfToken: string | null): Session {
+  const clientOptions = cookieSessionOptions(hubUrl(), csrfToken);
+  return { token: '', via: 'cookie', remembered: false, clientOptions, client: createFarolClient(clientOptions) };
 }
 
 function storedSession(): Session | null {
@@ -59,12 +70,17 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | null>(storedSession);
   const [endedBecause, setEndedBecause] = useState<SignOutReason | null>(null);
   const [restoring, setRestoring] = useState(() => storedSession() === null);
+  // signOut reads the session being ended without changing identity on every sign-in.
+  const sessionRef = useRef(session);
+  useEffect(() => {
+    sessionRef.current = session;
+  }, [session]);
 
   useEffect(() => {
     if (!restoring) return;
-    void resumeCookieSession().then((alive) => {
+    void resumeCookieSession(hubUrl()).then((alive) => {
       // No token: Authorization is not sent, the cookie is.
-      if (alive) setSession(makeSession('', false));
+      if (alive) setSession(makeCookieSession(alive.csrfToken));
       setRestoring(false);
     });
   }, [restoring]);
@@ -73,7 +89,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     (reason?: SignOutReason) => {
       writeStored('session', TOKEN_KEY, null);
       writeStored('local', TOKEN_KEY, null);
-      if (hasCookieSession()) endCookieSession().catch((error: unknown) => console.warn('farol: signing out on the hub failed', error));
+      const ending = sessionRef.current;
+      if (ending?.via === 'cookie') endCookieSession(ending.clientOptions).catch((error: unknown) => console.warn('farol: signing out on the hub failed', error));
       setSession(null);
       setEndedBecause(reason ?? null);
       queryClient.clear();
@@ -91,8 +108,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const signInWithPassword = useCallback(async (input: Omit<LoginRequestInput, 'issue'>) => {
-    await startCookieSession(input);
-    const candidate = makeSession('', false);
+    const candidate = makeCookieSession(await startCookieSession(hubUrl(), input));
     await candidate.client.me();
     setEndedBecause(null);
     setSession(candidate);

@@ -3,6 +3,7 @@ import { ALERT_SECTIONS, type AlertSection } from '../app/alert-paths.js';
 import { Link } from '../app/router.js';
 import { AlertList } from '../features/alerts/components/alert-list.js';
 import { ChannelsPanel } from '../features/alerts/components/channels-panel.js';
+import { NoChannelWarning } from '../features/alerts/components/no-channel-warning.js';
 import { RulesPanel } from '../features/alerts/components/rules-panel.js';
 import { SilencesPanel } from '../features/alerts/components/silences-panel.js';
 import { OutboxPanel, WebhooksPanel } from '../features/alerts/components/webhooks-panel.js';
@@ -45,6 +46,8 @@ export function AlertsPage({ section }: { section: AlertSection }) {
           </Link>
         ))}
       </nav>
+      {/* The Channels section shows its own warning, whose button opens the new-channel dialog. */}
+      {section !== 'channels' && <NoChannelWarning />}
       {section === 'alerts' && <AlertList />}
       {section === 'rules' && <RulesPanel />}
       {section === 'silences' && <SilencesPanel />}

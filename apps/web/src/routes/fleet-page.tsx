@@ -2,14 +2,16 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { usePageTitle } from '../app/page-title.js';
 import { usePersistentState } from '../app/persistent-state.js';
 import { describeError } from '../app/query-client.js';
-import { Link } from '../app/router.js';
+import { ContainerUpdatesPanel } from '../features/containers/components/container-updates-panel.js';
 import { FleetTable } from '../features/fleet/components/fleet-table.js';
+import { AgentUpdatesBar } from '../features/updates/components/agent-updates-bar.js';
+import { CreateTokenDialog } from '../features/settings/components/create-token-dialog.js';
 import { FleetToolbar, type FleetLayout } from '../features/fleet/components/fleet-toolbar.js';
 import { MachineCard } from '../features/fleet/components/machine-card.js';
 import { countByHealth, DEFAULT_FILTER, HEALTHS, labelOptions, selectRows, SORT_KEYS, type FleetFilter } from '../features/fleet/fleet-view.js';
 import { useFleet, useFleetSnapshot } from '../features/fleet/hooks/use-fleet.js';
 import { useI18n } from '../i18n/i18n.js';
-import { Button, buttonClasses } from '../ui/button.js';
+import { Button } from '../ui/button.js';
 import { EmptyState, ErrorNote, Spinner } from '../ui/card.js';
 import { useNow } from '../ui/clock.js';
 import { PlusIcon, ServerIcon } from '../ui/icons.js';
@@ -40,9 +42,11 @@ export function FleetPage() {
   const now = useNow(5_000);
   // The table needs room; phones and tablets always get cards.
   const isWide = useMediaQuery('(min-width: 1024px)');
+  const [addingMachine, setAddingMachine] = useState(false);
   usePageTitle(t('fleet.title'));
 
   const rows = useMemo(() => selectRows(snapshot.machines.values(), filter, now), [snapshot, filter, now]);
+  const shownMachines = useMemo(() => rows.map((row) => row.machine), [rows]);
   const counts = useMemo(() => countByHealth(snapshot.machines.values(), now), [snapshot, now]);
   const labels = useMemo(() => labelOptions(snapshot.machines.values()), [snapshot]);
   const total = snapshot.machines.size;
@@ -69,9 +73,9 @@ export function FleetPage() {
           icon={<ServerIcon className="size-6" />}
           title={t('fleet.emptyTitle')}
           action={
-            <Link to="/settings" className={buttonClasses('primary')}>
+            <Button variant="primary" onClick={() => setAddingMachine(true)}>
               <PlusIcon /> {t('fleet.emptyAction')}
-            </Link>
+            </Button>
           }
         >
           {t('fleet.emptyBody')}
@@ -102,12 +106,16 @@ export function FleetPage() {
             {snapshot.loaded ? (rows.length === total ? plural('fleet.machines', total) : t('fleet.showing', { shown: rows.length, total })) : '\u00a0'}
           </p>
         </div>
-        <Link to="/settings" className={buttonClasses('secondary')}>
+        <Button onClick={() => setAddingMachine(true)}>
           <PlusIcon /> {t('fleet.emptyAction')}
-        </Link>
+        </Button>
       </div>
+      {/* A join token and the install lines that use it, without leaving the fleet (#21). */}
+      {addingMachine && <CreateTokenDialog open onOpenChange={setAddingMachine} />}
       {total > 0 && <FleetToolbar filter={filter} onFilterChange={setFilter} counts={counts} total={total} labels={labels} layout={layout} onLayoutChange={setLayout} />}
+      {snapshot.loaded && <AgentUpdatesBar machines={shownMachines} />}
       {body}
+      <ContainerUpdatesPanel />
     </div>
   );
 }

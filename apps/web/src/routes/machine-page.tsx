@@ -10,6 +10,7 @@ import { ContainersPanel } from '../features/containers/components/containers-pa
 import { MachineCommandActions } from '../features/jobs/components/machine-command-actions.js';
 import { useFleetSnapshot } from '../features/fleet/hooks/use-fleet.js';
 import { ScreenshotButton } from '../features/screenshot/components/screenshot-button.js';
+import { AgentUpdateButton } from '../features/updates/components/agent-update-button.js';
 import { TerminalButton } from '../features/terminal/components/terminal-button.js';
 import { HistoryCharts } from '../features/machine/components/history-charts.js';
 import { LiveCharts } from '../features/machine/components/live-charts.js';
@@ -76,6 +77,7 @@ function MachineView({ agent }: { agent: Agent }) {
         <MachineCommandActions agent={current} />
         <ScreenshotButton agent={current} />
         <TerminalButton agent={current} />
+        <AgentUpdateButton agent={current} />
       </div>
       {!sample && <p className="text-sm text-slate-500 dark:text-slate-400">{t('machine.noSample')}</p>}
       <LiveCharts samples={live.samples} state={live.state} />

@@ -3,7 +3,9 @@ import { usePageTitle } from '../app/page-title.js';
 import { useSession } from '../app/session.js';
 import { useTheme, type ThemeChoice } from '../app/theme.js';
 import { AccountsSettings } from '../features/accounts/components/accounts-settings.js';
+import { ChatLinksPanel } from '../features/chat/components/chat-links-panel.js';
 import { useMe } from '../features/accounts/hooks/use-accounts.js';
+import { PushToggle } from '../features/push/components/push-toggle.js';
 import { SecretsPanel } from '../features/secrets/components/secrets-panel.js';
 import { JoinTokensPanel } from '../features/settings/components/join-tokens-panel.js';
 import { useHubHealth } from '../features/settings/hooks/use-join-tokens.js';
@@ -39,6 +41,7 @@ export function SettingsPage() {
       <h1 className="text-2xl font-semibold tracking-tight text-slate-900 dark:text-white">{t('settings.title')}</h1>
       <JoinTokensPanel />
       <AccountsSettings />
+      <ChatLinksPanel />
       {(canReadSecrets || canWriteSecrets) && <SecretsPanel canRead={canReadSecrets} canWrite={canWriteSecrets} />}
       <div className="grid gap-6 lg:grid-cols-2">
         <Panel title={t('prefs.title')}>
@@ -58,6 +61,11 @@ export function SettingsPage() {
             <Row label={t('prefs.language')}>
               <Segmented<Locale> label={t('prefs.language')} value={locale} onChange={setLocale} options={LOCALES.map((value) => ({ value, label: LOCALE_NAMES[value] }))} />
             </Row>
+            {me.data?.permissions.includes('nodes:read') && (
+              <Row label={t('push.title')}>
+                <PushToggle />
+              </Row>
+            )}
           </div>
         </Panel>
         <Panel title={t('about.title')}>
@@ -81,7 +89,7 @@ export function SettingsPage() {
             <div className="flex flex-wrap items-center justify-between gap-3 py-2 last:pb-0">
               <dt className="text-slate-500 dark:text-slate-400">
                 {t('about.session')}
-                <span className="block text-xs">{session?.remembered ? t('about.sessionRemembered') : t('about.sessionTab')}</span>
+                <span className="block text-xs">{session?.via === 'cookie' ? t('about.sessionCookie') : session?.remembered ? t('about.sessionRemembered') : t('about.sessionTab')}</span>
               </dt>
               <dd>
                 <Button size="sm" onClick={() => signOut()}>

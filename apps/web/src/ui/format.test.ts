@@ -1,17 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { en } from '../i18n/en.js';
 import { ptBR } from '../i18n/pt-BR.js';
-import { formatAgo, formatBytes, formatDuration, formatPercent, formatRate, interpolate, usageLevel } from './format.js';
+import { byteAxisTicks, formatAgo, formatBytes, formatDuration, formatPercent, formatRate, interpolate, usageLevel } from './format.js';
 
 describe('formatting', () => {
-  it('formats sizes in binary units with locale decimals', () => {
+  it('formats sizes in binary units labelled KiB / MiB / GiB, as the CLI does (#21)', () => {
     expect(formatBytes(0, 'en')).toBe('0 B');
-    expect(formatBytes(1536, 'en')).toBe('1.5 KB');
-    expect(formatBytes(1536, 'pt-BR')).toBe('1,5 KB');
-    expect(formatBytes(23.5 * 1024 ** 3, 'en')).toBe('23.5 GB');
-    expect(formatBytes(512 * 1024 ** 3, 'en')).toBe('512 GB');
+    expect(formatBytes(1536, 'en')).toBe('1.5 KiB');
+    expect(formatBytes(1536, 'pt-BR')).toBe('1,5 KiB');
+    expect(formatBytes(23.5 * 1024 ** 3, 'en')).toBe('23.5 GiB');
+    expect(formatBytes(512 * 1024 ** 3, 'en')).toBe('512 GiB');
     expect(formatBytes(null, 'en')).toBe('—');
-    expect(formatRate(2 * 1024 ** 2, 'en')).toBe('2 MB/s');
+    expect(formatRate(2 * 1024 ** 2, 'en')).toBe('2 MiB/s');
+  });
+
+  it('labels a rate chart\'s axis with round values in one unit, none repeated (#21)', () => {
+    expect(byteAxisTicks(1_000_000, 'en', '/s').labels).toEqual(['0 KiB/s', '500 KiB/s', '1,000 KiB/s']);
+    expect(byteAxisTicks(1.4 * 1024 ** 2, 'pt-BR', '/s').labels).toEqual(['0 MiB/s', '0,5 MiB/s', '1 MiB/s', '1,5 MiB/s']);
+    expect(byteAxisTicks(0.4, 'en', '/s').labels).toEqual(['0 B/s', '1 B/s']);
   });
 
   it('formats percentages with one decimal below 100', () => {

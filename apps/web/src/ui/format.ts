@@ -3,6 +3,7 @@
  * where words are involved, the message templates) so the same numbers read naturally in
  * English and Portuguese.
  */
+import { byteAxis, scaleBytes } from '@farol/protocol';
 
 /** The few words relative times need, taken from the i18n dictionary. */
 export interface AgoMessages {
@@ -14,7 +15,6 @@ export interface AgoMessages {
   'time.never': string;
 }
 
-const BYTE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'] as const;
 
 /** Fills `{name}` placeholders; unknown names are left as they are. */
 export function interpolate(template: string, values: Record<string, string | number> = {}): string {
@@ -33,20 +33,32 @@ function number(value: number, locale: string, maximumFractionDigits: number): s
   return format.format(value);
 }
 
-/** 1536 → "1.5 KB" (binary multiples, the way operating systems report memory and disks). */
+/**
+ * 1536 → "1.5 KiB": binary multiples, labelled as such, in the same units as the CLI
+ * (`scaleBytes` from @farol/protocol, issue #21).
+ */
 export function formatBytes(bytes: number | null | undefined, locale: string): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
-  let value = Math.max(0, bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${number(value, locale, digits)} ${BYTE_UNITS[unit]}`;
+  const { value, unit, power } = scaleBytes(Math.max(0, bytes));
+  const digits = power === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return `${number(value, locale, digits)} ${unit}`;
 }
 
-/** Bytes per second → "1.2 MB/s". */
+/** Ticks and labels for a chart axis of bytes (or bytes per second with `suffix` "/s"). */
+export interface AxisTicks {
+  top: number;
+  ticks: number[];
+  labels: string[];
+}
+
+/** Round ticks in one unit for data up to `max` (see byteAxis): "0 KiB/s, 500 KiB/s, 1000 KiB/s". */
+export function byteAxisTicks(max: number, locale: string, suffix = '', targetTicks = 4): AxisTicks {
+  const axis = byteAxis(max, targetTicks);
+  const divisor = 1024 ** axis.power;
+  return { top: axis.top, ticks: axis.ticks, labels: axis.ticks.map((tick) => `${number(tick / divisor, locale, axis.decimals)} ${axis.unit}${suffix}`) };
+}
+
+/** Bytes per second → "1.2 MiB/s". */
 export function formatRate(bytesPerSecond: number | null | undefined, locale: string): string {
   const text = formatBytes(bytesPerSecond, locale);
   return text === '—' ? text : `${text}/s`;

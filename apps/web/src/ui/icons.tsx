@@ -207,6 +207,23 @@ export const ShieldIcon = (props: IconProps) => (
   </Icon>
 );
 
+/** Service checks: a heartbeat line. */
+export const PulseIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <path d="M3 12h4l2-6 4 12 2-6h6" />
+  </Icon>
+);
+
+/** The network view: three machines linked. */
+export const NetworkIcon = (props: IconProps) => (
+  <Icon {...props}>
+    <rect x="9" y="2" width="6" height="5" rx="1" />
+    <rect x="2" y="17" width="6" height="5" rx="1" />
+    <rect x="16" y="17" width="6" height="5" rx="1" />
+    <path d="M12 7v5M5 17v-3h14v3" />
+  </Icon>
+);
+
 export const BellIcon = (props: IconProps) => (
   <Icon {...props}>
     <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9M10.3 21a1.94 1.94 0 0 0 3.4 0" />

@@ -4,6 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 import { useTheme, type ResolvedTheme } from '../app/theme.js';
 import { useI18n } from '../i18n/i18n.js';
 import { cn } from './cn.js';
+import type { AxisTicks } from './format.js';
 
 export interface ChartSeries {
   label: string;
@@ -12,6 +13,8 @@ export interface ChartSeries {
   fill?: string;
   /** Draw no line: the series only bounds a band (min/max). */
   bandEdge?: boolean;
+  /** Join the line across missing points (series sampled at their own times, e.g. check locations). */
+  spanGaps?: boolean;
 }
 
 export interface TimeChartProps {
@@ -21,6 +24,11 @@ export interface TimeChartProps {
   /** Pairs of series indexes (1-based, as uPlot counts) whose area between is filled. */
   bands?: readonly { upper: number; lower: number; color: string; label: string }[];
   formatValue(value: number): string;
+  /**
+   * The y axis's top, ticks and labels for data reaching `max` (byte rates: round values in one
+   * unit, issue #21); without it, uPlot's own splits labelled with formatValue.
+   */
+  axisTicks?: (max: number) => AxisTicks;
   /** Fixed y range (percent charts use 0..100); otherwise from zero to the data's max. */
   yMax?: number;
   height?: number;
@@ -112,7 +120,7 @@ function tooltipPlugin(formatTime: (seconds: number) => string, formatValue: (va
  * language) and new data is handed to it with setData, so a live chart updating every second
  * costs one canvas redraw, not a React render of the chart.
  */
-export function TimeChart({ data, series, bands = [], formatValue, yMax, height = 180, ariaLabel, className, testId }: TimeChartProps) {
+export function TimeChart({ data, series, bands = [], formatValue, axisTicks, yMax, height = 180, ariaLabel, className, testId }: TimeChartProps) {
   const containerRef = useRef<HTMLDivElement>(null);
   const chartRef = useRef<uPlot | null>(null);
   const dataRef = useRef(data);
@@ -123,6 +131,19 @@ export function TimeChart({ data, series, bands = [], formatValue, yMax, height 
     const palette = PALETTE[resolved];
     const dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium', hourCycle: 'h23' });
     const axis = { stroke: palette.axis, grid: { stroke: palette.grid, width: 1 }, ticks: { stroke: palette.grid, width: 1, size: 4 }, font: '11px system-ui, sans-serif' };
+    // The range callback computes the ticks for the data's max; splits and labels reuse them.
+    const current = new Map<'ticks', AxisTicks>();
+    const yAxis: uPlot.Axis = axisTicks
+      ? {
+          ...axis,
+          size: 72,
+          splits: () => current.get('ticks')?.ticks ?? [0],
+          values: (_chart, splits) => {
+            const ticks = current.get('ticks');
+            return splits.map((value, index) => (ticks?.ticks[index] === value ? ticks.labels[index]! : formatValue(value)));
+          },
+        }
+      : { ...axis, size: 64, values: (_chart, splits) => splits.map((value) => formatValue(value)) };
     return {
       height,
       padding: [10, 20, 0, 0],
@@ -131,11 +152,19 @@ export function TimeChart({ data, series, bands = [], formatValue, yMax, height 
       plugins: [tooltipPlugin((seconds) => dateTime.format(seconds * 1000), formatValue, series)],
       scales: {
         x: { time: true },
-        y: { range: (_chart, _min, max) => [0, yMax ?? (max > 0 ? max * 1.1 : 1)] },
+        y: {
+          range: (_chart, _min, max) => {
+            if (yMax !== undefined) return [0, yMax];
+            if (!axisTicks) return [0, max > 0 ? max * 1.1 : 1];
+            const ticks = axisTicks(Number.isFinite(max) ? max : 0);
+            current.set('ticks', ticks);
+            return [0, ticks.top];
+          },
+        },
       },
       axes: [
         { ...axis, values: timeAxisValues(locale), space: 70, size: 28 },
-        { ...axis, size: 64, values: (_chart, splits) => splits.map((value) => formatValue(value)) },
+        yAxis,
       ],
       series: [
         {},
@@ -145,12 +174,12 @@ export function TimeChart({ data, series, bands = [], formatValue, yMax, height 
           width: s.bandEdge ? 0 : 1.75,
           fill: s.fill,
           points: { show: false },
-          spanGaps: false,
+          spanGaps: s.spanGaps ?? false,
         })),
       ],
       bands: bands.map((band) => ({ series: [band.upper, band.lower], fill: band.color })),
     };
-  }, [series, bands, formatValue, yMax, height, resolved, locale]);
+  }, [series, bands, formatValue, axisTicks, yMax, height, resolved, locale]);
 
   useEffect(() => {
     dataRef.current = data;

@@ -16,18 +16,27 @@ import type { JobsService } from '../jobs/jobs.service.js';
 import { screenshotsAgentHandlers } from '../screenshots/screenshots.gateway.js';
 import type { ScreenshotsService } from '../screenshots/screenshots.service.js';
 import { secretsAgentHandlers } from '../secrets/secrets.gateway.js';
+import { containersAgentHandlers } from '../containers/containers.gateway.js';
+import type { AutoUpdateService } from '../containers/auto-update.service.js';
 import type { SecretsService } from '../secrets/secrets.service.js';
 import type { LiveService } from '../telemetry/live.service.js';
 import type { TelemetryService } from '../telemetry/telemetry.service.js';
 import { terminalAgentHandlers } from '../terminal/terminal.gateway.js';
+import { checksAgentHandlers } from '../checks/checks.gateway.js';
+import type { ChecksService } from '../checks/checks.service.js';
+import { networkAgentHandlers } from '../network/network.gateway.js';
+import type { NetworkService } from '../network/network.service.js';
 import type { TerminalService } from '../terminal/terminal.service.js';
 import type { AgentRecord, AgentsRepository } from './agents.repository.js';
 import type { PresenceService } from './presence.service.js';
+import { isStorageFailure } from '../../infra/storage-health.js';
 
 /** Per-connection state, kept small: 10,000 of these live at once. */
 interface AgentSocketData {
   agent: Pick<AgentRecord, 'seq' | 'id' | 'name' | 'heartbeatIntervalMs'>;
   greeted: boolean;
+  /** An agent:hello arrived (set at once, so two hellos racing cannot both pass). */
+  helloSeen: boolean;
 }
 
 /**
@@ -47,6 +56,9 @@ export function attachAgentLinkGateway(
     terminals,
     secrets,
     screenshots,
+    checks,
+    network,
+    containerAutoUpdate,
     observability,
     clock,
     logger,
@@ -60,6 +72,12 @@ export function attachAgentLinkGateway(
     terminals: TerminalService;
     secrets: SecretsService;
     screenshots: ScreenshotsService;
+    /** Service checks (issue #19); absent: `check:results` is refused as unavailable. */
+    checks?: ChecksService;
+    /** The network view (issue #19); absent: no round trips measured, `tailscale:report` refused as unavailable. */
+    network?: NetworkService;
+    /** Container auto-update: answers `registry:credentials` (ADR 0023); absent: refused as unavailable. */
+    containerAutoUpdate?: AutoUpdateService | undefined;
     observability: Observability;
     clock: Clock;
     logger: Logger;
@@ -91,6 +109,7 @@ export function attachAgentLinkGateway(
         (socket.data as AgentSocketData) = {
           agent: { seq: agent.seq, id: agent.id, name: agent.name, heartbeatIntervalMs: agent.heartbeatIntervalMs },
           greeted: false,
+          helloSeen: false,
         };
         // The token has served its purpose; do not keep it for the life of the connection.
         socket.handshake.auth = {};
@@ -121,6 +140,8 @@ export function attachAgentLinkGateway(
       disconnect: () => socket.disconnect(true),
       send: (event: string, payload: unknown) => socket.emit(event, payload),
     };
+    // Issue #19: hub round trips from the Engine.IO heartbeat every client already answers.
+    const stopRtt = network?.watchConnection(agent, socket.conn, socket.handshake.address);
     presence.connected(agent, session).catch((error: unknown) => {
       logger.error({ err: error, agentId: agent.id }, 'could not record agent as online');
     });
@@ -130,9 +151,20 @@ export function attachAgentLinkGateway(
       agentToHubEvents,
       {
         'agent:hello': async (hello) => {
+          // One hello per connection (docs/protocol.md): commands were redelivered and the hub
+          // proven once; a peer that wants to start over (or whose hello failed) reconnects.
+          if (data.helloSeen) throw new FarolError('bad_request', 'agent:hello was already sent on this connection; reconnect to start over');
+          data.helloSeen = true;
           presence.heard(agent.id, hello.heartbeatIntervalMs);
-          await agents.setSystem(agent.seq, hello.system, hello.heartbeatIntervalMs);
-          const current = await agents.findById(agent.id);
+          let current: AgentRecord | undefined;
+          try {
+            current = await agents.recordHello(agent.seq, hello.system, hello.heartbeatIntervalMs);
+          } catch (error) {
+            // A full disk must not keep agents out (issue #12): they stay connected and keep their buffers.
+            if (!isStorageFailure(error)) throw error;
+            logger.warn({ agentId: agent.id, err: error }, 'could not store the agent\'s system info; accepting its hello anyway');
+            current = await agents.findById(agent.id);
+          }
           if (!current) throw new FarolError('agent_deleted', 'this agent was removed from the hub');
           data.greeted = true;
           logger.info({ agentId: agent.id, name: current.name, version: hello.system.agentVersion }, 'agent said hello');
@@ -147,6 +179,7 @@ export function attachAgentLinkGateway(
           setImmediate(() => {
             live.agentReady(agent.id);
             jobs.agentReady(agent.id);
+            checks?.agentReady({ id: agent.id, name: ack.name, labels: ack.labels });
           });
           return ack;
         },
@@ -179,10 +212,34 @@ export function attachAgentLinkGateway(
           requireHello();
           presence.heard(agent.id);
         }),
+        ...containersAgentHandlers(containerAutoUpdate, agent.id, () => {
+          requireHello();
+          presence.heard(agent.id);
+        }),
         ...screenshotsAgentHandlers(screenshots, agent.id, () => {
           requireHello();
           presence.heard(agent.id);
         }),
+        ...(checks
+          ? checksAgentHandlers(checks, { id: agent.id, name: agent.name }, () => {
+              requireHello();
+              presence.heard(agent.id);
+            })
+          : {
+              'check:results': () => {
+                throw new FarolError('unavailable', 'this hub does not take check results');
+              },
+            }),
+        ...(network
+          ? networkAgentHandlers(network, agent.id, () => {
+              requireHello();
+              presence.heard(agent.id);
+            })
+          : {
+              'tailscale:report': () => {
+                throw new FarolError('unavailable', 'this hub does not take tailscale reports');
+              },
+            }),
       },
       { logger, clock, onBadMessage: () => observability.badMessages.inc(), strikeOn: (event, code) => code === 'forbidden' && (event.startsWith('command:') || event === 'screenshot:upload') },
     );
@@ -190,6 +247,8 @@ export function attachAgentLinkGateway(
     socket.on('disconnect', (reason) => {
       observability.socketConnections.dec({ namespace: 'agent' });
       logger.debug({ agentId: agent.id, reason }, 'agent disconnected');
+      checks?.agentGone(agent.id);
+      stopRtt?.();
       terminals.agentGone(agent.id, socket.id).catch((error: unknown) => {
         logger.error({ err: error, agentId: agent.id }, 'could not end the terminals of a disconnected agent');
       });

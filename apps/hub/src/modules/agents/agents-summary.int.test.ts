@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentSummaryListSchema, summarizeAgent, UI_NAMESPACE, type AgentList, type AgentSummaryList, type AgentUpdatedEvent } from '@farol/protocol';
+import { AgentSummaryListSchema, summarizeAgent, UI_NAMESPACE, type AgentList, type AgentSummaryList, type AgentUpdatedEvent, type ContainerSample } from '@farol/protocol';
 import { startHubFixture, waitFor, type HubFixture } from '../../testing/hub-fixture.js';
 import { connectPeer, emitAck, enrollPeer, hello, sample } from '../../testing/protocol-peer.js';
 
@@ -16,14 +16,14 @@ afterAll(async () => {
   await hub?.stop();
 });
 
-async function reportingPeer(hostname: string, labels: Record<string, string>, cpu: number, on: HubFixture = hub) {
+async function reportingPeer(hostname: string, labels: Record<string, string>, cpu: number, on: HubFixture = hub, containers?: ContainerSample[]) {
   const peer = await enrollPeer(on.url, await on.createJoinToken({ labels }), hostname);
   const result = await connectPeer(on.url, peer);
   if (!result.socket) throw new Error(`connect failed: ${JSON.stringify(result.error)}`);
   sockets.push(result.socket);
   const ack = await hello(result.socket, 10_000, hostname);
   if (!ack.ok) throw new Error(`hello failed: ${JSON.stringify(ack)}`);
-  await emitAck(result.socket, 'metrics:report', { samples: [sample(Date.now(), cpu)] });
+  await emitAck(result.socket, 'metrics:report', { samples: [{ ...sample(Date.now(), cpu), ...(containers ? { containers } : {}) }] });
   return peer;
 }
 
@@ -50,14 +50,32 @@ describe('the fleet page\'s agent list (view=summary) and agent:updated', () => 
     expect((await hub.api('GET', '/api/agents?view=everything')).status).toBe(400);
   });
 
+  it('counts each machine\'s containers with an update available, null until any was checked (#18)', async () => {
+    const container = (name: string, availableDigest: string | null | undefined): ContainerSample => ({
+      id: `${name}-id`, name, image: 'reg:5000/app:1', state: 'running', status: 'Up', health: 'none', restartCount: 0, exitCode: null,
+      cpuPercent: null, memoryBytes: null, memoryLimitBytes: null, createdAt: null, startedAt: null, watched: false,
+      ...(availableDigest === undefined ? {} : { availableDigest }),
+    });
+    const offered = `sha256:${'2'.repeat(64)}`;
+    const updates = await reportingPeer('summary-updates', {}, 5, hub, [container('web', offered), container('api', offered), container('db', null), container('new', undefined)]);
+    const unchecked = await reportingPeer('summary-unchecked', {}, 5, hub, [container('web', undefined)]);
+    const summary = (await hub.api('GET', '/api/agents?view=summary')).body as AgentSummaryList;
+    expect(summary.agents.find((agent) => agent.id === updates.agentId)?.updatesAvailable).toBe(2);
+    expect(summary.agents.find((agent) => agent.id === unchecked.agentId)?.updatesAvailable).toBeNull();
+    const full = (await hub.api('GET', '/api/agents')).body as AgentList;
+    expect(summarizeAgent(full.agents.find((agent) => agent.id === updates.agentId)!).updatesAvailable).toBe(2);
+  });
+
   it('reads the stored latest sample for machines not heard since the hub started', async () => {
     const first = await startHubFixture();
-    const peer = await reportingPeer('summary-restart', {}, 63, first);
+    const peer = await reportingPeer('summary-restart', {}, 63, first, [
+      { id: 'c1', name: 'web', image: 'reg:5000/app:1', state: 'running', status: 'Up', health: 'none', restartCount: 0, exitCode: null, cpuPercent: null, memoryBytes: null, memoryLimitBytes: null, createdAt: null, startedAt: null, watched: false, availableDigest: `sha256:${'3'.repeat(64)}` },
+    ]);
     await first.close();
     const restarted = await startHubFixture({}, { dataDir: first.dataDir });
     try {
       const list = (await restarted.api('GET', '/api/agents?view=summary')).body as AgentSummaryList;
-      expect(list.agents.find((agent) => agent.id === peer.agentId)).toMatchObject({ status: 'offline', cpu: 63 });
+      expect(list.agents.find((agent) => agent.id === peer.agentId)).toMatchObject({ status: 'offline', cpu: 63, updatesAvailable: 1 });
     } finally {
       await restarted.stop();
       rmSync(first.dataDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { AgentStatus, Labels, SystemInfo } from '@farol/protocol';
 import type { AgentsTable, Db } from '../../infra/database.js';
+import { dialectOf } from '../../infra/dialect.js';
 
 /** An agent as stored. */
 export interface AgentRecord {
@@ -126,6 +127,20 @@ export function createAgentsRepository(db: Db) {
       });
     },
 
+    /**
+     * Stores what the agent said in its hello and returns the agent as stored now (undefined when
+     * it was removed meanwhile): one round trip, where an update and a read were two (issue #14).
+     */
+    async recordHello(seq: number, system: SystemInfo, heartbeatIntervalMs: number): Promise<AgentRecord | undefined> {
+      const row = await db
+        .updateTable('agents')
+        .set({ system: JSON.stringify(system), hostname: system.hostname, heartbeat_interval_ms: heartbeatIntervalMs })
+        .where('seq', '=', seq)
+        .returningAll()
+        .executeTakeFirst();
+      return row && toRecord(row);
+    },
+
     async setSystem(seq: number, system: SystemInfo, heartbeatIntervalMs: number | null): Promise<void> {
       await db
         .updateTable('agents')
@@ -144,6 +159,16 @@ export function createAgentsRepository(db: Db) {
       return Number(result.numUpdatedRows);
     },
 
+    /** Like markAllOffline, except the agents in `keep` (held by other live hubs, issue #14). */
+    async markOfflineExcept(keep: ReadonlySet<string>): Promise<number> {
+      const online = await db.selectFrom('agents').select(['seq', 'id']).where('status', '=', 'online').execute();
+      const seqs = online.filter((row) => !keep.has(row.id)).map((row) => row.seq);
+      for (let i = 0; i < seqs.length; i += 1_000) {
+        await db.updateTable('agents').set({ status: 'offline' }).where('seq', 'in', seqs.slice(i, i + 1_000)).where('status', '=', 'online').execute();
+      }
+      return seqs.length;
+    },
+
     /** Removes the agent and its history and remembers its key so it cannot come back. */
     async deleteAndRevoke(agent: AgentRecord, at: number): Promise<void> {
       await db.transaction().execute(async (trx) => {
@@ -153,6 +178,8 @@ export function createAgentsRepository(db: Db) {
           .onConflict((oc) => oc.doNothing())
           .execute();
         await trx.deleteFrom('metrics_raw').where('agent_seq', '=', agent.seq).execute();
+        // PostgreSQL keeps closed hours packed (ADR 0007); SQLite has no such table.
+        if (dialectOf(trx) === 'postgres') await sql`delete from metrics_packed where agent_seq = ${agent.seq}`.execute(trx);
         await trx.deleteFrom('metrics_1m').where('agent_seq', '=', agent.seq).execute();
         await trx.deleteFrom('metrics_1h').where('agent_seq', '=', agent.seq).execute();
         await trx.deleteFrom('agent_latest').where('agent_seq', '=', agent.seq).execute();

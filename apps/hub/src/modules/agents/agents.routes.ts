@@ -11,6 +11,7 @@ import {
   ProblemSchema,
 } from '@farol/protocol';
 import type { Authorizer } from '../auth/authorizer.js';
+import { checkRelabel } from '../auth/object-scope.js';
 import type { AgentsService } from './agents.service.js';
 
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
@@ -53,7 +54,11 @@ export function agentsRoutes({ agents, authorizer }: { agents: AgentsService; au
           response: { 200: AgentSchema, 409: ProblemSchema, ...errors },
         },
       },
-      async (request) => agents.update(request.params.id, request.body),
+      // Issue #11: a scoped operator's machine stays inside their scope before and after.
+      async (request) => {
+        const principal = request.principal;
+        return agents.update(request.params.id, request.body, principal && principal.scope !== null ? (before, after) => checkRelabel(principal, before, after) : undefined, principal?.name);
+      },
     );
     app.delete(
       '/api/agents/:id',
@@ -66,7 +71,7 @@ export function agentsRoutes({ agents, authorizer }: { agents: AgentsService; au
         },
       },
       async (request, reply) => {
-        await agents.remove(request.params.id);
+        await agents.remove(request.params.id, request.principal?.name);
         return reply.status(204).send(null);
       },
     );

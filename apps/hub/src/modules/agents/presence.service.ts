@@ -1,7 +1,9 @@
-import type { AgentServerToClientEvents, AgentStatusEvent } from '@farol/protocol';
+import { MAX_HEARTBEAT_INTERVAL_MS, type AgentServerToClientEvents, type AgentStatusEvent } from '@farol/protocol';
 import type { Bus } from '../../infra/bus.js';
 import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
+import { createMemoryPresenceDirectory, type PresenceDirectory } from '../../infra/presence-directory.js';
+import { isStorageFailure } from '../../infra/storage-health.js';
 import type { AgentRecord, AgentsRepository } from './agents.repository.js';
 
 /** The live connection of an agent, as presence needs it (transport-neutral). */
@@ -21,10 +23,42 @@ interface LiveAgent {
 
 const DEFAULT_INTERVAL_MS = 10_000;
 
+/** The agent's default `--reconnect-max`: after a hub crash an agent may sleep this long before it tries again. */
+export const AGENT_RECONNECT_CAP_MS = 60_000;
+/** A draining hub asks its agents back between 2 s and 2 s + this, spread evenly (issue #12). */
+export const DRAIN_SPREAD_MAX_MS = 20_000;
+const DRAIN_FIRST_MS = 2_000;
+/** Agents per second a restarted hub is asked to take at most when spreading returns. */
+const DRAIN_RETURNS_PER_SECOND = 250;
+
+/**
+ * How long machines that were online get after a hub start before offline rules may fire: the
+ * longest an agent can stay away without anything being wrong. After a crash that is its
+ * reconnect backoff cap plus the connect itself; after a drain, the spread; and never less
+ * than a silent connection gets (`missedHeartbeats` intervals). Operators who raise the agents'
+ * `--reconnect-max` see docs/operations.md.
+ */
+export function restartGraceMs(missedHeartbeats: number): number {
+  return Math.max(missedHeartbeats * DEFAULT_INTERVAL_MS, AGENT_RECONNECT_CAP_MS + 30_000, DRAIN_FIRST_MS + DRAIN_SPREAD_MAX_MS + 30_000);
+}
+
+/** The `hub:draining` retry-after of the `index`-th of `count` agents: spread evenly, oldest first. */
+export function drainRetryAfterMs(index: number, count: number): number {
+  const spread = Math.min(DRAIN_SPREAD_MAX_MS, Math.ceil((count / DRAIN_RETURNS_PER_SECOND) * 1000));
+  return DRAIN_FIRST_MS + (count <= 1 ? 0 : Math.round((index / (count - 1)) * spread));
+}
+/** The interval an agent asks for, capped (#11): an agent cannot push its offline detection out by hours. */
+const honouredInterval = (intervalMs: number): number => Math.min(intervalMs, MAX_HEARTBEAT_INTERVAL_MS);
+
 /**
  * Who is online. Online on connect; offline at once on disconnect, or after `missedHeartbeats`
  * intervals of silence when a connection hangs without closing. Every change is stored and
  * published on the bus as `agent.status`.
+ *
+ * The connections themselves are this process's; which hub holds each agent is the
+ * `directory`'s (issue #14): with several hubs an agent connected to another hub is online
+ * here too, an agent that moved to another hub is not marked offline when its old connection
+ * closes, and the agents of a hub that died go offline when its lease expires.
  */
 export function createPresenceService({
   agents,
@@ -32,21 +66,37 @@ export function createPresenceService({
   clock,
   logger,
   missedHeartbeats,
+  directory = createMemoryPresenceDirectory('local'),
 }: {
   agents: AgentsRepository;
   bus: Bus;
   clock: Clock;
   logger: Logger;
   missedHeartbeats: number;
+  directory?: PresenceDirectory;
 }) {
   const live = new Map<string, LiveAgent>();
+  const unsubscribers: Array<() => void> = [];
   let sweeper: NodeJS.Timeout | undefined;
   let persister: NodeJS.Timeout | undefined;
+  /** Status changes the disk refused (full, read-only), stored again by the sweeper (issue #12). */
+  const unsaved = new Map<number, { status: 'online' | 'offline'; lastSeen: number }>();
+
+  async function saveStatus(seq: number, status: 'online' | 'offline', lastSeen: number): Promise<void> {
+    try {
+      await agents.setStatus(seq, status, lastSeen);
+      unsaved.delete(seq);
+    } catch (error) {
+      // The connection is real whatever the disk says: keep the agent online and store it later.
+      if (!isStorageFailure(error)) throw error;
+      unsaved.set(seq, { status, lastSeen });
+    }
+  }
 
   async function changeStatus(entry: LiveAgent, status: 'online' | 'offline', reason: AgentStatusEvent['reason']): Promise<void> {
     const at = clock.now();
     const lastSeen = status === 'online' ? at : entry.lastHeard;
-    await agents.setStatus(entry.agent.seq, status, lastSeen);
+    await saveStatus(entry.agent.seq, status, lastSeen);
     logger.info({ agentId: entry.agent.id, name: entry.agent.name, status, reason }, 'agent presence changed');
     bus.publish('agent.status', { agentId: entry.agent.id, name: entry.agent.name, status, lastSeen, at, reason });
   }
@@ -55,7 +105,24 @@ export function createPresenceService({
     const entry = live.get(agentId);
     if (!entry) return;
     live.delete(agentId);
+    if (!(await directory.release(agentId, entry.session.sessionId))) {
+      logger.info({ agentId, name: entry.agent.name, reason }, 'agent connection closed here; it is connected elsewhere, so it stays online');
+      return;
+    }
     await changeStatus(entry, 'offline', reason);
+  }
+
+  /** Agents the directory learned about (a dead hub's, or ours again after a lapsed lease). */
+  async function statusFromDirectory(agentIds: string[], status: 'online' | 'offline'): Promise<void> {
+    for (const agentId of agentIds) {
+      const record = live.get(agentId)?.agent ?? (await agents.findById(agentId));
+      if (!record) continue;
+      const at = clock.now();
+      const lastSeen = status === 'online' ? at : (directory.holderOf(agentId)?.lastHeard ?? at);
+      await saveStatus(record.seq, status, lastSeen);
+      logger.info({ agentId, name: record.name, status }, status === 'offline' ? 'agent offline: its hub stopped renewing its lease' : 'agent online again after this hub renewed its lease');
+      bus.publish('agent.status', { agentId, name: record.name, status, lastSeen, at, reason: status === 'offline' ? 'heartbeat_missed' : 'connected' });
+    }
   }
 
   const service = {
@@ -64,7 +131,7 @@ export function createPresenceService({
       const entry: LiveAgent = {
         agent: { seq: agent.seq, id: agent.id, name: agent.name },
         session,
-        intervalMs: agent.heartbeatIntervalMs ?? DEFAULT_INTERVAL_MS,
+        intervalMs: honouredInterval(agent.heartbeatIntervalMs ?? DEFAULT_INTERVAL_MS),
         lastHeard: clock.now(),
       };
       live.set(agent.id, entry);
@@ -72,6 +139,7 @@ export function createPresenceService({
         logger.info({ agentId: agent.id }, 'agent reconnected; closing its previous connection');
         previous.session.disconnect();
       }
+      await directory.hold(agent.id, { sessionId: session.sessionId, lastHeard: entry.lastHeard, intervalMs: entry.intervalMs });
       await changeStatus(entry, 'online', 'connected');
     },
 
@@ -79,7 +147,8 @@ export function createPresenceService({
       const entry = live.get(agentId);
       if (!entry) return;
       entry.lastHeard = clock.now();
-      if (intervalMs !== undefined) entry.intervalMs = intervalMs;
+      if (intervalMs !== undefined) entry.intervalMs = honouredInterval(intervalMs);
+      directory.heard(agentId, entry.lastHeard, entry.intervalMs);
     },
 
     async disconnected(agentId: string, sessionId: string): Promise<void> {
@@ -92,6 +161,11 @@ export function createPresenceService({
     /** Marks silent agents offline and drops their hung connections. */
     async sweep(): Promise<void> {
       const now = clock.now();
+      // One retry per pass; while the disk stays full the first failure ends the pass.
+      for (const [seq, { status, lastSeen }] of [...unsaved]) {
+        await saveStatus(seq, status, lastSeen);
+        if (unsaved.has(seq)) break;
+      }
       for (const [agentId, entry] of [...live]) {
         if (now - entry.lastHeard > missedHeartbeats * entry.intervalMs) {
           logger.warn({ agentId, silentMs: now - entry.lastHeard }, 'agent missed heartbeats; marking offline');
@@ -107,6 +181,7 @@ export function createPresenceService({
       if (!entry) return;
       live.delete(agentId);
       entry.session.disconnect();
+      directory.release(agentId, entry.session.sessionId).catch((error: unknown) => logger.error({ err: error, agentId }, 'could not drop a removed agent from the presence directory'));
     },
 
     rename(agentId: string, name: string): void {
@@ -119,9 +194,31 @@ export function createPresenceService({
       return live.get(agentId)?.session;
     },
 
-    /** When a connected agent was last heard from; undefined when it is not connected here. */
+    /** When a connected agent was last heard from, here or on the hub that holds it; undefined when it is offline. */
     lastHeard(agentId: string): number | undefined {
-      return live.get(agentId)?.lastHeard;
+      return live.get(agentId)?.lastHeard ?? directory.holderOf(agentId)?.lastHeard;
+    },
+
+    /** The id of the agent's connection, here or on the hub that holds it; null while it is offline. */
+    connectionOf(agentId: string): string | null {
+      return live.get(agentId)?.session.sessionId ?? directory.holderOf(agentId)?.sessionId ?? null;
+    },
+
+    /** The hub holding the agent's connection (FAROL_HUB_ID); null while it is offline. */
+    holderOf(agentId: string): string | null {
+      if (live.has(agentId)) return directory.hubId;
+      return directory.holderOf(agentId)?.hubId ?? null;
+    },
+
+    /**
+     * At start, before any agent connects: agents stored as online that no hub holds are
+     * offline. One hub: all of them (its own connections died with its previous process);
+     * several: not those another live hub holds (a hub starting must not take them offline).
+     */
+    async reconcileAtStart(): Promise<number> {
+      const elsewhere = await directory.heldElsewhere();
+      if (elsewhere.size === 0) return agents.markAllOffline();
+      return agents.markOfflineExcept(elsewhere);
     },
 
     /**
@@ -132,12 +229,29 @@ export function createPresenceService({
       await agents.touchLastSeen([...live.values()].map((entry) => ({ seq: entry.agent.seq, lastSeen: entry.lastHeard })));
     },
 
+    /** Connected to this hub or to another live one. */
     isOnline(agentId: string): boolean {
-      return live.has(agentId);
+      return live.has(agentId) || directory.holderOf(agentId) !== undefined;
     },
 
     onlineCount(): number {
       return live.size;
+    },
+
+    /**
+     * The directory's lease, mirror and dead-hub sweep (several hubs; nothing for one hub), and
+     * what other hubs decide about agents connected here: a removal closes the connection, a
+     * rename shows in its later status events.
+     */
+    async startDirectory(): Promise<void> {
+      unsubscribers.push(
+        bus.subscribe('agent.removed', ({ agentId }) => service.kick(agentId)),
+        bus.subscribe('agent.updated', ({ agentId, name }) => service.rename(agentId, name)),
+      );
+      await directory.start({
+        lost: (agentIds) => statusFromDirectory(agentIds.filter((agentId) => !live.has(agentId)), 'offline'),
+        regained: (agentIds) => statusFromDirectory(agentIds.filter((agentId) => live.has(agentId)), 'online'),
+      });
     },
 
     start(sweepEveryMs = 1_000, persistEveryMs = 60_000): void {
@@ -151,11 +265,25 @@ export function createPresenceService({
       persister.unref();
     },
 
-    /** Hub shutdown: every live agent becomes offline. */
+    /**
+     * Hub shutdown: every agent is told when to come back (`hub:draining`, spread so a restart
+     * is not met by the whole fleet in one second), then becomes offline.
+     */
     async stop(): Promise<void> {
       if (sweeper) clearInterval(sweeper);
       if (persister) clearInterval(persister);
+      const entries = [...live.values()];
+      entries.forEach((entry, index) => {
+        try {
+          entry.session.send('hub:draining', { retryAfterMs: drainRetryAfterMs(index, entries.length) });
+        } catch (error) {
+          // A socket already closing: that agent just reconnects with its own backoff.
+          logger.debug({ err: error, agentId: entry.agent.id }, 'could not tell an agent the hub is draining');
+        }
+      });
       for (const agentId of [...live.keys()]) await goOffline(agentId, 'hub_shutdown');
+      unsubscribers.forEach((unsubscribe) => unsubscribe());
+      await directory.stop();
     },
   };
   return service;

@@ -5,6 +5,8 @@ import {
   parseLabelSelector,
   type AlertRuleSpec,
   type AlertScope,
+  type CheckKind,
+  type CheckLocationState,
   type Comparator,
   type ContainerSample,
   type HeartbeatSample,
@@ -161,6 +163,9 @@ export function checkRule(spec: AlertRuleSpec): string[] {
       if (!above && !below) problems.push('condition.recovery: only with >, >=, < or <=');
     }
   }
+  if (condition.kind === 'check' && condition.condition === 'latency' && condition.threshold === undefined) {
+    problems.push('condition.threshold: a latency rule needs a threshold in milliseconds');
+  }
   if ('selector' in spec.scope) {
     try {
       parseLabelSelector(spec.scope.selector);
@@ -214,6 +219,88 @@ export function selectContainers(containers: ContainerSample[], names: string[] 
   if (names.includes('*')) return containers;
   const wanted = new Set(names);
   return containers.filter((c) => wanted.has(c.name));
+}
+
+// ---- service checks (issue #19) -----------------------------------------------------------------
+
+export interface CheckStateFacts {
+  checkId: string;
+  checkName: string;
+  kind: CheckKind;
+  /** The locations that reported recently, with their newest result. */
+  locations: CheckLocationState[];
+}
+
+export interface CheckVerdict {
+  holds: boolean;
+  value: number | null;
+  threshold: number | null;
+  comparator: Comparator | null;
+  unit: string | null;
+  /** Sentence for a firing alert: the failing locations and the last message. */
+  describe(heldMs: number): string;
+  cleared: string;
+}
+
+type CheckCondition = Extract<AlertRuleSpec['condition'], { kind: 'check' }>;
+
+/** Whether a check rule's condition holds for a check's current state, and its words. */
+export function evaluateCheckCondition(condition: CheckCondition, state: CheckStateFacts): CheckVerdict {
+  const subject = `check ${state.checkName}`;
+  const total = state.locations.length;
+  const newestFirst = (list: CheckLocationState[]): CheckLocationState[] => [...list].sort((a, b) => b.at - a.at);
+  const where = (list: CheckLocationState[]): string => list.map((l) => l.location).sort().join(', ');
+  const lastMessage = (list: CheckLocationState[]): string => {
+    const last = newestFirst(list)[0];
+    return last ? `: ${last.message}` : '';
+  };
+  switch (condition.condition) {
+    case 'down':
+    case 'plugin': {
+      const isFailing =
+        condition.condition === 'down'
+          ? (l: CheckLocationState) => l.status === 'critical'
+          : (l: CheckLocationState) => state.kind === 'command' && (condition.states as string[]).includes(l.status);
+      const failing = state.locations.filter(isFailing);
+      const what = condition.condition === 'down' ? 'down' : failing.some((l) => l.status === 'critical') ? 'CRITICAL' : 'WARNING';
+      return {
+        holds: failing.length >= condition.minLocations,
+        value: failing.length,
+        threshold: condition.minLocations,
+        comparator: '>=',
+        unit: null,
+        describe: (heldMs) => `${subject} ${what} from ${failing.length} of ${total} locations (${where(failing)})${lastMessage(failing)} for ${formatSpan(heldMs)}`,
+        cleared: `${subject} is ${condition.condition === 'down' ? 'up' : 'OK'} again (${total - failing.length} of ${total} locations)`,
+      };
+    }
+    case 'latency': {
+      const threshold = condition.threshold ?? Infinity;
+      const failing = state.locations.filter((l) => l.latencyMs !== null && l.latencyMs > threshold);
+      const worst = Math.max(...failing.map((l) => l.latencyMs ?? 0), 0);
+      return {
+        holds: failing.length >= condition.minLocations,
+        value: failing.length > 0 ? worst : null,
+        threshold: condition.threshold ?? null,
+        comparator: '>',
+        unit: 'ms',
+        describe: (heldMs) => `${subject} latency ${Math.round(worst)} ms > ${threshold} ms from ${failing.length} of ${total} locations (${where(failing)})${lastMessage(failing)} for ${formatSpan(heldMs)}`,
+        cleared: `${subject} latency back under ${threshold} ms`,
+      };
+    }
+    case 'certificate': {
+      const failing = state.locations.filter((l) => l.certDaysLeft !== null && l.certDaysLeft < condition.days);
+      const fewest = Math.min(...failing.map((l) => l.certDaysLeft ?? Infinity));
+      return {
+        holds: failing.length > 0,
+        value: failing.length > 0 ? fewest : null,
+        threshold: condition.days,
+        comparator: '<',
+        unit: 'days',
+        describe: () => `${subject}: the certificate expires in ${fewest} days (within ${condition.days}), seen from ${where(failing)}`,
+        cleared: `${subject}: the certificate was renewed`,
+      };
+    }
+  }
 }
 
 // ---- words --------------------------------------------------------------------------------------

@@ -113,7 +113,7 @@ function ruleFromRow(row: Selectable<AlertRulesTable>): RuleRecord {
   };
 }
 
-function ruleToRow(rule: RuleRecord): AlertRulesTable {
+function ruleToRow(rule: RuleRecord): Omit<AlertRulesTable, 'position'> {
   return {
     id: rule.id,
     name: rule.name,
@@ -131,6 +131,8 @@ function ruleToRow(rule: RuleRecord): AlertRulesTable {
   };
 }
 
+/** Alert ids per DELETE statement (well under SQLite's and PostgreSQL's bound-parameter limits). */
+const DELETE_CHUNK = 500;
 const num = (value: number | null): number | null => (value === null ? null : Number(value));
 
 function alertFromRow(row: Selectable<AlertsTable>): AlertRecord & { seq: number } {
@@ -227,14 +229,17 @@ export type AlertsRepository = ReturnType<typeof createAlertsRepository>;
 export function createAlertsRepository(db: Db) {
   return {
     async listRules(): Promise<RuleRecord[]> {
-      return (await db.selectFrom('alert_rules').selectAll().orderBy('created_at').orderBy(sql`rowid`).execute()).map(ruleFromRow);
+      return (await db.selectFrom('alert_rules').selectAll().orderBy('created_at').orderBy('position').execute()).map(ruleFromRow);
     },
     async countRules(): Promise<number> {
       const row = await db.selectFrom('alert_rules').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       return Number(row.n);
     },
     async insertRule(rule: RuleRecord): Promise<void> {
-      await db.insertInto('alert_rules').values(ruleToRow(rule)).execute();
+      await db
+        .insertInto('alert_rules')
+        .values({ ...ruleToRow(rule), position: sql<number>`(select coalesce(max(position), 0) + 1 from alert_rules)` })
+        .execute();
     },
     async replaceRule(rule: RuleRecord): Promise<void> {
       const { id, ...rest } = ruleToRow(rule);
@@ -251,10 +256,13 @@ export function createAlertsRepository(db: Db) {
       const { id, ...rest } = alertToRow(alert);
       await db.updateTable('alerts').set(rest).where('id', '=', id).execute();
     },
-    /** A pending alert that cleared before firing leaves no history. */
-    async deleteAlert(id: string): Promise<void> {
-      await db.deleteFrom('alert_events').where('alert_id', '=', id).execute();
-      await db.deleteFrom('alerts').where('id', '=', id).execute();
+    /** Pending alerts that cleared before firing leave no history: two statements for any number of them. */
+    async deleteAlerts(ids: readonly string[]): Promise<void> {
+      for (let start = 0; start < ids.length; start += DELETE_CHUNK) {
+        const chunk = ids.slice(start, start + DELETE_CHUNK);
+        await db.deleteFrom('alert_events').where('alert_id', 'in', chunk).execute();
+        await db.deleteFrom('alerts').where('id', 'in', chunk).execute();
+      }
     },
     async activeAlerts(): Promise<AlertRecord[]> {
       return (await db.selectFrom('alerts').selectAll().where('state', '!=', 'resolved').orderBy('seq').execute()).map(alertFromRow);
@@ -348,6 +356,15 @@ export function createAlertsRepository(db: Db) {
     },
     async setKv(key: string, value: string): Promise<void> {
       await db.insertInto('kv').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+    },
+    /**
+     * Sets `key` only if it is not set yet; true for the one caller that set it. On PostgreSQL a
+     * second transaction inserting the same key waits for the first and then does nothing, so of
+     * several hubs starting at once exactly one wins (issue #14).
+     */
+    async claimKv(key: string, value: string): Promise<boolean> {
+      const rows = await db.insertInto('kv').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).returning('key').execute();
+      return rows.length > 0;
     },
   };
 }

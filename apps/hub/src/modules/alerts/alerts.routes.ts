@@ -20,11 +20,14 @@ import {
   SilenceListQuerySchema,
   SilenceListSchema,
   SilenceSchema,
+  type AlertRule,
+  type AlertScope,
   type Principal,
   type Silence,
   type SilenceMatcher,
 } from '@farol/protocol';
 import type { Authorizer } from '../auth/authorizer.js';
+import { outsideScope, ruleScopeInScope } from '../auth/object-scope.js';
 import type { AlertsService } from './alerts.service.js';
 
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema };
@@ -43,8 +46,9 @@ function principalOf(request: FastifyRequest): Principal {
  * REST for alert rules, alerts and silences: parse, call the alerts service, map its answer.
  * Issue #6: a role limited to a label selector sees and acknowledges only the alerts of machines
  * within it (out of scope → 403 `forbidden`, like every target-scoped route), and its silences
- * can only cover machines within it (see `scopedSilence`). Rules are fleet configuration and
- * name no machine: everyone with `nodes:read` sees them.
+ * can only cover machines within it (see `scopedSilence`). Issue #11: it creates, changes,
+ * disables and deletes only rules whose scope lies within its own (a fleet-wide rule does not),
+ * and reads every rule except those naming machines outside it (object-scope.ts).
  */
 export function alertsRoutes({ alerts, authorizer }: { alerts: AlertsService; authorizer: Authorizer }): FastifyPluginAsyncZod {
   /**
@@ -62,6 +66,15 @@ export function alertsRoutes({ alerts, authorizer }: { alerts: AlertsService; au
     const selector = matcher.selector ? `${principal.scope},${matcher.selector}` : principal.scope;
     return { ...input, matcher: { ...matcher, selector } };
   }
+  /** Whether a rule's scope lies within the principal's (named machines checked as they are now). */
+  const ruleWithinScope = (principal: Principal, scope: AlertScope): Promise<boolean> =>
+    ruleScopeInScope(principal, scope, (refs) => authorizer.seesAll(principal, refs));
+  /** A scoped principal reads a rule unless it names machines outside the scope (their names are not theirs to learn). */
+  const ruleReadable = async (principal: Principal, rule: AlertRule): Promise<boolean> =>
+    principal.scope === null || !('agents' in rule.scope) || authorizer.seesAll(principal, rule.scope.agents);
+  async function checkRuleWritable(principal: Principal, scope: AlertScope): Promise<void> {
+    if (!(await ruleWithinScope(principal, scope))) throw outsideScope(principal, 'this rule\'s scope');
+  }
   /** Whether a silence can only reach machines within the principal's scope. */
   const silenceWithinScope = (principal: Principal, silence: Silence): boolean =>
     principal.scope === null || (silence.matcher.all !== true && authorizer.selectorWithinScope(principal, silence.matcher.selector));
@@ -70,17 +83,29 @@ export function alertsRoutes({ alerts, authorizer }: { alerts: AlertsService; au
     app.get(
       '/api/alert-rules',
       { schema: { tags: ['alerts'], summary: 'Alert rules (defaults, API-made and from FAROL_ALERTS_FILE)', response: { 200: AlertRuleListSchema, ...errors } } },
-      async () => ({ rules: alerts.listRules() }),
+      async (request) => {
+        const principal = principalOf(request);
+        const rules = [];
+        for (const rule of alerts.listRules()) if (await ruleReadable(principal, rule)) rules.push(rule);
+        return { rules };
+      },
     );
     app.post(
       '/api/alert-rules',
       { schema: { tags: ['alerts'], summary: 'Create an alert rule', body: AlertRuleInputSchema, response: { 201: AlertRuleSchema, ...errors } } },
-      async (request, reply) => reply.status(201).send(await alerts.createRule(request.body)),
+      async (request, reply) => {
+        await checkRuleWritable(principalOf(request), request.body.scope);
+        return reply.status(201).send(await alerts.createRule(request.body, 'api', actorOf(request)));
+      },
     );
     app.get(
       '/api/alert-rules/:id',
       { schema: { tags: ['alerts'], summary: 'One alert rule, by id or name', params: RuleRefParamsSchema, response: { 200: AlertRuleSchema, ...errors } } },
-      async (request) => alerts.getRule(request.params.id),
+      async (request) => {
+        const rule = alerts.getRule(request.params.id);
+        if (!(await ruleReadable(principalOf(request), rule))) throw outsideScope(principalOf(request), 'a machine of this rule');
+        return rule;
+      },
     );
     app.patch(
       '/api/alert-rules/:id',
@@ -93,13 +118,19 @@ export function alertsRoutes({ alerts, authorizer }: { alerts: AlertsService; au
           response: { 200: AlertRuleSchema, ...errors },
         },
       },
-      async (request) => alerts.updateRule(request.params.id, request.body),
+      async (request) => {
+        const principal = principalOf(request);
+        await checkRuleWritable(principal, alerts.getRule(request.params.id).scope);
+        if (request.body.scope) await checkRuleWritable(principal, request.body.scope);
+        return alerts.updateRule(request.params.id, request.body, { actor: principal.name });
+      },
     );
     app.delete(
       '/api/alert-rules/:id',
       { schema: { tags: ['alerts'], summary: 'Delete a rule; its open alerts are resolved without a notice', params: RuleRefParamsSchema, response: { 204: z.null(), ...errors } } },
       async (request, reply) => {
-        await alerts.deleteRule(request.params.id);
+        await checkRuleWritable(principalOf(request), alerts.getRule(request.params.id).scope);
+        await alerts.deleteRule(request.params.id, { actor: actorOf(request) });
         return reply.status(204).send(null);
       },
     );

@@ -6,7 +6,7 @@ import type { AlertChangedEvent, AlertNotice, ContainerSample, HeartbeatSample, 
 import { createMemoryBus, type Bus } from '../../infra/bus.js';
 import { openSqliteDatabase, type Db } from '../../infra/database.js';
 import { createLogger } from '../../infra/logger.js';
-import { createRepositories, createUnitOfWork, type Repositories } from '../../infra/repositories.js';
+import { createRepositories, createUnitOfWork, type Repositories } from '../repositories.js';
 import { sample } from '../../testing/protocol-peer.js';
 import { createAlertsService, type AlertsService, type AlertsServiceOptions } from './alerts.service.js';
 
@@ -30,15 +30,21 @@ let calls: Call[];
 let online: Set<string>;
 let changes: AlertChangedEvent[];
 let service: AlertsService;
+/** Transactions the service opened (issue #14: a burst of changes is stored in one). */
+let transactions = 0;
 
 function notices(call: Call): AlertNotice[] {
   return call.notification.kind === 'alerts' ? call.notification.alerts : [];
 }
 
 async function startService(options: Partial<AlertsServiceOptions> = {}): Promise<AlertsService> {
+  const unitOfWork = createUnitOfWork(db);
   const created = createAlertsService({
     alerts: repos.alerts,
-    unitOfWork: createUnitOfWork(db),
+    unitOfWork: (work) => {
+      transactions += 1;
+      return unitOfWork(work);
+    },
     agents: repos.agents,
     isOnline: (id) => online.has(id),
     latestValues: () => null,
@@ -322,6 +328,34 @@ describe('presence, containers, jobs', () => {
       ['offline', 'resolved'],
       ['back', 'firing'],
     ]);
+  });
+
+  it('stores a burst of presence changes together; a machine back before its offline alert was stored leaves nothing behind (issue #14)', async () => {
+    await onlyRules({ name: 'offline', condition: { kind: 'offline', for: '30s' }, severity: 'critical' });
+    await service.settle();
+    changes.length = 0;
+    transactions = 0;
+    // One tick: both machines drop, web-1 comes back before anything is written.
+    online.delete(WEB);
+    online.delete(GPU);
+    bus.publish('agent.status', offlineEvent('offline', 'disconnected'));
+    bus.publish('agent.status', { ...offlineEvent('offline', 'disconnected'), agentId: GPU, name: 'gpu-1' });
+    online.add(WEB);
+    bus.publish('agent.status', offlineEvent('online', 'connected'));
+    await service.settle();
+    expect(changes.map((c) => [c.alert.agentName, c.event])).toEqual([
+      ['web-1', 'pending'],
+      ['gpu-1', 'pending'],
+      ['web-1', 'cleared'],
+    ]);
+    expect((await repos.alerts.activeAlerts()).map((a) => [a.agentName, a.state])).toEqual([['gpu-1', 'pending']]);
+    expect(transactions).toBe(1);
+    // Stored, then cleared in a later write: the stored row goes.
+    online.add(GPU);
+    bus.publish('agent.status', { ...offlineEvent('online', 'connected'), agentId: GPU, name: 'gpu-1' });
+    await service.settle();
+    expect(await repos.alerts.activeAlerts()).toEqual([]);
+    expect(calls).toEqual([]);
   });
 
   it('the hub\'s own shutdown is not a machine going offline', async () => {

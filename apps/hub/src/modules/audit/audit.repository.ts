@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import type { AuditAction, AuditEntry } from '@farol/protocol';
 import { insertRows } from '../../infra/bulk-sql.js';
 import type { AuditLogTable, Db } from '../../infra/database.js';
+import { serializeWriters } from '../../infra/dialect.js';
 
 /** Filters of an audit listing, already resolved (agent names to ids). */
 export interface AuditFilter {
@@ -12,6 +13,11 @@ export interface AuditFilter {
   to?: number | undefined;
   /** Only entries with seq below this (the next page). */
   beforeSeq?: number | undefined;
+  /**
+   * Issue #11, for a role limited to a label scope: only entries about one of these machines, or
+   * about a job whose every target is one of them. Undefined: every entry.
+   */
+  visibleAgents?: readonly string[] | undefined;
   limit: number;
 }
 
@@ -31,8 +37,35 @@ function toEntry(row: Selectable<AuditLogTable>): AuditEntry {
 
 const AUDIT_COLUMNS = ['seq', 'at', 'actor', 'action', 'agent_id', 'job_id', 'details', 'prev_hash', 'hash'] as const;
 
-/** A row as stored, before JSON is parsed: verification hashes exactly what is in the file. */
-export type StoredAuditRow = Selectable<AuditLogTable>;
+/**
+ * An entry as stored, before its details are parsed: verification hashes exactly what is in the
+ * file, so `detailsJson` is the stored text and a corrupt one is reported, not thrown.
+ */
+export interface StoredAuditRecord {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  agentId: string | null;
+  jobId: string | null;
+  detailsJson: string;
+  prevHash: string;
+  hash: string;
+}
+
+function toStoredRecord(row: Selectable<AuditLogTable>): StoredAuditRecord {
+  return {
+    seq: row.seq,
+    at: Number(row.at),
+    actor: row.actor,
+    action: row.action,
+    agentId: row.agent_id,
+    jobId: row.job_id,
+    detailsJson: row.details,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
 
 export type AuditRepository = ReturnType<typeof createAuditRepository>;
 
@@ -40,6 +73,15 @@ export type AuditRepository = ReturnType<typeof createAuditRepository>;
 export function createAuditRepository(db: Db) {
   return {
     async head(): Promise<{ seq: number; hash: string } | undefined> {
+      return db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    },
+
+    /**
+     * The head, held until the calling transaction ends: appenders on a connection pool would
+     * otherwise read the same head and fork the chain (issue #13).
+     */
+    async headForAppend(): Promise<{ seq: number; hash: string } | undefined> {
+      await serializeWriters(db, 'farol:audit_log');
       return db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     },
 
@@ -56,12 +98,26 @@ export function createAuditRepository(db: Db) {
       if (filter.from !== undefined) query = query.where('at', '>=', filter.from);
       if (filter.to !== undefined) query = query.where('at', '<=', filter.to);
       if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
+      if (filter.visibleAgents !== undefined) {
+        const ids = [...filter.visibleAgents];
+        if (ids.length === 0) return [];
+        query = query.where((eb) =>
+          eb.or([
+            eb('agent_id', 'in', ids),
+            eb.and([
+              eb('agent_id', 'is', null),
+              eb('job_id', 'is not', null),
+              eb.not(eb.exists(eb.selectFrom('job_targets').select('job_targets.job_id').whereRef('job_targets.job_id', '=', 'audit_log.job_id').where('job_targets.agent_id', 'not in', ids))),
+            ]),
+          ]),
+        );
+      }
       return (await query.execute()).map(toEntry);
     },
 
     /** Stored rows in chain order, `limit` after `afterSeq`. */
-    async page(afterSeq: number, limit: number): Promise<StoredAuditRow[]> {
-      return db.selectFrom('audit_log').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+    async page(afterSeq: number, limit: number): Promise<StoredAuditRecord[]> {
+      return (await db.selectFrom('audit_log').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute()).map(toStoredRecord);
     },
   };
 }

@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AuditListSchema, AuditQuerySchema, AuditVerifySchema, ProblemSchema } from '@farol/protocol';
-import type { AgentsRepository } from '../agents/agents.repository.js';
+import type { AgentsService } from '../agents/agents.service.js';
+import { labelsInScope } from '../auth/object-scope.js';
+import { auditEntryForReader } from '../jobs/env-mask.js';
 import type { AuditService } from './audit.service.js';
 
 const errors = { 400: ProblemSchema, 401: ProblemSchema };
 
 /** REST for the audit log: read it, and check its hash chain. */
-export function auditRoutes({ audit, agents }: { audit: AuditService; agents: AgentsRepository }): FastifyPluginAsyncZod {
+export function auditRoutes({ audit, agents }: { audit: AuditService; agents: Pick<AgentsService, 'lookup' | 'directory'> }): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/api/audit',
@@ -14,8 +16,14 @@ export function auditRoutes({ audit, agents }: { audit: AuditService; agents: Ag
       async (request) => {
         const { agent, ...query } = request.query;
         // A removed agent has no name any more, but its id still finds its entries.
-        const agentId = agent === undefined ? undefined : ((await agents.findByIdOrName(agent))?.id ?? agent);
-        return audit.list({ ...query, agentId });
+        const agentId = agent === undefined ? undefined : ((await agents.lookup(agent))?.id ?? agent);
+        // Issue #11: a role limited to a label scope reads only entries about machines inside it
+        // (or jobs wholly inside it); sign-ins, users, secrets and tokens concern the whole fleet.
+        const principal = request.principal;
+        const visibleAgents = principal && principal.scope !== null ? (await agents.directory()).filter((a) => labelsInScope(principal, a.labels)).map((a) => a.id) : undefined;
+        const page = await audit.list({ ...query, agentId, visibleAgents });
+        // Issue #11: command `env` values only for those who may run commands (jobs/env-mask.ts).
+        return { ...page, entries: page.entries.map((entry) => auditEntryForReader(entry, principal)) };
       },
     );
     app.get(

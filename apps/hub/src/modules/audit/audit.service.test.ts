@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '@farol/protocol';
-import type { StoredAuditRow } from './audit.repository.js';
+import type { StoredAuditRecord } from './audit.repository.js';
 import { entryHash, GENESIS_HASH, verifyChain } from './audit.service.js';
 
 /** Builds a valid chain of `n` stored rows. */
-function chain(n: number): StoredAuditRow[] {
-  const rows: StoredAuditRow[] = [];
+function chain(n: number): StoredAuditRecord[] {
+  const rows: StoredAuditRecord[] = [];
   let prev = GENESIS_HASH;
   for (let seq = 1; seq <= n; seq++) {
     const entry = { seq, at: 1_000 + seq, actor: 'admin', action: 'command.create' as const, agentId: null, jobId: `job_${seq}`, details: { n: seq, nested: { b: 1, a: [1, 'x'] } } };
     const hash = entryHash(prev, entry);
-    rows.push({ seq, at: entry.at, actor: entry.actor, action: entry.action, agent_id: null, job_id: entry.jobId, details: JSON.stringify(entry.details), prev_hash: prev, hash });
+    rows.push({ seq, at: entry.at, actor: entry.actor, action: entry.action, agentId: null, jobId: entry.jobId, detailsJson: JSON.stringify(entry.details), prevHash: prev, hash });
     prev = hash;
   }
   return rows;
@@ -30,14 +30,14 @@ describe('audit hash chain', () => {
 
   it('names the first entry whose content changed', () => {
     const rows = chain(5);
-    rows[2] = { ...rows[2]!, details: JSON.stringify({ n: 99, nested: { b: 1, a: [1, 'x'] } }) };
+    rows[2] = { ...rows[2]!, detailsJson: JSON.stringify({ n: 99, nested: { b: 1, a: [1, 'x'] } }) };
     expect(verifyChain(rows)).toEqual({ seq: 3, reason: 'its content does not match its hash (the entry was changed)' });
   });
 
   it('names an entry rewritten with a fresh hash: its successor no longer links to it', () => {
     const rows = chain(5);
     const forged = { ...rows[1]!, actor: 'mallory' };
-    forged.hash = entryHash(forged.prev_hash, { seq: 2, at: Number(forged.at), actor: 'mallory', action: 'command.create', agentId: null, jobId: forged.job_id, details: JSON.parse(forged.details) as Record<string, unknown> });
+    forged.hash = entryHash(forged.prevHash, { seq: 2, at: forged.at, actor: 'mallory', action: 'command.create', agentId: null, jobId: forged.jobId, details: JSON.parse(forged.detailsJson) as Record<string, unknown> });
     rows[1] = forged;
     expect(verifyChain(rows)).toMatchObject({ seq: 3, reason: expect.stringContaining('link to the previous entry') });
   });

@@ -3,8 +3,8 @@ import { canonicalJson, type AuditAction, type AuditEntry, type AuditList, type 
 import type { Clock } from '../../infra/clock.js';
 import type { AuditLogTable } from '../../infra/database.js';
 import type { Logger } from '../../infra/logger.js';
-import type { Repositories, UnitOfWork } from '../../infra/repositories.js';
-import type { AuditRepository, StoredAuditRow } from './audit.repository.js';
+import type { Repositories, UnitOfWork } from '../repositories.js';
+import type { AuditRepository, StoredAuditRecord } from './audit.repository.js';
 
 /** What a caller records; the service adds the position, time and hashes. */
 export interface AuditInput {
@@ -39,25 +39,25 @@ export function entryHash(prevHash: string, entry: Pick<AuditEntry, 'seq' | 'at'
  * Checks a chain of stored rows: positions without gaps from 1, each `prev_hash` equal to the
  * previous entry's hash, each hash equal to the recomputed one. Returns the first failure.
  */
-export function verifyChain(rows: Iterable<StoredAuditRow>, previous: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH }): { seq: number; reason: string } | { last: { seq: number; hash: string } } {
+export function verifyChain(rows: Iterable<StoredAuditRecord>, previous: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH }): { seq: number; reason: string } | { last: { seq: number; hash: string } } {
   let expectSeq = previous.seq + 1;
   let prevHash = previous.hash;
   for (const row of rows) {
     if (row.seq !== expectSeq) return { seq: expectSeq, reason: `entry ${expectSeq} is missing (next is ${row.seq})` };
-    if (row.prev_hash !== prevHash) return { seq: row.seq, reason: 'its link to the previous entry does not match (an entry before it was changed or removed)' };
+    if (row.prevHash !== prevHash) return { seq: row.seq, reason: 'its link to the previous entry does not match (an entry before it was changed or removed)' };
     let details: Record<string, unknown>;
     try {
-      details = JSON.parse(row.details) as Record<string, unknown>;
+      details = JSON.parse(row.detailsJson) as Record<string, unknown>;
     } catch (error) {
       return { seq: row.seq, reason: `its details are not JSON (${(error as Error).message})` };
     }
     const recomputed = entryHash(prevHash, {
       seq: row.seq,
-      at: Number(row.at),
+      at: row.at,
       actor: row.actor,
       action: row.action as AuditAction,
-      agentId: row.agent_id,
-      jobId: row.job_id,
+      agentId: row.agentId,
+      jobId: row.jobId,
       details,
     });
     if (recomputed !== row.hash) return { seq: row.seq, reason: 'its content does not match its hash (the entry was changed)' };
@@ -72,19 +72,41 @@ export function verifyChain(rows: Iterable<StoredAuditRow>, previous: { seq: num
  * hash-chained: each entry stores sha256(previous hash + its canonical JSON), so changing or
  * removing an entry in the database file breaks every link after it, and `verify` says where.
  */
-export function createAuditService({ audit, unitOfWork, clock, logger }: { audit: AuditRepository; unitOfWork: UnitOfWork; clock: Clock; logger: Logger }) {
+export function createAuditService({
+  audit,
+  unitOfWork,
+  clock,
+  logger,
+  viaFor = () => null,
+  clientFor = () => null,
+}: {
+  audit: AuditRepository;
+  unitOfWork: UnitOfWork;
+  clock: Clock;
+  logger: Logger;
+  /** The credential (`session`, `tok_…`) through which `actor` acts in the current request; it goes into `details.via` (issue #11). */
+  viaFor?: (actor: string) => string | null;
+  /** The kind of client (`mcp`) the current request of `actor` came through; it goes into `details.client` (issue #20). */
+  clientFor?: (actor: string) => string | null;
+}) {
+  const withVia = (entry: AuditInput): AuditInput => {
+    const via = 'via' in entry.details ? null : viaFor(entry.actor);
+    const client = 'client' in entry.details ? null : clientFor(entry.actor);
+    if (via === null && client === null) return entry;
+    return { ...entry, details: { ...entry.details, ...(via === null ? {} : { via }), ...(client === null ? {} : { client }) } };
+  };
   return {
     /**
      * Runs `work` in one transaction and appends, in that same transaction, every entry it
-     * logs: the change and its audit record are committed together or not at all. Transactions
-     * on the one SQLite connection never interleave, so the chain head read here stays the head.
+     * logs: the change and its audit record are committed together or not at all. The head is
+     * read under a lock held to the commit, so concurrent appenders on a pool queue up.
      */
     async transaction<T>(work: (repos: Repositories, log: (entry: AuditInput) => void) => Promise<T>): Promise<T> {
       return unitOfWork(async (repos) => {
         const entries: AuditInput[] = [];
-        const result = await work(repos, (entry) => entries.push(entry));
+        const result = await work(repos, (entry) => entries.push(withVia(entry)));
         if (entries.length === 0) return result;
-        const head = (await repos.audit.head()) ?? { seq: 0, hash: GENESIS_HASH };
+        const head = (await repos.audit.headForAppend()) ?? { seq: 0, hash: GENESIS_HASH };
         let { seq, hash } = head;
         const now = clock.now();
         const rows: AuditLogTable[] = entries.map((input) => {
@@ -123,7 +145,7 @@ export function createAuditService({ audit, unitOfWork, clock, logger }: { audit
       await this.transaction(async (_repos, log) => entries.forEach(log));
     },
 
-    async list(query: Omit<AuditQuery, 'agent'> & { agentId?: string | undefined }): Promise<AuditList> {
+    async list(query: Omit<AuditQuery, 'agent'> & { agentId?: string | undefined; visibleAgents?: readonly string[] | undefined }): Promise<AuditList> {
       const limit = Number(query.limit ?? 100);
       const entries = await audit.list({
         actor: query.actor,
@@ -132,6 +154,7 @@ export function createAuditService({ audit, unitOfWork, clock, logger }: { audit
         from: query.from === undefined ? undefined : Number(query.from),
         to: query.to === undefined ? undefined : Number(query.to),
         beforeSeq: query.cursor === undefined ? undefined : Number(query.cursor),
+        visibleAgents: query.visibleAgents,
         limit,
       });
       return { entries, nextCursor: entries.length === limit ? String(entries.at(-1)!.seq) : null };

@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FarolError } from '@farol/protocol';
+import { BUILTIN_ROLES, FarolError } from '@farol/protocol';
 import { createMemoryBus, type BusEvents } from '../../infra/bus.js';
 import { openSqliteDatabase, type Db } from '../../infra/database.js';
 import { createLogger } from '../../infra/logger.js';
-import { createRepositories, createUnitOfWork } from '../../infra/repositories.js';
+import { createRepositories, createUnitOfWork } from '../repositories.js';
 import { createSecretBox } from '../../infra/secret-box.js';
 import { createAuditService } from '../audit/audit.service.js';
 import { createAccountsService, DEFAULT_ACCOUNTS_SETTINGS, type AccountsService } from './accounts.service.js';
@@ -86,7 +86,7 @@ describe('accounts service (real SQLite, injected clock)', () => {
     const admin = await accounts.authenticateToken('fat_admin-token-for-tests-0123456789');
     expect(admin.principal).toMatchObject({ name: 'admin', role: 'admin', tokenId: 'tok_admin', via: 'token' });
     // Revocable like any token, and it stays revoked across restarts while its value is unchanged.
-    await accounts.revokeToken(admin.principal, 'tok_admin');
+    await accounts.revokeToken(admin, 'tok_admin');
     await accounts.bootstrap({ adminToken: 'fat_admin-token-for-tests-0123456789' });
     expect((await errorOf(accounts.authenticateToken('fat_admin-token-for-tests-0123456789'))).code).toBe('token_revoked');
     // A new configured value replaces it.
@@ -113,7 +113,7 @@ describe('accounts service (real SQLite, injected clock)', () => {
     expect((await errorOf(accounts.authenticateSession(busy.cookie))).message).toMatch(/expired/);
   });
 
-  it('locks an account after repeated failures, with a delay that doubles, and audits each attempt', async () => {
+  it('locks an account after repeated failures, with a delay that doubles, and audits each lockout, not each attempt (#11)', async () => {
     await addUser();
     const attempt = (password: string) => accounts.login({ username: 'olga', password, issue: 'session' }, { ip: '198.51.100.9' });
     for (let i = 0; i < 2; i++) expect((await errorOf(attempt('wrong password!'))).code).toBe('unauthorized');
@@ -130,22 +130,49 @@ describe('accounts service (real SQLite, injected clock)', () => {
     await attempt(PASSWORD);
 
     const { entries } = await audit.list({ actor: 'olga', limit: 100 });
-    const failures = entries.filter((e) => e.action === 'auth.login_failed').reverse();
-    expect(failures.map((e) => e.details.lockedForMs ?? (e.details.reason === 'locked' ? 'locked' : 0))).toEqual([0, 0, 30_000, 'locked', 60_000, 'locked', 120_000]);
-    expect(failures.every((e) => e.details.ip === '198.51.100.9')).toBe(true);
+    expect(entries.filter((e) => e.action === 'auth.login_failed')).toEqual([]);
+    const locks = entries.filter((e) => e.action === 'auth.locked').reverse();
+    expect(locks.map((e) => e.details.lockedForMs)).toEqual([30_000, 60_000, 120_000]);
+    expect(locks.every((e) => e.details.ip === '198.51.100.9')).toBe(true);
     expect(entries.filter((e) => e.action === 'auth.login')).toHaveLength(2);
-    // An unknown username fails the same way, and is audited too.
-    expect((await errorOf(accounts.login({ username: 'nobody', password: PASSWORD, issue: 'session' }, { ip: '198.51.100.9' }))).code).toBe('unauthorized');
-    expect((await audit.list({ actor: 'nobody' })).entries[0]).toMatchObject({ action: 'auth.login_failed', details: { reason: 'unknown user' } });
+    // Who tried what: the attempts, aggregated per address, username and window.
+    const noise = await accounts.listAuthFailures({ username: 'olga' });
+    expect(noise.reduce((sum, row) => sum + row.failures, 0)).toBe(5);
+    expect(noise.reduce((sum, row) => sum + row.refused, 0)).toBe(2);
+    // An unknown username fails the same way, locks the same way, and leaves no audit entry.
+    for (let i = 0; i < 3; i++) expect((await errorOf(accounts.login({ username: 'nobody', password: PASSWORD, issue: 'session' }, { ip: '198.51.100.9' }))).code).toBe('unauthorized');
+    expect((await errorOf(accounts.login({ username: 'nobody', password: PASSWORD, issue: 'session' }, { ip: '198.51.100.9' }))).code).toBe('rate_limited');
+    expect((await audit.list({ actor: 'nobody' })).entries).toEqual([]);
+    expect(await accounts.listAuthFailures({ username: 'nobody' })).toEqual([expect.objectContaining({ ip: '198.51.100.9', failures: 3, refused: 1, lastReason: 'locked' })]);
+  });
+
+  it('keeps failed sign-ins one row per address, username and 10 minutes, and forgets them after 30 days (#11)', async () => {
+    const fail = (username: string, ip: string) => errorOf(accounts.login({ username, password: 'wrong password!', issue: 'session' }, { ip }));
+    for (let i = 0; i < 3; i++) await fail('ghost', '203.0.113.5');
+    await fail('ghost', '203.0.113.6');
+    now += 10 * MINUTE;
+    await fail('ghost', '203.0.113.5');
+    const rows = await accounts.listAuthFailures({ username: 'ghost' });
+    expect(rows.map((row) => [row.ip, row.failures + row.refused])).toEqual([
+      ['203.0.113.5', 1],
+      ['203.0.113.6', 1],
+      ['203.0.113.5', 3],
+    ]);
+    now += 30 * 24 * 60 * MINUTE + MINUTE;
+    await accounts.pruneSessions();
+    expect(await accounts.listAuthFailures({ since: 0 })).toEqual([]);
+    // The lockout of the name has expired and gone idle: its row is gone too.
+    const lockouts = await db.withTables<{ auth_lockouts: { key: string } }>().selectFrom('auth_lockouts').select('key').execute();
+    expect(lockouts).toEqual([]);
   });
 
   it('enrols TOTP, then asks for it at sign-in and for step-up, refusing replays; recovery codes work once', async () => {
     await addUser();
     const session = await signIn();
     const context = await accounts.authenticateSession(session.cookie);
-    const { secret, uri } = await accounts.enrolTotp(context.principal);
+    const { secret, uri } = await accounts.enrolTotp(context);
     expect(uri).toBe(`otpauth://totp/Farol%3Aolga?secret=${secret}&issuer=Farol&algorithm=SHA1&digits=6&period=30`);
-    const { recoveryCodes } = await accounts.confirmTotp(context.principal, totpAt(secret, now));
+    const { recoveryCodes } = await accounts.confirmTotp(context, totpAt(secret, now));
     expect(recoveryCodes).toHaveLength(10);
     expect(changes.at(-1)).toMatchObject({ reason: 'second factor enabled' });
     // The seed is sealed: the database file never holds it in clear.
@@ -162,22 +189,25 @@ describe('accounts service (real SQLite, injected clock)', () => {
     now += 6 * MINUTE; // older than FAROL_MFA_MAX_AGE (5 min here)
     const stale = await accounts.authenticateSession(withCode.cookie);
     expect(stale.principal.mfaAt).toBe(now - 6 * MINUTE);
-    const stepped = await accounts.stepUp(stale, recoveryCodes[0]!);
+    const stepped = await accounts.stepUp(stale, recoveryCodes[0]!, { ip: '192.0.2.7' });
     expect(stepped.mfaAt).toBe(now);
     expect((await accounts.authenticateSession(withCode.cookie)).principal.mfaAt).toBe(now);
-    expect((await errorOf(accounts.stepUp(stale, recoveryCodes[0]!))).code).toBe('unauthorized'); // spent
+    expect((await errorOf(accounts.stepUp(stale, recoveryCodes[0]!, { ip: '192.0.2.7' }))).code).toBe('unauthorized'); // spent
   });
 
   it('narrows API tokens to a subset of the owner, refuses widening, and expires them', async () => {
     await addUser('vic', 'viewer');
     const login = await accounts.login({ username: 'vic', password: PASSWORD, issue: 'token' }, { ip: '192.0.2.1' });
-    const principal = login.context.principal;
-    expect((await errorOf(accounts.createToken(principal, { name: 'wide', permissions: ['commands:exec'] }))).code).toBe('forbidden');
-    const short = await accounts.createToken(principal, { name: 'short', ttl: 60_000 });
+    // A token from a password sign-in manages tokens with the password again (issue #11).
+    expect((await errorOf(accounts.createToken(login.context, { name: 'short', ttl: 60_000 }))).code).toBe('reauth_required');
+    const proof = { password: PASSWORD, ip: '192.0.2.1' };
+    expect((await errorOf(accounts.createToken(login.context, { name: 'wide', permissions: ['commands:exec'] }, proof))).code).toBe('forbidden');
+    const short = await accounts.createToken(login.context, { name: 'short', ttl: 60_000 }, proof);
     expect(short.token).toMatch(/^fat_/);
     const stored = await db.selectFrom('api_tokens').selectAll().where('id', '=', short.id).executeTakeFirstOrThrow();
     expect(stored.secret_hash).not.toContain(short.token);
-    expect((await accounts.authenticateToken(short.token)).principal.permissions).toEqual(['nodes:read']);
+    // All of the owner's (a viewer's) permissions, no more.
+    expect((await accounts.authenticateToken(short.token)).principal.permissions).toEqual([...BUILTIN_ROLES.viewer]);
     now += 60_000;
     expect((await errorOf(accounts.authenticateToken(short.token))).code).toBe('token_expired');
   });

@@ -4,6 +4,7 @@ import { CSRF_HEADER, FarolError, OTP_HEADER, SESSION_COOKIE, type Principal } f
 import type { AccountsService, AuthContext } from './accounts.service.js';
 import type { Authorizer } from './authorizer.js';
 import { routeAccess } from './permissions.js';
+import type { RequestActors } from './request-actor.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,7 +39,7 @@ export async function authenticateRequest(accounts: AccountsService, request: Fa
   if (header !== undefined) {
     const context = await accounts.authenticateToken(bearerFrom(header));
     const otp = request.headers[OTP_HEADER];
-    if (typeof otp === 'string' && context.principal.mfaEnabled) return { ...context, principal: await accounts.stepUp(context, otp) };
+    if (typeof otp === 'string' && context.principal.mfaEnabled) return { ...context, principal: await accounts.stepUp(context, otp, { ip: request.ip }) };
     return context;
   }
   const cookie = request.cookies[SESSION_COOKIE];
@@ -58,7 +59,18 @@ export async function authenticateRequest(accounts: AccountsService, request: Fa
  * authenticates, and checks the permission (and the machine, for target-scoped routes). A route
  * missing from the table is refused.
  */
-export function authorizeRequests({ accounts, authorizer }: { accounts: AccountsService; authorizer: Authorizer }) {
+export function authorizeRequests({
+  accounts,
+  authorizer,
+  actors,
+  publicRoutes = new Set(),
+}: {
+  accounts: AccountsService;
+  authorizer: Authorizer;
+  actors?: Pick<RequestActors, 'set'>;
+  /** `METHOD /path` routes the configuration opens to anyone (GET /metrics on loopback, #11). */
+  publicRoutes?: ReadonlySet<string>;
+}) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const url = request.routeOptions.url;
     // No route matched: the not-found handler answers 404 and nothing runs.
@@ -66,10 +78,11 @@ export function authorizeRequests({ accounts, authorizer }: { accounts: Accounts
     const method = request.method === 'HEAD' ? 'GET' : request.method;
     const access = routeAccess(method, url);
     if (!access) throw new FarolError('forbidden', `${method} ${url} is not in the permission table; nobody may call it yet`);
-    if (access.kind === 'public') return;
+    if (access.kind === 'public' || publicRoutes.has(`${method} ${url}`)) return;
     const context = await authenticateRequest(accounts, request);
     request.auth = context;
     request.principal = context.principal;
+    actors?.set(context.principal);
     if (access.kind === 'permission') {
       const target = 'target' in access && access.target && 'param' in access.target ? (request.params as Record<string, unknown>)[access.target.param] : undefined;
       await authorizer.check(context.principal, access, target);

@@ -1,24 +1,16 @@
-import { FarolError, matchesLabels, parseLabelSelector, type CommandKind, type Principal } from '@farol/protocol';
+import { FarolError, type CommandKind, type Principal } from '@farol/protocol';
 import type { Clock } from '../../infra/clock.js';
+import { fleetWideRefusal, labelsInScope, outsideScope, selectorWithinScope } from './object-scope.js';
 import { COMMAND_KIND_ACCESS, requireRecentMfa, type Access, type TargetLabels } from './permissions.js';
 
 /**
  * The one decision "may this principal do this, on this machine?", shared by the HTTP hook,
- * the /ui socket guard and the jobs service (per target, at execution time).
+ * the /ui socket guard and the jobs service (per target, at execution time). What the label
+ * scope means for each kind of object is in object-scope.ts; this reads the machines' labels.
  */
 export function createAuthorizer({ targetLabels, clock, mfaMaxAgeMs }: { targetLabels: TargetLabels; clock: Clock; mfaMaxAgeMs: number }) {
   /** True when the principal's role reaches a machine with these labels. */
-  function inScope(principal: Principal, labels: Record<string, string>): boolean {
-    if (principal.scope === null) return true;
-    // The scope was validated when it was set; a selector that no longer parses reaches nothing.
-    let terms;
-    try {
-      terms = parseLabelSelector(principal.scope);
-    } catch {
-      return false;
-    }
-    return matchesLabels(labels, terms);
-  }
+  const inScope = (principal: Principal, labels: Record<string, string>): boolean => labelsInScope(principal, labels);
 
   /** True when every machine is within the principal's scope (a removed machine is not). */
   async function seesAll(principal: Principal, agentIds: readonly string[]): Promise<boolean> {
@@ -38,11 +30,12 @@ export function createAuthorizer({ targetLabels, clock, mfaMaxAgeMs }: { targetL
       if (!principal.permissions.includes(access.permission)) {
         throw new FarolError('forbidden', `this needs the permission ${access.permission}, which your role (${principal.role}) does not include`);
       }
+      if (access.fleetWide && principal.scope !== null) throw fleetWideRefusal(principal, 'this');
       if (access.target && principal.scope !== null) {
         if (typeof targetRef !== 'string') throw new FarolError('forbidden', `your role is limited to ${principal.scope}; name one machine`);
         const labels = await targetLabels(targetRef);
-        // An unknown machine is left to the handler's own 404.
-        if (labels !== undefined && !inScope(principal, labels)) throw new FarolError('forbidden', `${targetRef} is outside your scope (${principal.scope})`);
+        // An unknown machine is left to the handler's own 404. The refusal names no machine.
+        if (labels !== undefined && !inScope(principal, labels)) throw outsideScope(principal);
       }
       if (access.stepUp) requireRecentMfa(principal, clock.now(), mfaMaxAgeMs);
     },
@@ -51,7 +44,7 @@ export function createAuthorizer({ targetLabels, clock, mfaMaxAgeMs }: { targetL
      * sees it only when every one of them is within the scope.
      */
     async checkAll(principal: Principal, agentIds: readonly string[]): Promise<void> {
-      if (!(await seesAll(principal, agentIds))) throw new FarolError('forbidden', `this reaches machines outside your scope (${principal.scope})`);
+      if (!(await seesAll(principal, agentIds))) throw outsideScope(principal, 'a machine of this job');
     },
     seesAll,
     /**
@@ -66,8 +59,8 @@ export function createAuthorizer({ targetLabels, clock, mfaMaxAgeMs }: { targetL
     /** `seesAgent` or 403 `forbidden`, the answer every target-scoped route gives out of scope. */
     async checkAgent(principal: Principal, agentId: string | null): Promise<void> {
       if (principal.scope === null) return;
-      if (agentId === null) throw new FarolError('forbidden', `this concerns the whole fleet; your role is limited to ${principal.scope}`);
-      if (!(await seesAll(principal, [agentId]))) throw new FarolError('forbidden', `${agentId} is outside your scope (${principal.scope})`);
+      if (agentId === null) throw fleetWideRefusal(principal, 'this');
+      if (!(await seesAll(principal, [agentId]))) throw outsideScope(principal);
     },
     /**
      * A filter for lists (one request): `seesAgent` with each machine's labels read once.
@@ -89,16 +82,7 @@ export function createAuthorizer({ targetLabels, clock, mfaMaxAgeMs }: { targetL
      * True when a label selector can only reach machines within the principal's scope: it holds
      * every term of the scope (a selector is an AND of its terms, so it is then narrower).
      */
-    selectorWithinScope(principal: Principal, selector: string | undefined): boolean {
-      if (principal.scope === null) return true;
-      if (selector === undefined) return false;
-      try {
-        const terms = parseLabelSelector(selector);
-        return parseLabelSelector(principal.scope).every((need) => terms.some((t) => t.key === need.key && t.value === need.value && t.negate === need.negate));
-      } catch {
-        return false;
-      }
-    },
+    selectorWithinScope: (principal: Principal, selector: string | undefined): boolean => selectorWithinScope(principal, selector),
     /** Throws `forbidden` when a command kind needs a permission beyond `commands:exec` (COMMAND_KIND_ACCESS). */
     checkCommand(principal: Principal, kind: CommandKind): void {
       const extra = COMMAND_KIND_ACCESS[kind];

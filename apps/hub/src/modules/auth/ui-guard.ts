@@ -7,6 +7,7 @@ import { connectRefusal, isDispatchedEvent } from '../../infra/socket-dispatch.j
 import type { AccountsService, AuthContext } from './accounts.service.js';
 import type { Authorizer } from './authorizer.js';
 import { UI_EVENT_ACCESS } from './permissions.js';
+import type { RequestActors } from './request-actor.js';
 
 /** What the guard keeps on each /ui socket. `authorizeEvent` is called by socket-dispatch for every event. */
 export interface UiSocketAuth {
@@ -50,7 +51,22 @@ function cookieValue(header: string | undefined, name: string): string | undefin
  */
 export function attachUiGuard(
   namespace: Namespace,
-  { accounts, authorizer, bus, clock, logger }: { accounts: AccountsService; authorizer: Authorizer; bus: Bus; clock: Clock; logger: Logger },
+  {
+    accounts,
+    authorizer,
+    bus,
+    clock,
+    logger,
+    actors,
+  }: {
+    accounts: AccountsService;
+    authorizer: Authorizer;
+    bus: Bus;
+    clock: Clock;
+    logger: Logger;
+    /** Each event's handler runs as the socket's credential, for the audit log's `via` (issue #11). */
+    actors?: Pick<RequestActors, 'runAs'>;
+  },
 ): () => void {
   namespace.use((socket, next) => {
     const parsed = UiHandshakeAuthSchema.safeParse(socket.handshake.auth);
@@ -104,9 +120,13 @@ export function attachUiGuard(
             await authorizer.check(state.principal, access, target);
           },
         };
-        socket.data = { ...(socket.data as object), ...state, uiAuth: state };
+        // Dispatched handlers (socket-dispatch.ts) run as this credential, for the audit log's `via`.
+        const runAsActor = (work: () => void): void => (actors ? actors.runAs(state.principal, work) : work());
+        socket.data = { ...(socket.data as object), ...state, uiAuth: state, runAsActor };
+        reauthenticators.set(socket, authenticate);
         // Handlers registered with socket.on (not through socket-dispatch) pass this gate too.
-        socket.use((packet, nextPacket) => {
+        socket.use((packet, next) => {
+          const nextPacket = (): void => (actors ? actors.runAs(state.principal, () => next()) : next());
           const [event, ...rest] = packet;
           // socket-dispatch already asked authorizeEvent for its own events.
           if (isDispatchedEvent(socket, String(event))) {
@@ -134,6 +154,33 @@ export function attachUiGuard(
     );
   });
 
+  /** How each socket authenticated, to re-check it when a role changes for whoever holds it. */
+  const reauthenticators = new WeakMap<Socket, () => Promise<AuthContext>>();
+
+  /**
+   * Issue #11: a change to a role (not to one user) re-checks every socket at once, and closes
+   * those whose access narrowed (a permission gone, or another scope), with their terminals.
+   */
+  async function recheck(socket: Socket, state: UiSocketAuth): Promise<void> {
+    const authenticate = reauthenticators.get(socket);
+    if (!authenticate) return;
+    let fresh: AuthContext;
+    try {
+      fresh = await authenticate();
+    } catch (error) {
+      // The credential no longer authenticates (role gone, user disabled): the socket closes.
+      logger.info({ socketId: socket.id, user: state.principal.name, reason: error instanceof Error ? error.message : String(error) }, 'closing a socket whose credential no longer holds');
+      closeSocket(socket);
+      return;
+    }
+    const before = state.principal;
+    const narrowed = fresh.principal.scope !== before.scope || before.permissions.some((p) => !fresh.principal.permissions.includes(p));
+    if (narrowed) {
+      logger.info({ socketId: socket.id, user: before.name }, 'closing a socket whose role narrowed');
+      closeSocket(socket);
+    }
+  }
+
   const unsubscribe = bus.subscribe('auth.changed', (event) => {
     for (const socket of namespace.sockets.values()) {
       const state = (socket.data as { uiAuth?: UiSocketAuth }).uiAuth;
@@ -142,7 +189,9 @@ export function attachUiGuard(
       const hit = event.tokenId !== null ? principal.tokenId === event.tokenId : event.userId === null || principal.id === event.userId;
       if (!hit) continue;
       if (event.userId === null) {
-        // A role changed for whoever holds it: the next event re-checks (generation moved).
+        // A role changed for whoever holds it: every socket is re-checked now (and its next event
+        // re-reads its principal, as the generation moved).
+        recheck(socket, state).catch((error: unknown) => logger.error({ err: error, socketId: socket.id }, 're-checking a socket after a role change failed'));
         continue;
       }
       logger.info({ socketId: socket.id, user: principal.name, reason: event.reason }, 'closing a socket whose access changed');

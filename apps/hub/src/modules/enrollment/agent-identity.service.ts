@@ -8,6 +8,8 @@ import {
 } from '@farol/protocol';
 import type { Clock } from '../../infra/clock.js';
 import type { HubKey } from '../../infra/hub-key.js';
+import { createMemorySharedCache, type SharedCache } from '../../infra/shared-cache.js';
+import { isStorageFailure } from '../../infra/storage-health.js';
 import type { AgentRecord, AgentsRepository } from '../agents/agents.repository.js';
 
 /** Clock skew tolerated between an agent and the hub, in seconds. */
@@ -18,14 +20,18 @@ const CLOCK_TOLERANCE_SECONDS = 30;
  * own key (≤ 60 s lifetime, unique jti); the hub answers the agent's challenge with a JWS by
  * the hub key that the agent pinned at enrollment.
  */
-export function createAgentIdentityService({ agents, hubKey, clock }: { agents: AgentsRepository; hubKey: HubKey; clock: Clock }) {
-  // jti → expiry (ms). Entries live only as long as the token could be valid.
-  const seenJti = new Map<string, number>();
-
-  function forgetExpired(now: number): void {
-    for (const [jti, expiresAt] of seenJti) if (expiresAt < now) seenJti.delete(jti);
-  }
-
+export function createAgentIdentityService({
+  agents,
+  hubKey,
+  clock,
+  seen = createMemorySharedCache(clock),
+}: {
+  agents: AgentsRepository;
+  hubKey: HubKey;
+  clock: Clock;
+  /** Used jtis, claimed for as long as the token could be valid: shared by every hub (issue #14). */
+  seen?: SharedCache;
+}) {
   // Imported at each connection rather than cached: connections are rare, and 10,000 cached
   // key objects would cost more memory than the import costs time.
   async function publicKeyOf(agent: AgentRecord): Promise<CryptoKey> {
@@ -46,7 +52,15 @@ export function createAgentIdentityService({ agents, hubKey, clock }: { agents: 
         throw new FarolError('token_invalid', 'the connect token is not a JWT', { cause: error });
       }
       if (typeof claimedId !== 'string' || claimedId.length > 64) throw new FarolError('token_invalid', 'the connect token has no subject');
-      const agent = await agents.findById(claimedId);
+      let agent: AgentRecord | undefined;
+      try {
+        agent = await agents.findById(claimedId);
+      } catch (error) {
+        // A database out of reach or a pool with no free connection (a reconnect storm): the
+        // agent is told to come back, with its backoff, instead of being refused as a hub fault.
+        if (isStorageFailure(error)) throw new FarolError('unavailable', 'the hub cannot look up this agent right now; try again', { cause: error });
+        throw error;
+      }
       if (!agent) {
         if (await agents.wasDeleted(claimedId)) {
           throw new FarolError('agent_deleted', 'this agent was removed from the hub; enroll again with a new join token');
@@ -74,10 +88,15 @@ export function createAgentIdentityService({ agents, hubKey, clock }: { agents: 
         throw new FarolError('token_invalid', `connect tokens may live at most ${AGENT_TOKEN_MAX_LIFETIME_SECONDS} s`);
       }
       if (iat * 1000 > now + CLOCK_TOLERANCE_SECONDS * 1000) throw new FarolError('token_invalid', 'the connect token was issued in the future; check the agent clock');
-      const jti = `${agent.id}:${payload.jti!}`;
-      forgetExpired(now);
-      if (seenJti.has(jti)) throw new FarolError('token_replayed', 'this connect token was already used');
-      seenJti.set(jti, (exp + CLOCK_TOLERANCE_SECONDS) * 1000);
+      const jti = `jti:${agent.id}:${payload.jti!}`;
+      let first: boolean;
+      try {
+        first = await seen.claimOnce(jti, (exp + CLOCK_TOLERANCE_SECONDS) * 1000 - now);
+      } catch (error) {
+        // Without the shared record of used tokens a replay cannot be told apart: refuse, the agent retries.
+        throw new FarolError('unavailable', 'the hub cannot check this connect token right now; try again', { cause: error });
+      }
+      if (!first) throw new FarolError('token_replayed', 'this connect token was already used');
       return agent;
     },
 

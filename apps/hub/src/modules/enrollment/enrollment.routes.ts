@@ -44,12 +44,12 @@ export function joinTokensRoutes({ joinTokens }: { joinTokens: JoinTokensService
           response: { 201: JoinTokenCreatedSchema, ...errors },
         },
       },
-      async (request, reply) => reply.status(201).send(await joinTokens.create(request.body)),
+      async (request, reply) => reply.status(201).send(await joinTokens.create(request.body, request.principal)),
     );
     app.get(
       '/api/join-tokens',
       { schema: { tags: ['enrollment'], summary: 'List join tokens', response: { 200: JoinTokenListSchema, ...errors } } },
-      async () => ({ tokens: await joinTokens.list() }),
+      async (request) => ({ tokens: await joinTokens.list(request.principal) }),
     );
     app.delete(
       '/api/join-tokens/:id',
@@ -62,7 +62,7 @@ export function joinTokensRoutes({ joinTokens }: { joinTokens: JoinTokensService
         },
       },
       async (request, reply) => {
-        await joinTokens.revoke(request.params.id);
+        await joinTokens.revoke(request.params.id, request.principal);
         return reply.status(204).send(null);
       },
     );

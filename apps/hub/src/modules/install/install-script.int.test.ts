@@ -10,6 +10,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import installSh from './install.sh';
 import { renderInstallScript } from './install.service.js';
 
+/** What install.sh says when the line pins no hub key (ADR 0024): it goes on with SHA-256 only. */
+const UNPINNED_WARNING = /^farol: WARNING: no --hub-key: farol-agent\S* is checked only against what the hub sent with it\. [^\n]*\n$/;
+
 /**
  * Runs the real install.sh the way an operator does (`curl ... | sh -s -- ...`) against a tiny
  * hub that serves the rendered script and a fake agent. The fake agent appends its arguments to
@@ -84,7 +87,7 @@ describe('install.sh run through curl | sh', () => {
 
     const result = await install(`--token T0k3n --prefix ${prefix} --state ${state} --service systemd --service-dir ${units}`);
 
-    expect(result.stderr).toBe('');
+    expect(result.stderr).toMatch(UNPINNED_WARNING);
     expect(result.code).toBe(0);
     expect(await readFile(path.join(prefix, 'farol-agent.mjs'), 'utf8')).toBe(fakeAgent);
     expect(await enrollCalls()).toEqual([['enroll', '--hub', hubUrl, '--token', 'T0k3n', '--state', state]]);
@@ -94,6 +97,21 @@ describe('install.sh run through curl | sh', () => {
     expect(unit).toMatch(/^RestartSec=5$/m);
     expect(unit).toMatch(/^WantedBy=multi-user.target$/m);
     expect(result.stdout).toContain(`done: this machine reports to ${hubUrl}`);
+  });
+
+  it('takes several hubs: downloads from the first, enrolls with all of them (issue #14)', async () => {
+    const prefix = path.join(work, 'p');
+    const state = path.join(work, 's');
+    const other = 'http://127.0.0.2:9';
+    const result = await install(`--hub ${hubUrl}/,${other} --token T0k3n --prefix ${prefix} --state ${state} --service none`);
+    expect(result.stderr).toMatch(UNPINNED_WARNING);
+    expect(result.code).toBe(0);
+    expect(await readFile(path.join(prefix, 'farol-agent.mjs'), 'utf8')).toBe(fakeAgent);
+    expect(await enrollCalls()).toEqual([['enroll', '--hub', `${hubUrl},${other}`, '--token', 'T0k3n', '--state', state]]);
+
+    const bad = await install(`--hub ${hubUrl},ftp://elsewhere --token T0k3n --prefix ${prefix} --state ${state} --service none`);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--hub must be http(s) URLs separated by commas, got: ftp://elsewhere');
   });
 
   it('passes --name to the enrollment', async () => {
@@ -210,7 +228,7 @@ describe('install.sh and install.ps1 with --ca-file against an https hub', () =>
 
     const result = await installHttps(`--token T --ca-file ${ca()} --prefix ${prefix} --state ${state} --service systemd --service-dir ${units}`);
 
-    expect(result.stderr).toBe('');
+    expect(result.stderr).toMatch(UNPINNED_WARNING);
     expect(result.code).toBe(0);
     const kept = path.join(state, 'hub-ca.pem');
     expect(await readFile(kept, 'utf8')).toBe(await readFile(ca(), 'utf8'));
@@ -265,7 +283,7 @@ describe('install.sh and install.ps1 with --ca-file against an https hub', () =>
     await writeFile(script, renderInstallScript(installSh, httpsUrl));
     const state = path.join(work, 's');
     const result = await runShell(`sh ${script} --token T --ca-file ${ca()} --prefix ${work}/p --state ${state} --service none`, { PATH: `${path.dirname(process.execPath)}:${bin}` });
-    expect(result.stderr).toBe('');
+    expect(result.stderr).toMatch(UNPINNED_WARNING);
     expect(result.code).toBe(0);
     expect(await readFile(path.join(work, 'p', 'farol-agent.mjs'), 'utf8')).toBe(fakeAgent);
     expect(await enrollCalls()).toEqual([['enroll', '--hub', httpsUrl, '--token', 'T', '--state', state, '--ca-file', path.join(state, 'hub-ca.pem')]]);

@@ -27,11 +27,26 @@ async function agent(name: string): Promise<{ socket: Socket; commands: CommandC
   return { socket: connected.socket, commands };
 }
 
-/** One sample's value from the Prometheus text, or undefined when the series is absent. */
+/** Name and labels of a series, `name{a="1",b="2"}`, as a name and a sorted label list. */
+function seriesKey(series: string, ignore: string[] = []): string {
+  const match = /^([^{\s]+)(?:\{(.*)\})?$/.exec(series);
+  const labels = (match?.[2] ?? '').split(/,(?=[a-z_]+=)/).filter((l) => l !== '' && !ignore.some((name) => l.startsWith(`${name}=`)));
+  return `${match?.[1]}{${labels.sort().join(',')}}`;
+}
+
+/**
+ * One sample's value from the Prometheus text, or undefined when the series is absent. The
+ * `hub` label every series carries (several hubs, #14) is not part of the comparison.
+ */
 async function metric(series: string): Promise<number | undefined> {
   const text = (await hub.api('GET', '/metrics', undefined, null)).body as string;
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  const wanted = seriesKey(series);
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line === '') continue;
+    const at = line.lastIndexOf(' ');
+    if (seriesKey(line.slice(0, at), ['hub']) === wanted) return Number(line.slice(at + 1));
+  }
+  return undefined;
 }
 
 const resultOf = (commandId: string, state: 'succeeded' | 'failed' = 'succeeded') => ({

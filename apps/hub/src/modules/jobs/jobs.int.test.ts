@@ -16,6 +16,9 @@ import {
 } from '@farol/protocol';
 import { startHubFixture, waitFor, type HubFixture } from '../../testing/hub-fixture.js';
 import { connectPeer, emitAck, enrollPeer, hello, readCommandRun, type PeerIdentity } from '../../testing/protocol-peer.js';
+import { isPostgresRun } from '../../testing/postgres-test-db.js';
+/** These tests open, damage or copy the SQLite file itself (or test a SQLite-only feature): not on the int-pg run (#13). */
+const onPostgres = isPostgresRun();
 
 let hub: HubFixture;
 
@@ -112,15 +115,19 @@ describe('jobs over the real hub', () => {
 
   it('answers POST /api/agents/:id/command with the result once it is in', async () => {
     const a = await agent('jobs-wait');
-    a.socket.on('command:run', () => {
+    const answerLater = (): void => {
       setTimeout(() => {
         const { claims } = a.commands.at(-1)!;
         void emitAck(a.socket, 'command:result', result(claims, { stdout: 'waited\n' }));
       }, 50);
-    });
+    };
+    a.socket.on('command:run', answerLater);
     const answer = await hub.api('POST', '/api/agents/jobs-wait/command', { command: { kind: 'shell', argv: ['echo', 'waited'] } });
     expect(answer.status).toBe(200);
     expect((answer.body as Job).targets[0]).toMatchObject({ state: 'succeeded', stdout: 'waited\n' });
+    // The next command stays unanswered: a result emitted after the socket closes below would
+    // time out unobserved and fail a later test with an unhandled rejection.
+    a.socket.off('command:run', answerLater);
     const later = await hub.api('POST', '/api/agents/jobs-wait/command?wait=false', { command: { kind: 'metrics' } });
     expect(later.status).toBe(202);
     a.socket.close();
@@ -225,7 +232,7 @@ describe('jobs over the real hub', () => {
     expect((await hub.api('GET', '/api/jobs/job_0000000000000000')).status).toBe(404);
   });
 
-  it('keeps a hash-chained audit log whose verification names a tampered entry', async () => {
+  it.skipIf(onPostgres)('keeps a hash-chained audit log whose verification names a tampered entry', async () => {
     const before = (await hub.api('GET', '/api/audit/verify')).body as AuditVerify;
     expect(before).toMatchObject({ ok: true, firstBad: null });
     expect(before.entries).toBeGreaterThan(5);

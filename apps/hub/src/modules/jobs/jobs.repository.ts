@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Command, CommandData, JobState, JobTarget, JobTargets, TargetCounts, TargetState } from '@farol/protocol';
+import { CommandDataSchema, CommandSchema, type Command, type CommandData, type JobState, type JobTarget, type JobTargets, type TargetCounts, type TargetState } from '@farol/protocol';
 import { insertRows, updateRowsByKey } from '../../infra/bulk-sql.js';
 import type { Db, JobsTable, JobTargetsTable } from '../../infra/database.js';
 
@@ -25,11 +25,42 @@ export type TargetRecord = JobTarget & { jobId: string; resultAt: number | null 
 
 const nullableNumber = (value: number | null): number | null => (value === null ? null : Number(value));
 
+/** A stored string that fails its schema, made harmless: name characters only, never empty. */
+function sanitizedText(value: string): string {
+  return value.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63) || 'invalid';
+}
+
+/**
+ * A stored command as the API may show it (#11). Commands are validated before they are stored,
+ * but rows written before a rule existed (an agent-reported container name once became a
+ * `docker_logs` job) must not make every job list fail to serialise: each string that breaks
+ * the schema is shown sanitised, and a command that is still not valid is shown as
+ * `unreadable stored command`. Only the view degrades; the row is left as it was.
+ */
+export function readableCommand(stored: unknown): Command {
+  const parsed = CommandSchema.safeParse(stored);
+  // As stored, not as parsed: the view is exactly what was written whenever it is valid.
+  if (parsed.success) return stored as Command;
+  const copy = JSON.parse(JSON.stringify(stored ?? null)) as unknown;
+  for (const issue of parsed.error.issues) {
+    const parentPath = issue.path.slice(0, -1);
+    const key = issue.path.at(-1);
+    let parent: unknown = copy;
+    for (const step of parentPath) parent = parent !== null && typeof parent === 'object' ? (parent as Record<PropertyKey, unknown>)[step as PropertyKey] : undefined;
+    if (key !== undefined && parent !== null && typeof parent === 'object') {
+      const value = (parent as Record<PropertyKey, unknown>)[key as PropertyKey];
+      if (typeof value === 'string') (parent as Record<PropertyKey, unknown>)[key as PropertyKey] = sanitizedText(value);
+    }
+  }
+  const repaired = CommandSchema.safeParse(copy);
+  return repaired.success ? repaired.data : { kind: 'shell', argv: ['unreadable stored command'] };
+}
+
 function toJob(row: Selectable<JobsTable>): JobRecord {
   return {
     seq: row.seq,
     id: row.id,
-    command: JSON.parse(row.command) as Command,
+    command: readableCommand(JSON.parse(row.command)),
     targetsSpec: JSON.parse(row.targets_spec) as JobTargets,
     state: row.state === 'done' ? 'done' : 'running',
     ttlMs: row.ttl_ms,
@@ -41,6 +72,12 @@ function toJob(row: Selectable<JobsTable>): JobRecord {
     finishedAt: nullableNumber(row.finished_at),
     total: row.total,
   };
+}
+
+/** A target's stored result data, or null when it no longer passes its schema (#11: one row never breaks a list). */
+function readableData(stored: string): CommandData | null {
+  const data = JSON.parse(stored) as CommandData;
+  return CommandDataSchema.safeParse(data).success ? data : null;
 }
 
 function toTarget(row: Selectable<JobTargetsTable>): TargetRecord {
@@ -56,7 +93,7 @@ function toTarget(row: Selectable<JobTargetsTable>): TargetRecord {
     stderr: row.stderr,
     stdoutTruncated: row.stdout_truncated === 1,
     stderrTruncated: row.stderr_truncated === 1,
-    data: row.data === null ? null : (JSON.parse(row.data) as CommandData),
+    data: row.data === null ? null : readableData(row.data),
     sentAt: nullableNumber(row.sent_at),
     startedAt: nullableNumber(row.started_at),
     endedAt: nullableNumber(row.ended_at),
@@ -133,7 +170,16 @@ export function createJobsRepository(db: Db) {
      * fan-out stores thousands of results at once.
      */
     async saveTargets(targets: TargetRecord[]): Promise<void> {
-      await updateRowsByKey(db, 'job_targets', 'command_id', TARGET_STATE_COLUMNS, targets.map((t) => [t.commandId, ...targetValues(t)]), UPDATE_CHUNK);
+      // A state the hub decided (expired, timed out: no result) never replaces an agent's result
+      // another hub stored meanwhile (issue #14: the owner of a job may not have seen it).
+      const decided = targets.filter((t) => t.resultAt === null).map((t) => t.commandId);
+      const withResult = new Set<string>();
+      for (let i = 0; i < decided.length; i += UPDATE_CHUNK) {
+        const rows = await db.selectFrom('job_targets').select('command_id').where('command_id', 'in', decided.slice(i, i + UPDATE_CHUNK)).where('result_at', 'is not', null).execute();
+        for (const row of rows) withResult.add(row.command_id);
+      }
+      const rows = withResult.size === 0 ? targets : targets.filter((t) => !withResult.has(t.commandId));
+      await updateRowsByKey(db, 'job_targets', 'command_id', TARGET_STATE_COLUMNS, rows.map((t) => [t.commandId, ...targetValues(t)]), UPDATE_CHUNK);
     },
 
     async updateJob(id: string, patch: { state?: JobState; cancelledAt?: number; finishedAt?: number }): Promise<void> {
@@ -169,6 +215,11 @@ export function createJobsRepository(db: Db) {
       const result = [];
       for (const job of jobs) result.push({ job, targets: await this.targetsOf(job.id) });
       return result;
+    },
+
+    /** Jobs not yet done, without their targets (several hubs look for jobs whose hub stopped, issue #14). */
+    async runningJobs(): Promise<JobRecord[]> {
+      return (await db.selectFrom('jobs').selectAll().where('state', '=', 'running').orderBy('seq').execute()).map(toJob);
     },
 
     /** Newest first; `beforeSeq` pages back. */

@@ -4,6 +4,7 @@ import {
   AgentCommandQuerySchema,
   AgentCommandRequestSchema,
   AgentRefParamsSchema,
+  commandSecretNames,
   FarolError,
   JobCreateSchema,
   JobIdParamsSchema,
@@ -15,6 +16,8 @@ import {
   type Job,
 } from '@farol/protocol';
 import type { Authorizer } from '../auth/authorizer.js';
+import type { SecretsService } from '../secrets/secrets.service.js';
+import { jobForReader, jobListForReader } from './env-mask.js';
 import type { JobAccess, JobsService } from './jobs.service.js';
 
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
@@ -29,7 +32,18 @@ function actorOf(request: FastifyRequest): string {
 }
 
 /** REST for remote commands and jobs: parse, call the jobs service, map its answer. */
-export function jobsRoutes({ jobs, authorizer, fanOutLimit }: { jobs: JobsService; authorizer: Authorizer; fanOutLimit: number }): FastifyPluginAsyncZod {
+export function jobsRoutes({
+  jobs,
+  authorizer,
+  fanOutLimit,
+  secrets,
+}: {
+  jobs: JobsService;
+  authorizer: Authorizer;
+  fanOutLimit: number;
+  /** Issue #11: the secrets a command asks for must lie within the caller's scope. */
+  secrets?: Pick<SecretsService, 'assertUsableBy'>;
+}): FastifyPluginAsyncZod {
   /**
    * Issue #6: the targets the caller may reach (checked per machine when the job is resolved),
    * and the step-up a shell command needs from a user with two-factor sign-in.
@@ -39,7 +53,14 @@ export function jobsRoutes({ jobs, authorizer, fanOutLimit }: { jobs: JobsServic
     if (!principal) throw new FarolError('unauthorized', 'no operator on this request');
     authorizer.checkCommand(principal, command.kind);
     if (command.kind === 'shell' && 'shell' in command && command.shell) authorizer.requireRecentMfa(principal);
-    return { canTarget: (labels) => authorizer.inScope(principal, labels), maxTargets: principal.role === 'admin' ? Number.MAX_SAFE_INTEGER : fanOutLimit };
+    return { canTarget: (labels) => authorizer.inScope(principal, labels), maxTargets: principal.role === 'admin' ? Number.MAX_SAFE_INTEGER : fanOutLimit, scope: principal.scope };
+  }
+
+  /** Issue #11: a command asks only for secrets within its sender's scope (object-scope.ts). */
+  async function checkSecrets(request: FastifyRequest, command: Command): Promise<void> {
+    const names = commandSecretNames(command);
+    if (!request.principal || names.length === 0) return;
+    await secrets?.assertUsableBy(request.principal, names);
   }
 
   /**
@@ -70,7 +91,9 @@ export function jobsRoutes({ jobs, authorizer, fanOutLimit }: { jobs: JobsServic
         },
       },
       async (request, reply) => {
-        const { status, job } = await runOnAgent(request.params.id, request.body.command, { ...request.body, wait: request.query.wait }, actorOf(request), accessOf(request, request.body.command));
+        const access = accessOf(request, request.body.command);
+        await checkSecrets(request, request.body.command);
+        const { status, job } = await runOnAgent(request.params.id, request.body.command, { ...request.body, wait: request.query.wait }, actorOf(request), access);
         return reply.status(status).send(job);
       },
     );
@@ -102,21 +125,29 @@ export function jobsRoutes({ jobs, authorizer, fanOutLimit }: { jobs: JobsServic
           response: { 201: JobSchema, ...errors },
         },
       },
-      async (request, reply) => reply.status(201).send(await jobs.create(request.body, actorOf(request), accessOf(request, request.body.command))),
+      async (request, reply) => {
+        const access = accessOf(request, request.body.command);
+        await checkSecrets(request, request.body.command);
+        return reply.status(201).send(await jobs.create(request.body, actorOf(request), access));
+      },
     );
     app.get(
       '/api/jobs',
       { schema: { tags: ['jobs'], summary: 'Jobs, newest first', querystring: JobListQuerySchema, response: { 200: JobListSchema, ...errors } } },
       async (request) => {
-        const list = await jobs.list(request.query);
+        // Issue #11: `env` values only for those who may run commands (env-mask.ts).
+        const list = jobListForReader(await jobs.list(request.query), request.principal);
         const principal = request.principal;
         if (!principal || principal.scope === null) return list;
         // Issue #6: a scoped operator's page holds only jobs whose every machine is in scope (so a
-        // page may be shorter than `limit`; `nextCursor` still continues after it).
+        // page may be shorter than `limit`; `nextCursor` still continues after it). Issue #11: one
+        // rule (authorizer.visibleTo), each machine's labels read once per page.
+        const sees = authorizer.visibleTo(principal);
         const visible = [];
         for (const summary of list.jobs) {
           const job = await jobs.get(summary.id);
-          if (await authorizer.seesAll(principal, job.targets.map((target) => target.agentId))) visible.push(summary);
+          const answers = await Promise.all([...new Set(job.targets.map((target) => target.agentId))].map(sees));
+          if (answers.every(Boolean)) visible.push(summary);
         }
         return { ...list, jobs: visible };
       },
@@ -128,7 +159,7 @@ export function jobsRoutes({ jobs, authorizer, fanOutLimit }: { jobs: JobsServic
         const job = await jobs.get(request.params.id);
         // Issue #6: a scoped operator sees a job only if every machine in it is within scope.
         if (request.principal) await authorizer.checkAll(request.principal, job.targets.map((target) => target.agentId));
-        return job;
+        return jobForReader(job, request.principal);
       },
     );
     app.post(

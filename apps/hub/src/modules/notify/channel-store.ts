@@ -1,15 +1,6 @@
-import {
-  CHANNEL_SECRET_FIELDS,
-  SECRET_MASK,
-  type Channel,
-  type ChannelTemplate,
-  type ChannelType,
-  type MaintenanceWindow,
-  type QuietHours,
-  type RateLimit,
-} from '@farol/protocol';
+import { CHANNEL_SECRET_FIELDS, SECRET_MASK, type Channel, type ChannelType, type MaintenanceWindow, type QuietHours, type RateLimit } from '@farol/protocol';
 import type { SecretBox } from '../../infra/secret-box.js';
-import type { ChannelRow } from './notify.repository.js';
+import type { ChannelRecord } from './notify.repository.js';
 import type { SendableChannel } from './providers.js';
 
 /** Unless a channel says otherwise: 20 messages a minute (Telegram allows 20/min to a group). */
@@ -41,7 +32,7 @@ export function maskSecret(value: string): string {
  * Splits settings into what may be stored in clear (secrets replaced by their masks) and the
  * sealed secrets.
  */
-export function sealSettings(type: ChannelType, settings: Record<string, unknown>, id: string, box: SecretBox): { clear: string; sealed: string | null } {
+export function sealSettings(type: ChannelType, settings: Record<string, unknown>, id: string, box: SecretBox): { clear: Record<string, unknown>; sealed: string | null } {
   const clear: Record<string, unknown> = {};
   const secrets: Record<string, string> = {};
   for (const [key, value] of Object.entries(settings)) {
@@ -53,44 +44,42 @@ export function sealSettings(type: ChannelType, settings: Record<string, unknown
       clear[key] = value;
     }
   }
-  return { clear: JSON.stringify(clear), sealed: Object.keys(secrets).length > 0 ? box.seal(JSON.stringify(secrets), channelSecretContext(id)) : null };
+  return { clear, sealed: Object.keys(secrets).length > 0 ? box.seal(JSON.stringify(secrets), channelSecretContext(id)) : null };
 }
 
 /** The settings with secrets opened. */
-export function openSettings(row: ChannelRow, box: SecretBox): Record<string, unknown> {
-  const clear = JSON.parse(row.settings) as Record<string, unknown>;
-  const secrets = row.secrets_sealed ? (JSON.parse(box.open(row.secrets_sealed, channelSecretContext(row.id))) as Record<string, string>) : {};
-  return { ...clear, ...secrets };
+export function openSettings(record: ChannelRecord, box: SecretBox): Record<string, unknown> {
+  const secrets = record.secretsSealed ? (JSON.parse(box.open(record.secretsSealed, channelSecretContext(record.id))) as Record<string, string>) : {};
+  return { ...record.settings, ...secrets };
 }
 
-export function toChannel(row: ChannelRow): Channel {
+export function toChannel(record: ChannelRecord): Channel {
   return {
-    id: row.id,
-    name: row.name,
-    type: row.type as ChannelType,
-    enabled: row.enabled === 1,
-    settings: JSON.parse(row.settings) as Record<string, unknown>,
-    template: row.template ? (JSON.parse(row.template) as ChannelTemplate) : null,
-    rateLimit: row.rate_limit ? (JSON.parse(row.rate_limit) as RateLimit) : DEFAULT_RATE_LIMIT,
-    quietHours: row.quiet_hours ? (JSON.parse(row.quiet_hours) as QuietHours) : null,
-    maintenance: JSON.parse(row.maintenance) as MaintenanceWindow[],
-    source: row.source === 'file' ? 'file' : 'api',
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    id: record.id,
+    name: record.name,
+    type: record.type,
+    enabled: record.enabled,
+    settings: record.settings,
+    template: record.template,
+    rateLimit: record.rateLimit ?? DEFAULT_RATE_LIMIT,
+    quietHours: record.quietHours,
+    maintenance: record.maintenance,
+    source: record.source,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
   };
 }
 
-export function openChannel(row: ChannelRow, box: SecretBox): OpenChannel {
-  const channel = toChannel(row);
+export function openChannel(record: ChannelRecord, box: SecretBox): OpenChannel {
   return {
-    id: channel.id,
-    name: channel.name,
-    type: channel.type,
-    settings: openSettings(row, box),
-    template: channel.template,
-    enabled: channel.enabled,
-    rateLimit: channel.rateLimit,
-    quietHours: channel.quietHours,
-    maintenance: channel.maintenance,
+    id: record.id,
+    name: record.name,
+    type: record.type,
+    settings: openSettings(record, box),
+    template: record.template,
+    enabled: record.enabled,
+    rateLimit: record.rateLimit ?? DEFAULT_RATE_LIMIT,
+    quietHours: record.quietHours,
+    maintenance: record.maintenance,
   };
 }

@@ -17,8 +17,9 @@ import { randomId } from '../../infra/ids.js';
 import type { Logger } from '../../infra/logger.js';
 import type { SecretBox } from '../../infra/secret-box.js';
 import { openChannel, openSettings, sealSettings, toChannel } from './channel-store.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { NetworkGuard } from './net-guard.js';
-import type { ChannelRow, NotifyRepository } from './notify.repository.js';
+import type { ChannelRecord, NotifyRepository } from './notify.repository.js';
 import { sendToChannel } from './providers.js';
 import { ALERT_PLACEHOLDERS, TITLE_PLACEHOLDERS, unknownPlaceholders } from './render.js';
 
@@ -30,6 +31,8 @@ export interface ChannelsServiceDeps {
   logger: Logger;
   /** Name shown in messages ("Farol" by default). */
   hubName?: string;
+  /** Where channel changes are recorded, never with setting values (issue #11; main.ts always wires the audit log). */
+  audit?: Pick<AuditService, 'record'>;
 }
 
 /** Settings holding a URL or host a message is sent to: checked by the address guard. */
@@ -45,8 +48,8 @@ const DESTINATION_FIELDS: Record<ChannelType, string[]> = {
 };
 
 /** Channel CRUD, configuration-file import and "send test". */
-export function createChannelsService({ repo, box, guard, clock, logger, hubName }: ChannelsServiceDeps) {
-  async function find(ref: string): Promise<ChannelRow> {
+export function createChannelsService({ repo, box, guard, clock, logger, hubName, audit }: ChannelsServiceDeps) {
+  async function find(ref: string): Promise<ChannelRecord> {
     const row = await repo.findChannel(ref);
     if (!row) throw new FarolError('not_found', `no channel "${ref}"; list them with farol channels ls`);
     return row;
@@ -87,27 +90,26 @@ export function createChannelsService({ repo, box, guard, clock, logger, hubName
     if (issues.length > 0) throw new FarolError('validation_failed', `${issues[0]!.path}: ${issues[0]!.message}`, { issues });
   }
 
-  function rowFor(input: ChannelCreate, id: string, source: 'api' | 'file', createdAt: number): ChannelRow {
+  function recordFor(input: ChannelCreate, id: string, source: 'api' | 'file', createdAt: number): ChannelRecord {
     const { clear, sealed } = sealSettings(input.type, input.settings as Record<string, unknown>, id, box);
-    const now = clock.now();
     return {
       id,
       name: input.name,
       type: input.type,
-      enabled: input.enabled ? 1 : 0,
+      enabled: Boolean(input.enabled),
       settings: clear,
-      secrets_sealed: sealed,
-      template: input.template ? JSON.stringify(input.template) : null,
-      rate_limit: input.rateLimit ? JSON.stringify(input.rateLimit) : null,
-      quiet_hours: input.quietHours ? JSON.stringify(input.quietHours) : null,
-      maintenance: JSON.stringify(input.maintenance ?? []),
+      secretsSealed: sealed,
+      template: input.template ?? null,
+      rateLimit: input.rateLimit ?? null,
+      quietHours: input.quietHours ?? null,
+      maintenance: input.maintenance ?? [],
       source,
-      created_at: createdAt,
-      updated_at: now,
+      createdAt,
+      updatedAt: clock.now(),
     };
   }
 
-  function refuseFileManaged(row: ChannelRow): void {
+  function refuseFileManaged(row: ChannelRecord): void {
     if (row.source === 'file') throw new FarolError('conflict', `channel "${row.name}" comes from the configuration file; change it there`);
   }
 
@@ -120,19 +122,20 @@ export function createChannelsService({ repo, box, guard, clock, logger, hubName
       return toChannel(await find(ref));
     },
 
-    async create(input: ChannelCreate): Promise<Channel> {
+    async create(input: ChannelCreate, actor = 'hub'): Promise<Channel> {
       await check(input);
       if (await repo.findChannel(input.name)) throw new FarolError('name_taken', `a channel named "${input.name}" exists`);
-      const row = rowFor(input, randomId('ch'), 'api', clock.now());
+      const row = recordFor(input, randomId('ch'), 'api', clock.now());
       await repo.insertChannel(row);
       logger.info({ channelId: row.id, name: row.name, type: row.type }, 'channel created');
+      await audit?.record({ actor, action: 'channel.create', details: { channelId: row.id, name: row.name, type: row.type, enabled: input.enabled ?? true } });
       return toChannel(row);
     },
 
-    async update(ref: string, patch: ChannelPatch): Promise<Channel> {
+    async update(ref: string, patch: ChannelPatch, actor = 'hub'): Promise<Channel> {
       const row = await find(ref);
       refuseFileManaged(row);
-      const type = row.type as ChannelType;
+      const type = row.type;
       const current = openSettings(row, box);
       const changes = { ...patch.settings };
       // A secret sent back as its mask means "unchanged".
@@ -147,7 +150,7 @@ export function createChannelsService({ repo, box, guard, clock, logger, hubName
         enabled: patch.enabled ?? existing.enabled,
         settings: { ...current, ...changes },
         ...(patch.template === null ? {} : { template: patch.template ?? existing.template ?? undefined }),
-        ...(patch.rateLimit === null ? {} : { rateLimit: patch.rateLimit ?? (row.rate_limit ? existing.rateLimit : undefined) }),
+        ...(patch.rateLimit === null ? {} : { rateLimit: patch.rateLimit ?? row.rateLimit ?? undefined }),
         quietHours: patch.quietHours === undefined ? existing.quietHours : patch.quietHours,
         maintenance: patch.maintenance ?? existing.maintenance,
       };
@@ -161,17 +164,20 @@ export function createChannelsService({ repo, box, guard, clock, logger, hubName
         const other = await repo.findChannel(parsed.data.name);
         if (other && other.id !== row.id) throw new FarolError('name_taken', `a channel named "${parsed.data.name}" exists`);
       }
-      const next = rowFor(parsed.data, row.id, 'api', row.created_at);
-      await repo.updateChannel(row.id, next);
+      const next = recordFor(parsed.data, row.id, 'api', row.createdAt);
+      await repo.updateChannel(next);
       logger.info({ channelId: row.id, name: next.name }, 'channel updated');
+      // What changed by name only: settings hold tokens and webhook URLs.
+      await audit?.record({ actor, action: 'channel.update', details: { channelId: row.id, name: next.name, changed: Object.keys(patch), settings: Object.keys(changes) } });
       return toChannel(next);
     },
 
-    async remove(ref: string): Promise<void> {
+    async remove(ref: string, actor = 'hub'): Promise<void> {
       const row = await find(ref);
       refuseFileManaged(row);
       await repo.deleteChannel(row.id);
       logger.info({ channelId: row.id, name: row.name }, 'channel deleted');
+      await audit?.record({ actor, action: 'channel.delete', details: { channelId: row.id, name: row.name, type: row.type } });
     },
 
     /** Sends a test message now, outside the outbox, and reports the provider's answer. */
@@ -220,8 +226,8 @@ export function createChannelsService({ repo, box, guard, clock, logger, hubName
       const existing = await repo.listChannels();
       for (const input of parsed) {
         const current = existing.find((c) => c.name === input.name);
-        if (current) await repo.updateChannel(current.id, rowFor(input, current.id, 'file', current.created_at));
-        else await repo.insertChannel(rowFor(input, randomId('ch'), 'file', clock.now()));
+        if (current) await repo.updateChannel(recordFor(input, current.id, 'file', current.createdAt));
+        else await repo.insertChannel(recordFor(input, randomId('ch'), 'file', clock.now()));
       }
       for (const stale of existing.filter((c) => c.source === 'file' && !names.has(c.name))) await repo.deleteChannel(stale.id);
       logger.info({ channels: parsed.length }, 'channels loaded from the configuration file');

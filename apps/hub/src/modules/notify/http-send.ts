@@ -8,8 +8,11 @@ export interface HttpRequestSpec {
   url: string;
   method?: 'POST' | 'GET' | 'HEAD';
   headers?: Record<string, string>;
-  body?: string;
+  /** Text is sent as UTF-8; bytes as they are (an encrypted Web Push message). */
+  body?: string | Buffer;
   timeoutMs?: number;
+  /** Aborts the request (a long poll stopped when the hub stops leading). */
+  signal?: AbortSignal;
 }
 
 export interface HttpAnswer {
@@ -34,7 +37,7 @@ export async function sendHttp(guard: NetworkGuard, spec: HttpRequestSpec): Prom
     else callback(null, addresses[0]!.address, addresses[0]!.family);
   };
   const transport = url.protocol === 'https:' ? https : http;
-  const body = spec.body === undefined ? undefined : Buffer.from(spec.body, 'utf8');
+  const body = spec.body === undefined ? undefined : Buffer.isBuffer(spec.body) ? spec.body : Buffer.from(spec.body, 'utf8');
   return await new Promise<HttpAnswer>((resolve, reject) => {
     const request = transport.request(
       url,
@@ -45,6 +48,7 @@ export async function sendHttp(guard: NetworkGuard, spec: HttpRequestSpec): Prom
         timeout: spec.timeoutMs ?? 15_000,
         // A fresh connection per delivery: a pooled socket would skip the address check.
         agent: false,
+        ...(spec.signal ? { signal: spec.signal } : {}),
       },
       (response) => {
         const chunks: Buffer[] = [];

@@ -23,6 +23,26 @@ describe('network guard', () => {
     expect(() => guard.checkAddress('2606:4700:4700::1111')).not.toThrow();
   });
 
+  it('refuses every IPv6 form that embeds a refused IPv4: compatible, NAT64, 6to4, Teredo, SIIT, mapped (#11)', () => {
+    const guard = createNetworkGuard();
+    const forms = [
+      '::127.0.0.1', '::7f00:1', '::a9fe:a9fe', '::10.0.0.1', // IPv4-compatible, as URLs normalise them
+      '64:ff9b::127.0.0.1', '64:ff9b::a9fe:a9fe', '64:ff9b:1::7f00:1', '64:ff9b:1:0:0:0:a9fe:a9fe', // NAT64
+      '2002:7f00:1::1', '2002:a9fe:a9fe::1', // 6to4
+      '2001:0:4136:e378:8000:63bf:80ff:fffe', // Teredo, client 127.0.0.1 (inverted)
+      '::ffff:0:7f00:1', '::ffff:7f00:1', '0:0:0:0:0:ffff:127.0.0.1', // SIIT, mapped
+    ];
+    for (const address of forms) expect(() => guard.checkAddress(address), address).toThrow(/notifications only go to public addresses/);
+    // The deprecated compatible form is refused even around a public IPv4; plain IPv6 stays allowed.
+    expect(() => guard.checkAddress('2a00:1450:4001::1')).not.toThrow();
+  });
+
+  it('refuses the compatible forms from a URL, as a channel or webhook would save it (#11)', async () => {
+    const guard = createNetworkGuard();
+    expect(await refusedCode(guard.checkUrl('http://[::127.0.0.1]:18191/i3'))).toBe('destination_refused');
+    expect(await refusedCode(guard.checkUrl('http://[::a9fe:a9fe]/latest/meta-data/'))).toBe('destination_refused');
+  });
+
   it('allows exactly the configured networks (Tailscale CGNAT, one LAN host)', () => {
     const guard = createNetworkGuard({ allow: parseNetworks('100.64.0.0/10, 192.168.1.20') });
     expect(() => guard.checkAddress('100.101.102.103')).not.toThrow();

@@ -48,7 +48,18 @@ export function createNetworkGuard({ allow = [], resolver = systemResolver }: { 
     if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
     const allowed = allow.some(([network, bits]) => network.kind() === parsed.kind() && parsed.match([network, bits] as never));
     if (allowed) return;
-    const range = parsed.range();
+    if (parsed.kind() === 'ipv6') {
+      // An IPv6 form that carries an IPv4 address may be routed to that IPv4 by some stacks
+      // (compatible ::a.b.c.d, NAT64, 6to4, Teredo, SIIT): judge the IPv4 inside as well (#11).
+      const embedded = embeddedIPv4(parsed as ipaddr.IPv6);
+      if (embedded && embedded.range() !== 'unicast') {
+        throw new FarolError(
+          'destination_refused',
+          `${host} resolves to ${parsed.toString()}, which embeds ${embedded.toString()} (${embedded.range()}); notifications only go to public addresses unless FAROL_NOTIFY_ALLOW_NETWORKS allows it`,
+        );
+      }
+    }
+    const range = parsed.kind() === 'ipv6' && isIPv4Compatible(parsed as ipaddr.IPv6) ? 'ipv4Compatible' : parsed.range();
     if (range !== 'unicast') {
       throw new FarolError(
         'destination_refused',
@@ -95,4 +106,32 @@ export function createNetworkGuard({ allow = [], resolver = systemResolver }: { 
       }
     },
   };
+}
+
+/** `::a.b.c.d` (deprecated by RFC 4291), apart from `::` and `::1`, which have their own ranges. */
+function isIPv4Compatible(address: ipaddr.IPv6): boolean {
+  const parts = address.parts;
+  return parts.slice(0, 6).every((part) => part === 0) && (parts[6] !== 0 || parts[7]! > 1);
+}
+
+function ipv4FromWords(high: number, low: number): ipaddr.IPv4 {
+  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+}
+
+/**
+ * The IPv4 address an IPv6 address carries, for every form that embeds one: IPv4-compatible
+ * `::/96`, SIIT `::ffff:0:0:0/96`, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48` (RFC 6052 puts the
+ * IPv4 in the last 32 bits of a /96), 6to4 `2002::/16` (bits 16-47) and Teredo `2001::/32`
+ * (the client address, inverted, in the last 32 bits).
+ */
+export function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | undefined {
+  const p = address.parts as number[];
+  const zeros = (from: number, to: number): boolean => p.slice(from, to).every((part) => part === 0);
+  if (address.isIPv4MappedAddress()) return address.toIPv4Address();
+  if (isIPv4Compatible(address)) return ipv4FromWords(p[6]!, p[7]!);
+  if (zeros(0, 4) && p[4] === 0xffff && p[5] === 0) return ipv4FromWords(p[6]!, p[7]!);
+  if (p[0] === 0x64 && p[1] === 0xff9b && (zeros(2, 6) || p[2] === 1)) return ipv4FromWords(p[6]!, p[7]!);
+  if (p[0] === 0x2002) return ipv4FromWords(p[1]!, p[2]!);
+  if (p[0] === 0x2001 && p[1] === 0) return ipv4FromWords(p[6]! ^ 0xffff, p[7]! ^ 0xffff);
+  return undefined;
 }

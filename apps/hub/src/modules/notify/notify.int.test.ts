@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FarolError, type AlertNotice, type ChannelCreateInput, ChannelCreateSchema, type Labels, type Notification } from '@farol/protocol';
+import { FarolError, SECRET_MASK, type AlertNotice, type ChannelCreateInput, ChannelCreateSchema, type Labels, type Notification } from '@farol/protocol';
 import { createMemoryBus } from '../../infra/bus.js';
 import { openSqliteDatabase, type Db } from '../../infra/database.js';
 import { createLogger } from '../../infra/logger.js';
@@ -464,6 +464,43 @@ describe('delivery you can rely on', () => {
     await h.outbox.notify(['nope', channel.id, 'n8n'], alerts(notice()));
     expect(await h.outbox.listOutbox(undefined, 10)).toHaveLength(1);
   });
+
+  it('the repository hands the worker typed records, not raw rows (#21)', async () => {
+    await h.channels.create(webhookChannel('n8n', receiver));
+    await h.outbox.notify(['n8n'], alerts(notice({ summary: 'disk full', severity: 'critical' })));
+    const [record] = await h.repo.due(T0, 10);
+    expect(record).toMatchObject({ target: 'channel', kind: 'alerts', critical: true, state: 'pending', attempts: 0, createdAt: T0, nextAttemptAt: T0, sentAt: null, lastError: null });
+    expect(record).not.toHaveProperty('target_id');
+  });
+
+  it('the repository hands channels and webhook subscriptions to the services as typed records, not raw rows (#21)', async () => {
+    await h.channels.create(webhookChannel('n8n', receiver, { quietHours: { start: '22:00', end: '07:00', timezone: 'UTC' } }));
+    const channel = await h.repo.findChannel('n8n');
+    expect(channel).toMatchObject({
+      name: 'n8n',
+      type: 'webhook',
+      enabled: true,
+      settings: { url: `${new URL(receiver.url).origin}/${SECRET_MASK}`, secret: SECRET_MASK },
+      secretsSealed: expect.any(String),
+      template: null,
+      rateLimit: null,
+      quietHours: { start: '22:00', end: '07:00', timezone: 'UTC' },
+      maintenance: [],
+      source: 'api',
+      createdAt: T0,
+      updatedAt: T0,
+    });
+    expect(channel).not.toHaveProperty('secrets_sealed');
+    await h.channels.update('n8n', { enabled: false });
+    expect((await h.repo.listChannels())[0]).toMatchObject({ name: 'n8n', enabled: false, settings: channel!.settings, secretsSealed: expect.any(String) });
+
+    await h.webhooks.create({ name: 'hook', url: `${receiver.url}/events`, secret: HMAC_SECRET, events: ['agent.offline'], selector: { labels: 'role=db' }, enabled: true });
+    await h.webhooks.update('hook', { enabled: false, events: ['agent.offline', 'job.finished'] });
+    const hook = await h.repo.findWebhook('hook');
+    expect(hook).toMatchObject({ name: 'hook', enabled: false, events: ['agent.offline', 'job.finished'], selector: { labels: 'role=db' }, urlSealed: expect.any(String), secretSealed: expect.any(String), createdAt: T0 });
+    expect(hook).not.toHaveProperty('url_sealed');
+    expect(await h.webhooks.get('hook')).toMatchObject({ enabled: false, signed: true, events: ['agent.offline', 'job.finished'], url: `${new URL(receiver.url).origin}/${SECRET_MASK}` });
+  });
 });
 
 describe('address guard and secrets', () => {
@@ -640,6 +677,39 @@ describe('event webhooks', () => {
       expect(bodies[0]).toMatchObject({ agent_name: 'db-1', status: 'alive', agent: { id: 'ag_db' }, alert: { alertId: 'al_0000000000000001', event: 'firing', summary: 'disk /var 97 % > 90 %', value: 97, threshold: 90, labels: { role: 'db' } } });
       expect(bodies[1]).toMatchObject({ at: T0 + 60_000, alert: { event: 'resolved', resolvedAt: T0 + 60_000, labels: { role: 'db' } } });
       expect(bodies[2]).toMatchObject({ at: T0 + 5_000, agent: null, job: { id: 'job_1', state: 'done', command: 'apt upgrade -y', total: 3, ok: 2, failed: 1 } });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('the leader reads the subscriptions once, and again after any hub changes them (issue #14)', async () => {
+    const receiver = await track(startWebhookReceiver());
+    const dataDir = tempDir();
+    const h = await openHarness(dataDir);
+    try {
+      agentsById.set('ag_db', { seq: 1, id: 'ag_db', name: 'db-1', labels: { role: 'db' } });
+      let reads = 0;
+      const counted = { ...h.repo, listWebhooks: () => ((reads += 1), h.repo.listWebhooks()) };
+      const deps = { box: createSecretBox(loadSecretKey(dataDir, undefined)), guard: createNetworkGuard({ allow: parseNetworks('127.0.0.1/32') }), clock: h.clock, logger: createLogger('silent'), bus: h.bus };
+      const agents = { findById: async (id: string) => agentsById.get(id), latestSample: async () => undefined };
+      // The leader's consumers, and another hub's API on the same database and bus.
+      const leader = createWebhooksService({ ...deps, repo: counted, agents, enqueue: h.outbox.enqueueWebhook });
+      const elsewhere = createWebhooksService({ ...deps, repo: h.repo, agents, enqueue: h.outbox.enqueueWebhook });
+      const off = leader.attach();
+      const offline = (at: number) => h.bus.publish('agent.status', { agentId: 'ag_db', name: 'db-1', status: 'offline', lastSeen: at - 30_000, at, reason: 'heartbeat_missed' });
+      offline(T0);
+      await waitFor(() => (reads === 1 ? true : undefined), 5_000, 'the subscriptions read');
+      await elsewhere.create({ name: 'late', url: `${receiver.url}/events`, events: ['agent.offline'], selector: {}, enabled: true });
+      offline(T0 + 2_000);
+      offline(T0 + 3_000);
+      await waitFor(async () => ((await h.outbox.listOutbox(undefined, 10)).length === 2 ? true : undefined), 5_000, 'both later events queued');
+      // Read again after the change, then kept for the next event.
+      expect(reads).toBe(2);
+      await elsewhere.update('late', { enabled: false });
+      offline(T0 + 4_000);
+      await waitFor(() => (reads === 3 ? true : undefined), 5_000, 'read again after the change');
+      off();
+      expect(await h.outbox.listOutbox(undefined, 10)).toHaveLength(2);
     } finally {
       await h.close();
     }

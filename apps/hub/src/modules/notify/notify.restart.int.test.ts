@@ -70,8 +70,13 @@ describe('a hub restart with a delivery pending', () => {
     const [request] = receiver.requests;
     expect(request).toMatchObject({ method: 'POST', path: '/webhook/vigilo', headers: { 'x-farol-delivery': pending.id } });
     expect(request!.json).toMatchObject({ id: pending.id, event: 'agent.online', agent_name: 'db-restart', status: 'alive', agent: { name: 'db-restart' } });
-    const { entries } = (await api(second, 'GET', '/api/notify/outbox')).body as { entries: Array<{ id: string; state: string }> };
-    expect(entries.find((e) => e.id === pending.id)).toMatchObject({ state: 'sent' });
+    // The receiver has the request before the hub records the answer: wait for the record.
+    const recorded = await waitFor(async () => {
+      const { entries } = (await api(second, 'GET', '/api/notify/outbox')).body as { entries: Array<{ id: string; state: string }> };
+      const entry = entries.find((e) => e.id === pending.id);
+      return entry && entry.state !== 'sending' && entry.state !== 'pending' ? entry : undefined;
+    }, 10_000, 'the delivery recorded');
+    expect(recorded).toMatchObject({ state: 'sent' });
     expect(receiver.requests.filter((r) => r.headers['x-farol-delivery'] === pending.id)).toHaveLength(1);
   });
 });

@@ -1,12 +1,16 @@
-import { FarolError, NotificationSchema, type Notification, type OutboxEntry, type OutboxState, type WebhookEventPayload } from '@farol/protocol';
+import { FarolError, NotificationSchema, type AlertNotice, type Notification, type OutboxEntry, type OutboxState, type WebhookEventPayload } from '@farol/protocol';
 import type { Clock } from '../../infra/clock.js';
 import { randomId } from '../../infra/ids.js';
+import { StaleLeaderError } from '../../infra/leadership.js';
 import type { Logger } from '../../infra/logger.js';
 import type { SecretBox } from '../../infra/secret-box.js';
+import { noTracing, type TraceSpan, type Tracing } from '../../infra/tracing.js';
 import { openChannel, type OpenChannel } from './channel-store.js';
+import { createOutboxWorker, systemTimers, type WorkerTimers } from './outbox-worker.js';
 import { sendHttp } from './http-send.js';
+import type { ChatActions, ChatOffer } from '../chat/chat-actions.js';
 import type { NetworkGuard } from './net-guard.js';
-import type { NewOutboxRow, NotifyRepository, OutboxRow } from './notify.repository.js';
+import type { ClaimFence, NewOutboxRecord, NotifyRepository, OutboxRecord } from './notify.repository.js';
 import { classifyAnswer, classifyError, sendToChannel, webhookHeaders, type AttemptOutcome } from './providers.js';
 import { isCritical } from './render.js';
 import { activeMaintenance, quietHoursEnd } from './schedule.js';
@@ -20,6 +24,13 @@ import { webhookSecretContext } from './webhooks.service.js';
 export interface Notifier {
   notify(channelRefs: string[], notification: Notification): Promise<void>;
   applyChannelsConfig(raw: unknown[]): Promise<void>;
+  /** Issue #20: alert notices for subscribed browsers (modules/push), once each. */
+  push?(notices: AlertNotice[]): Promise<void>;
+}
+
+/** The Web Push side (modules/push) as the outbox sees it: one encrypted message to one browser. */
+export interface PushSender {
+  send(subscriptionId: string, payload: string, context: { deliveryId: string; timeoutMs: number }): Promise<AttemptOutcome | { dropped: string } | { gone: string }>;
 }
 
 /** Retry policy of the outbox worker. */
@@ -48,6 +59,8 @@ const MAX_RETRY_AFTER_MS = 3_600_000;
 const BATCH = 100;
 /** Even with nothing due, look again this often (rows inserted by another process, clock jumps). */
 const IDLE_POLL_MS = 30_000;
+/** A row is due while some delivery runs: look again this often (that delivery's end also wakes). */
+const BUSY_POLL_MS = 1_000;
 /** Finished rows older than `keepMs` are deleted this often. */
 const PRUNE_EVERY_MS = 3_600_000;
 
@@ -61,6 +74,18 @@ export interface NotifyServiceDeps {
   random?: () => number;
   policy?: Partial<DeliveryPolicy>;
   hubName?: string;
+  /** Default setTimeout; unit tests drive the worker's timer themselves. */
+  timers?: WorkerTimers;
+  /** Rows were queued here (several hubs, issue #14: main.ts tells the leader, whose worker delivers them). */
+  onQueued?: () => void;
+  /** Checks, inside the claim's transaction, that this hub's leader term still holds (issue #14; `Leadership.fence`). */
+  fence?: ClaimFence;
+  /** Issue #20: a span per delivery attempt (FAROL_OTLP_ENDPOINT); default off. */
+  tracing?: Tracing;
+  /** Issue #20: sends rows of target `push` (browser notifications); absent: such rows fail. */
+  push?: PushSender;
+  /** Issue #20: the actions an alert message offers (Telegram buttons, Slack and Discord links). */
+  chatActions?: Pick<ChatActions, 'offerFor'>;
 }
 
 /** Backoff before the next attempt: exponential with jitter, never sooner than Retry-After asks. */
@@ -79,14 +104,13 @@ export function retryDelay(attempts: number, policy: DeliveryPolicy, random: () 
  */
 export function createNotifyService(deps: NotifyServiceDeps) {
   const { repo, box, guard, clock, logger } = deps;
+  const tracing = deps.tracing ?? noTracing;
   const random = deps.random ?? Math.random;
   const policy: DeliveryPolicy = { ...DEFAULT_DELIVERY_POLICY, ...deps.policy };
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let started = false;
   let stopped = false;
   let lastPrune = 0;
+  /** Who claims rows while this hub delivers: the leader term (issue #14); null until `start`. */
+  let claimant: { holder: string; epoch: number } | null = null;
 
   async function prune(): Promise<void> {
     lastPrune = clock.now();
@@ -94,50 +118,28 @@ export function createNotifyService(deps: NotifyServiceDeps) {
     if (pruned > 0) logger.info({ deliveries: pruned }, 'old deliveries pruned from the outbox');
   }
 
-  function schedule(delayMs: number): void {
-    if (!started || stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      kick();
-    }, Math.max(0, Math.min(delayMs, IDLE_POLL_MS)));
-  }
-
   /**
-   * Starts a scan unless one is running (then it runs again after). A scan starts the due
-   * targets that are not already being delivered and does not wait for them: a provider that
-   * hangs until the timeout delays its own channel only.
+   * Scans start the due targets that are not already being delivered and do not wait for them:
+   * a provider that hangs until the timeout delays its own channel only.
    */
-  function kick(): void {
-    if (!started || stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = scan()
-      .then(async () => {
-        running = undefined;
-        if (again) {
-          again = false;
-          kick();
-          return;
-        }
-        if (clock.now() - lastPrune >= PRUNE_EVERY_MS) await prune();
-        const next = await repo.nextDueAt();
-        // Rows due now belong to targets in flight (their end kicks again) or wait for the next
-        // scan; the idle poll is the safety net.
-        schedule(next === null || next <= clock.now() ? IDLE_POLL_MS : next - clock.now());
-      })
-      .catch((error: unknown) => {
-        running = undefined;
-        logger.error({ err: error }, 'outbox scan failed');
-        schedule(IDLE_POLL_MS);
-      });
-  }
+  const worker = createOutboxWorker({
+    scan: async () => void (await scan()),
+    afterScan: async () => {
+      if (clock.now() - lastPrune >= PRUNE_EVERY_MS) await prune();
+    },
+    nextDueAt: () => repo.nextDueAt(),
+    isDelivering: () => inFlight.size > 0,
+    clock,
+    timers: deps.timers ?? systemTimers,
+    idlePollMs: IDLE_POLL_MS,
+    busyPollMs: BUSY_POLL_MS,
+    onError: (error) => logger.error({ err: error }, 'outbox scan failed'),
+  });
+  const kick = (): void => worker.wake();
 
   /** Holds the remaining due rows of a target until `at`, without counting an attempt. */
-  async function holdRest(rows: OutboxRow[], at: number): Promise<void> {
-    for (const row of rows) if ((row.next_attempt_at ?? 0) < at) await repo.reschedule(row.id, at, row.last_error);
+  async function holdRest(rows: OutboxRecord[], at: number): Promise<void> {
+    for (const row of rows) if ((row.nextAttemptAt ?? 0) < at) await repo.reschedule(row.id, at, row.lastError);
   }
 
   /** What a pass knows about one channel: loaded once for all its due rows. */
@@ -154,7 +156,7 @@ export function createNotifyService(deps: NotifyServiceDeps) {
     return { channel, sent: await repo.sentSince(channel.id, now - channel.rateLimit.perSeconds * 1000) };
   }
 
-  async function attemptChannel(row: OutboxRow, now: number, pass: ChannelPass): Promise<AttemptOutcome | { held: number } | { dropped: string } | { gone: string }> {
+  async function attemptChannel(row: OutboxRecord, now: number, pass: ChannelPass): Promise<AttemptOutcome | { held: number } | { dropped: string } | { gone: string }> {
     const { channel } = pass;
     if (!channel) return { gone: 'the channel was deleted' };
     const notification = NotificationSchema.parse(JSON.parse(row.payload));
@@ -162,28 +164,40 @@ export function createNotifyService(deps: NotifyServiceDeps) {
       if (!channel.enabled) return { dropped: 'the channel is disabled' };
       const maintenance = activeMaintenance(channel.maintenance, now);
       if (maintenance) {
-        if (row.critical === 1) return { held: maintenance.end };
+        if (row.critical) return { held: maintenance.end };
         return { dropped: `maintenance window${maintenance.reason ? ` (${maintenance.reason})` : ''}` };
       }
       const quietEnd = quietHoursEnd(channel.quietHours, now);
-      if (quietEnd !== null && row.critical !== 1) return { held: quietEnd };
+      if (quietEnd !== null && !row.critical) return { held: quietEnd };
     }
     const windowMs = channel.rateLimit.perSeconds * 1000;
     const recent = pass.sent.filter((at) => at > now - windowMs);
     if (recent.length >= channel.rateLimit.count) return { held: recent[recent.length - channel.rateLimit.count]! + windowMs };
-    if (!(await repo.claim(row.id))) return { gone: 'claimed elsewhere' };
-    const outcome = await sendToChannel(channel, notification, { guard, now, renderAt: row.created_at, deliveryId: row.id, timeoutMs: policy.timeoutMs, ...(deps.hubName ? { hub: deps.hubName } : {}) });
+    if (!(await repo.claim(row.id, claimant, deps.fence))) return { gone: 'claimed elsewhere' };
+    const offer = await offerOf(channel, notification, row.id);
+    const outcome = await sendToChannel(channel, notification, { guard, now, renderAt: row.createdAt, deliveryId: row.id, timeoutMs: policy.timeoutMs, offer, ...(deps.hubName ? { hub: deps.hubName } : {}) });
     if (outcome.ok) pass.sent.push(now);
     return outcome;
   }
 
-  async function attemptWebhook(row: OutboxRow, now: number): Promise<AttemptOutcome | { dropped: string } | { gone: string }> {
-    const hook = await repo.findWebhook(row.target_id);
+  /** The message's actions; without them (a database hiccup) the alert still goes out, as text. */
+  async function offerOf(channel: OpenChannel, notification: Notification, deliveryId: string): Promise<ChatOffer | null> {
+    if (!deps.chatActions) return null;
+    try {
+      return await deps.chatActions.offerFor(channel, notification, deliveryId);
+    } catch (error) {
+      logger.warn({ err: error, deliveryId, channel: channel.name }, 'chat actions could not be prepared; the message goes out without them');
+      return null;
+    }
+  }
+
+  async function attemptWebhook(row: OutboxRecord, now: number): Promise<AttemptOutcome | { dropped: string } | { gone: string }> {
+    const hook = await repo.findWebhook(row.targetId);
     if (!hook) return { gone: 'the webhook subscription was deleted' };
-    if (hook.enabled !== 1 && row.kind !== 'test') return { dropped: 'the webhook subscription is disabled' };
-    if (!(await repo.claim(row.id))) return { gone: 'claimed elsewhere' };
-    const url = box.open(hook.url_sealed, webhookSecretContext(hook.id, 'url'));
-    const secret = hook.secret_sealed ? box.open(hook.secret_sealed, webhookSecretContext(hook.id, 'secret')) : undefined;
+    if (!hook.enabled && row.kind !== 'test') return { dropped: 'the webhook subscription is disabled' };
+    if (!(await repo.claim(row.id, claimant, deps.fence))) return { gone: 'claimed elsewhere' };
+    const url = box.open(hook.urlSealed, webhookSecretContext(hook.id, 'url'));
+    const secret = hook.secretSealed ? box.open(hook.secretSealed, webhookSecretContext(hook.id, 'secret')) : undefined;
     const body = JSON.stringify({ id: row.id, ...(JSON.parse(row.payload) as Omit<WebhookEventPayload, 'id'>) });
     try {
       return classifyAnswer(await sendHttp(guard, { url, body, headers: webhookHeaders(body, row.id, secret, now), timeoutMs: policy.timeoutMs }), now);
@@ -192,19 +206,47 @@ export function createNotifyService(deps: NotifyServiceDeps) {
     }
   }
 
+  function endDeliverySpan(span: TraceSpan, result: Awaited<ReturnType<typeof attemptChannel>>): void {
+    const outcome = 'gone' in result ? 'gone' : 'dropped' in result ? 'dropped' : 'held' in result ? 'held' : result.ok ? 'sent' : result.retry ? 'retry' : 'failed';
+    span.setAttributes({ 'farol.delivery.outcome': outcome, ...('status' in result && result.status !== null ? { 'http.response.status_code': result.status } : {}) });
+    if ('ok' in result && !result.ok) span.fail(result.error);
+    span.end();
+  }
+
+  async function attemptPush(row: OutboxRecord): Promise<AttemptOutcome | { dropped: string } | { gone: string }> {
+    if (!deps.push) return { gone: 'browser notifications are not available on this hub' };
+    if (!(await repo.claim(row.id, claimant, deps.fence))) return { gone: 'claimed elsewhere' };
+    return deps.push.send(row.targetId, row.payload, { deliveryId: row.id, timeoutMs: policy.timeoutMs });
+  }
+
   /** Delivers one target's due rows in order; stops at the first that must wait. */
-  async function deliverTarget(rows: OutboxRow[]): Promise<void> {
+  async function deliverTarget(rows: OutboxRecord[]): Promise<void> {
     let pass: ChannelPass | undefined;
     for (const [index, row] of rows.entries()) {
       // Shutting down: what is not attempted yet stays pending for the next start.
       if (stopped) return;
       const now = clock.now();
-      const log = logger.child({ deliveryId: row.id, target: row.target, targetId: row.target_id, kind: row.kind });
+      const log = logger.child({ deliveryId: row.id, target: row.target, targetId: row.targetId, kind: row.kind });
       let result: Awaited<ReturnType<typeof attemptChannel>>;
+      const attempt = async (): Promise<typeof result> => {
+        if (row.target === 'webhook') return await attemptWebhook(row, now);
+        if (row.target === 'push') return await attemptPush(row);
+        return await attemptChannel(row, now, (pass ??= await loadChannelPass(row.targetId, now)));
+      };
+      const span = tracing.enabled
+        ? tracing.startSpan('notify.deliver', { parent: null, kind: 'client', attributes: { 'farol.delivery.id': row.id, 'farol.delivery.target': row.target, 'farol.delivery.kind': row.kind, 'farol.delivery.attempt': row.attempts + 1 } })
+        : null;
       try {
-        if (row.target === 'webhook') result = await attemptWebhook(row, now);
-        else result = await attemptChannel(row, now, (pass ??= await loadChannelPass(row.target_id, now)));
+        result = span ? await tracing.run(span, attempt) : await attempt();
+        if (span) endDeliverySpan(span, result);
       } catch (error) {
+        span?.fail(error instanceof Error ? error.message : String(error));
+        span?.end();
+        if (error instanceof StaleLeaderError) {
+          // This hub's leader term ended: the row stays pending for the next leader, untried.
+          log.warn({ epoch: error.epoch }, 'not delivering: this hub no longer leads');
+          return;
+        }
         // A row that cannot even be prepared (unreadable payload, a secret sealed with another
         // key) would fail the same way forever: it fails now, and the others go on.
         const message = error instanceof Error ? error.message : String(error);
@@ -224,7 +266,7 @@ export function createNotifyService(deps: NotifyServiceDeps) {
       if ('held' in result) {
         // Held by a window or the rate limit: not an attempt. Later rows of the same target wait
         // too, except that a critical row behind a non-critical one is judged on its own.
-        await repo.reschedule(row.id, result.held, row.last_error);
+        await repo.reschedule(row.id, result.held, row.lastError);
         log.debug({ until: result.held }, 'notification held');
         continue;
       }
@@ -234,7 +276,7 @@ export function createNotifyService(deps: NotifyServiceDeps) {
         continue;
       }
       const attempts = row.attempts + 1;
-      if (result.retry && now - row.created_at < policy.maxAgeMs) {
+      if (result.retry && now - row.createdAt < policy.maxAgeMs) {
         const delay = retryDelay(attempts, policy, random, result.retryAfterMs);
         await repo.reschedule(row.id, now + delay, result.error);
         log.warn({ status: result.status, attempts, retryInMs: delay, error: result.error }, 'delivery failed; will retry');
@@ -252,12 +294,12 @@ export function createNotifyService(deps: NotifyServiceDeps) {
   /** Starts delivering every due target that is not in flight; returns their promises. */
   async function scan(): Promise<Array<Promise<void>>> {
     const due = await repo.due(clock.now(), BATCH);
-    const byTarget = new Map<string, OutboxRow[]>();
+    const byTarget = new Map<string, OutboxRecord[]>();
     for (const row of due) {
-      if (inFlight.has(row.target_id)) continue;
-      const list = byTarget.get(row.target_id) ?? [];
+      if (inFlight.has(row.targetId)) continue;
+      const list = byTarget.get(row.targetId) ?? [];
       list.push(row);
-      byTarget.set(row.target_id, list);
+      byTarget.set(row.targetId, list);
     }
     return [...byTarget].map(([target, rows]) => {
       const delivery = deliverTarget(rows)
@@ -277,20 +319,8 @@ export function createNotifyService(deps: NotifyServiceDeps) {
     await Promise.all(await scan());
   }
 
-  function toEntry(row: OutboxRow): OutboxEntry {
-    return {
-      id: row.id,
-      target: row.target === 'webhook' ? 'webhook' : 'channel',
-      targetId: row.target_id,
-      kind: row.kind,
-      state: row.state as OutboxState,
-      critical: row.critical === 1,
-      attempts: row.attempts,
-      createdAt: row.created_at,
-      nextAttemptAt: row.next_attempt_at,
-      sentAt: row.sent_at,
-      lastError: row.last_error,
-    };
+  function toEntry({ payload: _payload, ...entry }: OutboxRecord): OutboxEntry {
+    return entry;
   }
 
   return {
@@ -314,23 +344,20 @@ export function createNotifyService(deps: NotifyServiceDeps) {
       }
       const now = clock.now();
       const payload = JSON.stringify(parsed);
-      const critical = isCritical(parsed) ? 1 : 0;
-      const rows: NewOutboxRow[] = [...ids].map((id) => ({
-        id: randomId('dl'),
-        target: 'channel',
-        target_id: id,
-        kind: parsed.kind,
-        payload,
-        critical,
-        state: 'pending',
-        attempts: 0,
-        created_at: now,
-        next_attempt_at: now,
-        sent_at: null,
-        last_error: null,
-      }));
+      const critical = isCritical(parsed);
+      const rows: NewOutboxRecord[] = [...ids].map((id) => ({ id: randomId('dl'), target: 'channel', targetId: id, kind: parsed.kind, payload, critical, createdAt: now }));
       await repo.enqueue(rows);
       kick();
+      deps.onQueued?.();
+    },
+
+    /** Queues browser notifications (issue #20): one row per subscription, delivered by `push`. */
+    async enqueuePush(messages: Array<{ subscriptionId: string; kind: string; payload: string; critical: boolean }>): Promise<void> {
+      if (messages.length === 0) return;
+      const now = clock.now();
+      await repo.enqueue(messages.map((message) => ({ id: randomId('dl'), target: 'push', targetId: message.subscriptionId, kind: message.kind, payload: message.payload, critical: message.critical, createdAt: now })));
+      kick();
+      deps.onQueued?.();
     },
 
     /** Queues an event for a webhook subscription (same outbox, same guard). */
@@ -338,9 +365,10 @@ export function createNotifyService(deps: NotifyServiceDeps) {
       const now = clock.now();
       const id = randomId('dl');
       await repo.enqueue([
-        { id, target: 'webhook', target_id: webhookId, kind, payload: JSON.stringify(payload), critical: 0, state: 'pending', attempts: 0, created_at: now, next_attempt_at: now, sent_at: null, last_error: null },
+        { id, target: 'webhook', targetId: webhookId, kind, payload: JSON.stringify(payload), critical: false, createdAt: now },
       ]);
       kick();
+      deps.onQueued?.();
       return id;
     },
 
@@ -348,20 +376,34 @@ export function createNotifyService(deps: NotifyServiceDeps) {
       return (await repo.listOutbox(state, limit)).map(toEntry);
     },
 
-    /** Resumes rows a previous run left mid-send, prunes old ones, and starts the worker. */
-    async start(): Promise<void> {
-      const resumed = await repo.resumeInterrupted(clock.now());
-      if (resumed > 0) logger.warn({ deliveries: resumed }, 'deliveries interrupted by a restart are sent again');
+    /**
+     * Resumes rows a previous run (or a former leader) left mid-send, prunes old ones, and starts
+     * the worker. With several hubs only the leader delivers (issue #14): `term` is its lease, and
+     * the rows it claims carry it; rows another claimant left `sending` are sent again, with
+     * their delivery id unchanged.
+     */
+    async start(term: { holder: string; epoch: number } = { holder: randomId('hub'), epoch: 0 }): Promise<void> {
+      claimant = term;
+      stopped = false;
+      const resumed = await repo.resumeInterrupted(clock.now(), term.holder);
+      if (resumed > 0) logger.warn({ deliveries: resumed, epoch: term.epoch }, 'deliveries interrupted by a restart or a leader change are sent again');
       await prune();
-      started = true;
+      // Said once at start: with no channel the alert rules fire but notify no one (#21).
+      if ((await repo.listChannels()).length === 0) {
+        logger.warn('no notification channel is configured: alerts will notify no one; add one with `farol channels add` or in the dashboard under Alerts → Channels');
+      }
+      worker.start();
+    },
+
+    /** Looks for due rows now (rows another hub queued); nothing while the worker is stopped. */
+    wake(): void {
       kick();
     },
 
     /** Stops the worker and waits for the pass in progress. */
     async stop(): Promise<void> {
       stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
+      await worker.stop();
       await Promise.all(inFlight.values());
     },
 

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { FarolError, type ChannelSettings, type ChannelTemplate, type ChannelType, type Notification } from '@farol/protocol';
 import { sendHttp, type HttpAnswer, type HttpRequestSpec } from './http-send.js';
+import type { AlertOffer, ChatOffer } from '../chat/chat-actions.js';
 import type { NetworkGuard } from './net-guard.js';
 import { renderMessage, severityColor, type RenderedMessage, type TextFormat } from './render.js';
 
@@ -28,6 +29,8 @@ export interface SendContext {
   /** The outbox row id: the same on every retry, so receivers can deduplicate. */
   deliveryId: string;
   timeoutMs?: number;
+  /** Actions the message offers (issue #20): Telegram buttons, Slack and Discord links. */
+  offer?: ChatOffer | null;
 }
 
 const FORMAT_OF: Record<ChannelType, TextFormat> = {
@@ -85,11 +88,13 @@ function buildRequest(channel: SendableChannel, notification: Notification, mess
     case 'telegram': {
       const s = channel.settings as ChannelSettings<'telegram'>;
       // Telegram caps a message at 4096 characters; cut at a line so no HTML tag is split.
+      const keyboard = context.offer ? telegramKeyboard(context.offer) : [];
       return json(`${s.apiBase.replace(/\/+$/, '')}/bot${s.botToken}/sendMessage`, {
         chat_id: s.chatId,
         text: fitLines([message.title, ...message.lines], 4000),
         parse_mode: 'HTML',
         disable_web_page_preview: true,
+        ...(keyboard.length > 0 ? { reply_markup: { inline_keyboard: keyboard } } : {}),
       });
     }
     case 'discord': {
@@ -98,7 +103,16 @@ function buildRequest(channel: SendableChannel, notification: Notification, mess
         ...(s.username ? { username: s.username } : {}),
         // Agent text never pings anyone.
         allowed_mentions: { parse: [] },
-        embeds: [{ title: message.title.slice(0, 256), description: fitLines(message.lines, 4000), color, timestamp: new Date(context.renderAt ?? context.now).toISOString(), footer: { text: 'Farol' } }],
+        embeds: [
+          {
+            title: message.title.slice(0, 256),
+            description: fitLines(message.lines, 4000),
+            color,
+            timestamp: new Date(context.renderAt ?? context.now).toISOString(),
+            footer: { text: 'Farol' },
+            ...(context.offer ? { fields: offerLinks(context.offer, 'discord').map((links) => ({ name: links.name.slice(0, 256), value: links.text.slice(0, 1024) })) } : {}),
+          },
+        ],
       });
     }
     case 'slack': {
@@ -108,6 +122,7 @@ function buildRequest(channel: SendableChannel, notification: Notification, mess
         blocks: [
           { type: 'section', text: { type: 'mrkdwn', text: message.title.slice(0, 3000) } },
           { type: 'section', text: { type: 'mrkdwn', text: fitLines(message.lines, 2900) || ' ' } },
+          ...(context.offer ? offerLinks(context.offer, 'slack').map((links) => ({ type: 'section', text: { type: 'mrkdwn', text: `${links.name}: ${links.text}`.slice(0, 3000) } })) : []),
         ],
       });
     }
@@ -163,6 +178,42 @@ function buildRequest(channel: SendableChannel, notification: Notification, mess
     case 'email':
       throw new FarolError('internal', 'e-mail is not sent over HTTP');
   }
+}
+
+const ACTION_LABEL: Record<AlertOffer['actions'][number]['kind'], string> = { ack: '✅ Acknowledge', silence: '🔕 Silence 1 h', restart: '🔄 Restart' };
+const actionLabel = (action: AlertOffer['actions'][number]): string => (action.kind === 'restart' && action.container ? `${ACTION_LABEL.restart} ${action.container}` : ACTION_LABEL[action.kind]);
+/** With several alerts in one message, each button says which machine it is for. */
+const forAlert = (offer: ChatOffer, alert: AlertOffer, label: string): string => (offer.alerts.length > 1 ? `${alert.agentName ?? 'fleet'} · ${label}` : label);
+
+/**
+ * Telegram: per alert, a row of callback buttons (only when presses reach the hub: its webhook
+ * is registered) and a URL button to Mission Control (only with FAROL_PUBLIC_URL).
+ */
+export function telegramKeyboard(offer: ChatOffer): Array<Array<{ text: string; callback_data: string } | { text: string; url: string }>> {
+  const rows: Array<Array<{ text: string; callback_data: string } | { text: string; url: string }>> = [];
+  for (const alert of offer.alerts) {
+    if (offer.callbacks && alert.actions.length > 0) rows.push(alert.actions.map((action) => ({ text: forAlert(offer, alert, actionLabel(action)), callback_data: action.token })));
+    if (alert.openUrl) rows.push([{ text: forAlert(offer, alert, '🔎 Open in Mission Control'), url: alert.openUrl }]);
+  }
+  return rows;
+}
+
+/**
+ * Slack and Discord incoming webhooks cannot call back: each action is a link to a confirmation
+ * page in Mission Control, performed there by the signed-in user.
+ */
+export function offerLinks(offer: ChatOffer, format: 'slack' | 'discord'): Array<{ name: string; text: string }> {
+  const link = (url: string, label: string): string => (format === 'slack' ? `<${url}|${label}>` : `[${label}](${url})`);
+  return offer.alerts.flatMap((alert) => {
+    const parts = alert.actions.flatMap((action) => {
+      const url = offer.linkUrl(action.token);
+      return url ? [link(url, actionLabel(action))] : [];
+    });
+    if (alert.openUrl) parts.push(link(alert.openUrl, '🔎 Open in Mission Control'));
+    // Machine names come from agents: plain text in a Discord field name, escaped for Slack mrkdwn.
+    const machine = format === 'slack' ? (alert.agentName ?? 'the fleet').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : (alert.agentName ?? 'the fleet');
+    return parts.length > 0 ? [{ name: offer.alerts.length > 1 ? `Act on ${machine}` : 'Act', text: parts.join(' · ') }] : [];
+  });
 }
 
 async function sendEmail(settings: ChannelSettings<'email'>, notification: Notification, message: RenderedMessage, context: SendContext): Promise<AttemptOutcome> {

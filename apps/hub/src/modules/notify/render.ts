@@ -247,6 +247,19 @@ export function renderMessage(notification: Notification, format: TextFormat, te
       severity: firing.length ? maxSeverity(firing) : null,
     };
   }
+  if (notification.kind === 'container_update') {
+    const n = notification;
+    const failed = n.outcome !== 'updated';
+    const headline = n.outcome === 'updated' ? `${n.container} updated on ${n.machine}` : n.outcome === 'rolled_back' ? `${n.container} rolled back on ${n.machine}` : `${n.container} update failed on ${n.machine}`;
+    const lines = [`${f.escape(n.image)} → ${f.escape(n.digest)}`];
+    if (n.reason) lines.push(`Reason: ${f.escape(n.reason)}`);
+    if (n.skipped.length > 0) lines.push(`The rollout stopped; left alone: ${f.escape(n.skipped.join(', '))}`);
+    return {
+      title: fillTemplate(titleTemplate, { icon: failed ? '↩️' : '📦', headline, count: '1', event: `container ${n.outcome}`, severity: failed ? 'warning' : 'info', hub }, f.escape),
+      lines,
+      severity: failed ? 'warning' : null,
+    };
+  }
   const alerts = notification.alerts;
   const severity = maxSeverity(alerts);
   const events = [...new Set(alerts.map((a) => a.event))];

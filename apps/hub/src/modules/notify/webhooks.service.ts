@@ -19,10 +19,11 @@ import type { Clock } from '../../infra/clock.js';
 import { randomId } from '../../infra/ids.js';
 import type { Logger } from '../../infra/logger.js';
 import type { SecretBox } from '../../infra/secret-box.js';
+import type { AuditService } from '../audit/audit.service.js';
 import { maskSecret } from './channel-store.js';
 import { sendHttp } from './http-send.js';
 import type { NetworkGuard } from './net-guard.js';
-import type { NotifyRepository, WebhookRow } from './notify.repository.js';
+import type { NotifyRepository, WebhookChanges, WebhookRecord } from './notify.repository.js';
 import { classifyAnswer, classifyError, webhookHeaders } from './providers.js';
 
 export const webhookSecretContext = (id: string, field: 'url' | 'secret'): string => `notify_webhooks:${id}:${field}`;
@@ -43,6 +44,8 @@ export interface WebhooksServiceDeps {
   agents: WebhookAgentLookup;
   /** The outbox: the webhook's deliveries share it with the channels. */
   enqueue(webhookId: string, kind: string, payload: Omit<WebhookEventPayload, 'id'>): Promise<string>;
+  /** Where subscription changes are recorded, never with the URL's secret part or the signing secret (issue #11). */
+  audit?: Pick<AuditService, 'record'>;
 }
 
 /** The design notes' heartbeat fields (Vigilo's n8n payload) from a sample. */
@@ -62,18 +65,25 @@ export function heartbeatFields(name: string | null, status: 'alive' | 'offline'
   };
 }
 
-function toWebhook(row: WebhookRow): Webhook {
+function toWebhook(record: WebhookRecord): Webhook {
   return {
-    id: row.id,
-    name: row.name,
-    url: row.url_origin,
-    signed: row.secret_sealed !== null,
-    events: JSON.parse(row.events) as WebhookEventType[],
-    selector: JSON.parse(row.selector) as WebhookSelector,
-    enabled: row.enabled === 1,
-    createdAt: row.created_at,
+    id: record.id,
+    name: record.name,
+    url: record.urlOrigin,
+    signed: record.secretSealed !== null,
+    events: record.events,
+    selector: record.selector,
+    enabled: record.enabled,
+    createdAt: record.createdAt,
   };
 }
+
+/**
+ * How long the leader trusts its copy of the subscriptions. Changes are announced over the bus
+ * (`notify.webhooks`) and drop the copy at once; this bounds a missed announcement (Redis
+ * pub/sub delivers at most once).
+ */
+const SUBSCRIPTIONS_CACHE_MS = 60_000;
 
 function matches(selector: WebhookSelector, agent: { name: string; labels: Labels } | undefined): boolean {
   if (!selector.labels && !selector.names?.length) return true;
@@ -84,8 +94,33 @@ function matches(selector: WebhookSelector, agent: { name: string; labels: Label
 }
 
 /** Event-webhook subscriptions: CRUD, and the bus consumers that queue their deliveries. */
-export function createWebhooksService({ repo, box, guard, bus, clock, logger, agents, enqueue }: WebhooksServiceDeps) {
-  async function find(ref: string): Promise<WebhookRow> {
+export function createWebhooksService({ repo, box, guard, bus, clock, logger, agents, enqueue, audit }: WebhooksServiceDeps) {
+  /** The subscriptions as last read, for the bus consumers (issue #14: not one read per event). */
+  let cached: { at: number; list: WebhookRecord[] } | null = null;
+  /** Moves on every change, so a read that raced a change is not kept. */
+  let generation = 0;
+
+  async function subscriptions(): Promise<WebhookRecord[]> {
+    const now = clock.now();
+    if (cached && now - cached.at < SUBSCRIPTIONS_CACHE_MS) return cached.list;
+    const reading = generation;
+    const list = await repo.listWebhooks();
+    if (reading === generation) cached = { at: now, list };
+    return list;
+  }
+
+  function forget(): void {
+    generation += 1;
+    cached = null;
+  }
+
+  /** This hub's copy goes now; every other hub's (the leader's) when the bus carries the news. */
+  function announceChange(): void {
+    forget();
+    bus.publish('notify.webhooks', {});
+  }
+
+  async function find(ref: string): Promise<WebhookRecord> {
     const row = await repo.findWebhook(ref);
     if (!row) throw new FarolError('not_found', `no webhook subscription "${ref}"`);
     return row;
@@ -111,7 +146,7 @@ export function createWebhooksService({ repo, box, guard, bus, clock, logger, ag
 
   /** Queues `event` for every enabled subscription that wants it and whose selector matches. */
   async function publish(event: WebhookEventType, at: number, agentId: string | null, extra: Partial<WebhookEventPayload>, status: 'alive' | 'offline' | 'unknown'): Promise<void> {
-    const hooks = (await repo.listWebhooks()).filter((h) => h.enabled === 1 && (JSON.parse(h.events) as string[]).includes(event));
+    const hooks = (await subscriptions()).filter((h) => h.enabled && h.events.includes(event));
     if (hooks.length === 0) return;
     const agent = agentId ? await agents.findById(agentId) : undefined;
     const sample = agent ? await agents.latestSample(agent.seq) : undefined;
@@ -125,7 +160,7 @@ export function createWebhooksService({ repo, box, guard, bus, clock, logger, ag
       ...extra,
     };
     for (const hook of hooks) {
-      if (!matches(JSON.parse(hook.selector) as WebhookSelector, agent)) continue;
+      if (!matches(hook.selector, agent)) continue;
       await enqueue(hook.id, event, payload);
     }
   }
@@ -192,27 +227,29 @@ export function createWebhooksService({ repo, box, guard, bus, clock, logger, ag
     async get(ref: string): Promise<Webhook> {
       return toWebhook(await find(ref));
     },
-    async create(input: z.infer<typeof WebhookCreateSchema>): Promise<Webhook> {
+    async create(input: z.infer<typeof WebhookCreateSchema>, actor = 'hub'): Promise<Webhook> {
       checkSelector(input.selector);
       await checkUrl(input.url);
       if (await repo.findWebhook(input.name)) throw new FarolError('name_taken', `a webhook subscription named "${input.name}" exists`);
       const id = randomId('wh');
-      const row: WebhookRow = {
+      const row: WebhookRecord = {
         id,
         name: input.name,
-        url_sealed: box.seal(input.url, webhookSecretContext(id, 'url')),
-        url_origin: maskSecret(input.url),
-        secret_sealed: input.secret ? box.seal(input.secret, webhookSecretContext(id, 'secret')) : null,
-        events: JSON.stringify(input.events),
-        selector: JSON.stringify(input.selector),
-        enabled: input.enabled ? 1 : 0,
-        created_at: clock.now(),
+        urlSealed: box.seal(input.url, webhookSecretContext(id, 'url')),
+        urlOrigin: maskSecret(input.url),
+        secretSealed: input.secret ? box.seal(input.secret, webhookSecretContext(id, 'secret')) : null,
+        events: input.events,
+        selector: input.selector,
+        enabled: Boolean(input.enabled),
+        createdAt: clock.now(),
       };
       await repo.insertWebhook(row);
+      announceChange();
       logger.info({ webhookId: id, name: input.name, events: input.events }, 'webhook subscription created');
+      await audit?.record({ actor, action: 'webhook.create', details: { webhookId: id, name: input.name, url: row.urlOrigin, events: input.events, selector: input.selector, signed: input.secret !== undefined } });
       return toWebhook(row);
     },
-    async update(ref: string, patch: WebhookPatch): Promise<Webhook> {
+    async update(ref: string, patch: WebhookPatch, actor = 'hub'): Promise<Webhook> {
       const row = await find(ref);
       checkSelector(patch.selector);
       if (patch.url) await checkUrl(patch.url);
@@ -220,21 +257,31 @@ export function createWebhooksService({ repo, box, guard, bus, clock, logger, ag
         const other = await repo.findWebhook(patch.name);
         if (other && other.id !== row.id) throw new FarolError('name_taken', `a webhook subscription named "${patch.name}" exists`);
       }
-      const changes: Partial<WebhookRow> = {
+      const changes: WebhookChanges = {
         ...(patch.name ? { name: patch.name } : {}),
-        ...(patch.url ? { url_sealed: box.seal(patch.url, webhookSecretContext(row.id, 'url')), url_origin: maskSecret(patch.url) } : {}),
-        ...(patch.secret === null ? { secret_sealed: null } : patch.secret ? { secret_sealed: box.seal(patch.secret, webhookSecretContext(row.id, 'secret')) } : {}),
-        ...(patch.events ? { events: JSON.stringify(patch.events) } : {}),
-        ...(patch.selector ? { selector: JSON.stringify(patch.selector) } : {}),
-        ...(patch.enabled === undefined ? {} : { enabled: patch.enabled ? 1 : 0 }),
+        ...(patch.url ? { urlSealed: box.seal(patch.url, webhookSecretContext(row.id, 'url')), urlOrigin: maskSecret(patch.url) } : {}),
+        ...(patch.secret === null ? { secretSealed: null } : patch.secret ? { secretSealed: box.seal(patch.secret, webhookSecretContext(row.id, 'secret')) } : {}),
+        ...(patch.events ? { events: patch.events } : {}),
+        ...(patch.selector ? { selector: patch.selector } : {}),
+        ...(patch.enabled === undefined ? {} : { enabled: patch.enabled }),
       };
-      if (Object.keys(changes).length > 0) await repo.updateWebhook(row.id, changes);
+      if (Object.keys(changes).length > 0) {
+        await repo.updateWebhook(row.id, changes);
+        announceChange();
+        await audit?.record({
+          actor,
+          action: 'webhook.update',
+          details: { webhookId: row.id, name: patch.name ?? row.name, changed: Object.keys(patch), ...(patch.events ? { events: patch.events } : {}), ...(patch.selector ? { selector: patch.selector } : {}), ...(changes.urlOrigin ? { url: changes.urlOrigin } : {}) },
+        });
+      }
       return toWebhook({ ...row, ...changes });
     },
-    async remove(ref: string): Promise<void> {
+    async remove(ref: string, actor = 'hub'): Promise<void> {
       const row = await find(ref);
       await repo.deleteWebhook(row.id);
+      announceChange();
       logger.info({ webhookId: row.id, name: row.name }, 'webhook subscription deleted');
+      await audit?.record({ actor, action: 'webhook.delete', details: { webhookId: row.id, name: row.name } });
     },
     /** Posts a `test` event now, outside the outbox, and reports the answer. */
     async sendTest(ref: string): Promise<DeliveryResult> {
@@ -242,8 +289,8 @@ export function createWebhooksService({ repo, box, guard, bus, clock, logger, ag
       const started = clock.now();
       const id = randomId('dl');
       const body = JSON.stringify({ id, event: 'test', at: started, agent: null, ...heartbeatFields(null, 'unknown', started, undefined) } satisfies WebhookEventPayload);
-      const url = box.open(row.url_sealed, webhookSecretContext(row.id, 'url'));
-      const secret = row.secret_sealed ? box.open(row.secret_sealed, webhookSecretContext(row.id, 'secret')) : undefined;
+      const url = box.open(row.urlSealed, webhookSecretContext(row.id, 'url'));
+      const secret = row.secretSealed ? box.open(row.secretSealed, webhookSecretContext(row.id, 'secret')) : undefined;
       let outcome;
       try {
         outcome = classifyAnswer(await sendHttp(guard, { url, body, headers: webhookHeaders(body, id, secret, started) }), started);
@@ -254,7 +301,9 @@ export function createWebhooksService({ repo, box, guard, bus, clock, logger, ag
     },
     /** Subscribes to the bus; returns the unsubscribe. */
     attach(): () => void {
-      const offs = [bus.subscribe('agent.status', onAgentStatus), bus.subscribe('alert.changed', onAlertChanged), bus.subscribe('job.update', onJobUpdate)];
+      // Changes made while this hub did not follow the bus are not in an old copy.
+      forget();
+      const offs = [bus.subscribe('notify.webhooks', forget), bus.subscribe('agent.status', onAgentStatus), bus.subscribe('alert.changed', onAlertChanged), bus.subscribe('job.update', onJobUpdate)];
       return () => {
         for (const off of offs) off();
       };

@@ -126,6 +126,17 @@ describe('screenshots over the real hub', () => {
     a.socket.close();
   });
 
+  it('serves screenshots with cache-control: no-store, so no browser or proxy keeps a copy (#11)', async () => {
+    const png = fakePng(4_000);
+    const a = await agent('shot-nostore', capturing(png));
+    const taken = await raw('/api/agents/shot-nostore/screenshot', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(taken.status).toBe(200);
+    expect(taken.headers.get('cache-control')).toBe('no-store');
+    const again = await raw(`/api/screenshots/${taken.headers.get('x-farol-screenshot-id')!}`);
+    expect(again.headers.get('cache-control')).toBe('no-store');
+    a.socket.close();
+  });
+
   it('says "no display" for a headless machine, "refused" for a policy refusal, "offline" for a machine away', async () => {
     const headless = await agent('shot-headless', async (claims, socket) => {
       await emitAck(socket, 'command:ack', { commandId: claims.commandId, status: 'accepted', at: Date.now() });

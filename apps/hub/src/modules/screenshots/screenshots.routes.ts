@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
@@ -13,8 +13,7 @@ import {
 } from '@farol/protocol';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { JobAccess } from '../jobs/jobs.service.js';
-import type { ScreenshotRecord } from './screenshots.repository.js';
-import type { ScreenshotsService } from './screenshots.service.js';
+import type { ScreenshotRecord, ScreenshotsService } from './screenshots.service.js';
 
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema, 502: ProblemSchema };
 
@@ -33,16 +32,17 @@ export function screenshotInfo(record: ScreenshotRecord): ScreenshotInfo {
   return { ...record, url: `/api/screenshots/${record.id}` };
 }
 
-function sendImage(reply: FastifyReply, record: ScreenshotRecord, file: string): FastifyReply {
+function sendImage(reply: FastifyReply, record: ScreenshotRecord, image: AsyncIterable<Buffer>): FastifyReply {
   const stamp = new Date(record.createdAt).toISOString().replace(/[:.]/g, '-');
   return reply
     .type(SCREENSHOT_MEDIA_TYPE)
     .header('content-length', record.bytes)
     .header('content-disposition', `inline; filename="${record.agentName}-${stamp}.png"`)
-    .header('cache-control', 'private, max-age=86400, immutable')
+    // A screen may show anything (#11): no copy in the browser's or a proxy's cache.
+    .header('cache-control', 'no-store')
     .header('x-farol-screenshot-id', record.id)
     .header('x-farol-job-id', record.jobId)
-    .send(createReadStream(file));
+    .send(Readable.from(image));
 }
 
 /** REST for screenshots: take one (the design notes' `POST /api/agents/:id/screenshot`) and fetch it again. */
@@ -70,7 +70,7 @@ export function screenshotsRoutes({ screenshots, authorizer }: { screenshots: Sc
         const actor = actorOf(request);
         const record = await screenshots.take(request.params.id, request.body ?? {}, actor, accessOf(request));
         if (wantsJson(request)) return reply.send(screenshotInfo(record));
-        return sendImage(reply, record, screenshots.imagePath(record.id));
+        return sendImage(reply, record, screenshots.image(record));
       },
     );
     app.get(
@@ -84,14 +84,14 @@ export function screenshotsRoutes({ screenshots, authorizer }: { screenshots: Sc
         },
       },
       async (request, reply) => {
-        const record = screenshots.find(request.params.id);
+        const record = await screenshots.find(request.params.id);
         if (!record) throw new FarolError('not_found', `no screenshot ${request.params.id}`);
         // Issue #6: another machine's screen is refused to a role limited to a label selector
         // (checked before the view is audited or the file opened).
         if (request.principal && authorizer) await authorizer.checkAgent(request.principal, record.agentId);
         if (wantsJson(request)) return reply.send(screenshotInfo(record));
         const opened = await screenshots.open(request.params.id, actorOf(request));
-        return sendImage(reply, opened.record, opened.path);
+        return sendImage(reply, opened.record, opened.image);
       },
     );
   };

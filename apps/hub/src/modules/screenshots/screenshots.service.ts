@@ -13,6 +13,9 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { JobAccess, JobsService, ResultHook } from '../jobs/jobs.service.js';
 import type { ScreenshotRecord, ScreenshotsRepository } from './screenshots.repository.js';
 
+/** A stored screenshot's metadata, as the service hands it to routes and gateways. */
+export type { ScreenshotRecord } from './screenshots.repository.js';
+
 /** How long the capture and upload may take by default. */
 export const DEFAULT_SCREENSHOT_TIMEOUT_MS = 30_000;
 /** A screenshot is only worth taking now: an offline machine is not waited for. */
@@ -57,7 +60,7 @@ export function createScreenshotsService({
 
   async function applyRetention(): Promise<void> {
     const now = clock.now();
-    const all = store.list();
+    const all = await store.list();
     const excess = all.length - retention.maxCount;
     let removed = 0;
     for (const [index, record] of all.entries()) {
@@ -73,7 +76,7 @@ export function createScreenshotsService({
   /** Checks a screenshot result against its upload and stores the image; returns the data with its id. */
   async function storeImage(context: { agentId: string; jobId: string; createdBy: string; result: CommandResult }, data: ScreenshotData): Promise<ScreenshotData> {
     const { commandId } = context.result;
-    const existing = store.findByCommand(commandId);
+    const existing = await store.findByCommand(commandId);
     if (existing) return { ...data, screenshotId: existing.id };
     const size = await store.partialSize(commandId);
     if (size !== data.bytes) {
@@ -135,7 +138,7 @@ export function createScreenshotsService({
       if (!command || command.command.kind !== 'screenshot') {
         throw new FarolError('forbidden', `no screenshot ${chunk.commandId} was asked of this agent`);
       }
-      if (command.hasResult || store.findByCommand(chunk.commandId)) return { received: chunk.total };
+      if (command.hasResult || (await store.findByCommand(chunk.commandId))) return { received: chunk.total };
       if (chunk.offset === 0 && !Buffer.from(chunk.data.buffer, chunk.data.byteOffset, Math.min(8, chunk.data.byteLength)).equals(PNG_SIGNATURE)) {
         throw new FarolError('validation_failed', 'a screenshot must be a PNG (it does not start with the PNG signature)');
       }
@@ -175,7 +178,7 @@ export function createScreenshotsService({
       const target = (await jobs.get(job.id)).targets[0]!;
       if (!finished) throw new FarolError('command_failed', `no screenshot from ${target.agentName} within ${Math.round((timeoutMs + WAIT_SLACK_MS) / 1000)} s (job ${job.id})`);
       if (target.state === 'succeeded' && target.data?.kind === 'screenshot' && target.data.screenshotId) {
-        const record = store.find(target.data.screenshotId);
+        const record = await store.find(target.data.screenshotId);
         if (record) return record;
         throw new FarolError('not_found', `screenshot ${target.data.screenshotId} was already removed by retention`);
       }
@@ -184,16 +187,17 @@ export function createScreenshotsService({
       throw new FarolError('command_failed', `screenshot on ${target.agentName} ${target.state.replace('_', ' ')}: ${target.error ?? 'no detail'} (job ${job.id})`);
     },
 
-    /** A stored screenshot and where its PNG is; `viewer` is audited. */
-    async open(id: string, viewer: string): Promise<{ record: ScreenshotRecord; path: string }> {
-      const record = store.find(id);
+    /** A stored screenshot and its PNG's bytes; `viewer` is audited. */
+    async open(id: string, viewer: string): Promise<{ record: ScreenshotRecord; image: AsyncIterable<Buffer> }> {
+      const record = await store.find(id);
       if (!record) throw new FarolError('not_found', `no screenshot ${id} (retention keeps ${retention.maxCount}, for ${Math.round(retention.maxAgeMs / 86_400_000)} d)`);
       await audit.record({ actor: viewer, action: 'screenshot.view', agentId: record.agentId, jobId: record.jobId, details: { screenshotId: id } });
-      return { record, path: store.imagePath(id) };
+      return { record, image: store.image(record) };
     },
 
     find: (id: string) => store.find(id),
-    imagePath: (id: string) => store.imagePath(id),
+    /** The PNG of a screenshot just taken (its taker is audited by `screenshot.capture`). */
+    image: (record: ScreenshotRecord) => store.image(record),
 
     /** At start: applies retention once (the hub may have been down a while). */
     start: () => applyRetention(),

@@ -79,7 +79,17 @@ export function createSecretsRepository(db: Db) {
       await db.updateTable('secrets').set(changes).where('id', '=', record.id).execute();
     },
 
-    async remove(name: string): Promise<boolean> {
+    /**
+     * Issue #11: the label scope of the user who sent a command, read when its secrets are
+     * fetched; null for an unscoped user, undefined when no user has that name (the hub's own
+     * jobs, e.g. the alerts engine's).
+     */
+    async actorScope(username: string): Promise<string | null | undefined> {
+      const row = await db.selectFrom('users').select('scope').where('username', '=', username).executeTakeFirst();
+      return row?.scope;
+    },
+
+        async remove(name: string): Promise<boolean> {
       const result = await db.deleteFrom('secrets').where('name', '=', name).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },

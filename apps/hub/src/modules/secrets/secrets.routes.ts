@@ -23,6 +23,7 @@ function principalOf(request: FastifyRequest): Principal {
 /**
  * REST for operator secrets. Values are write-only here: list and show never carry them; the
  * one read is `POST .../reveal` (a POST, so no cache or prefetch ever holds it), audited.
+ * Issue #11: a role limited to a label scope reaches only secrets whose own scope lies within it.
  */
 export function secretsRoutes({
   secrets,
@@ -36,12 +37,12 @@ export function secretsRoutes({
     app.get(
       '/api/secrets',
       { schema: { tags: ['secrets'], summary: 'Secrets: names, scopes and sources, never values', response: { 200: SecretListSchema, ...errors } } },
-      async () => secrets.list(),
+      async (request) => secrets.list(principalOf(request)),
     );
     app.get(
       '/api/secrets/:name',
       { schema: { tags: ['secrets'], summary: 'One secret, without its value', params: SecretNameParamsSchema, response: { 200: SecretSummarySchema, ...errors } } },
-      async (request) => secrets.get(request.params.name),
+      async (request) => secrets.get(request.params.name, principalOf(request)),
     );
     app.put(
       '/api/secrets/:name',
@@ -55,7 +56,7 @@ export function secretsRoutes({
         },
       },
       async (request, reply) => {
-        const { secret, created } = await secrets.put(request.params.name, request.body, principalOf(request).name);
+        const { secret, created } = await secrets.put(request.params.name, request.body, principalOf(request));
         return reply.status(created ? 201 : 200).send(secret);
       },
     );
@@ -63,7 +64,7 @@ export function secretsRoutes({
       '/api/secrets/:name',
       { schema: { tags: ['secrets'], summary: 'Delete a secret', params: SecretNameParamsSchema, response: { 204: z.null(), ...errors } } },
       async (request, reply) => {
-        await secrets.remove(request.params.name, principalOf(request).name);
+        await secrets.remove(request.params.name, principalOf(request));
         return reply.status(204).send(null);
       },
     );
@@ -81,7 +82,7 @@ export function secretsRoutes({
         const principal = principalOf(request);
         if (stepUp) await stepUp(principal);
         void reply.header('cache-control', 'no-store');
-        return secrets.reveal(request.params.name, principal.name);
+        return secrets.reveal(request.params.name, principal);
       },
     );
   };

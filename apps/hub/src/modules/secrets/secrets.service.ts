@@ -1,4 +1,5 @@
 import {
+  commandSecretNames,
   FarolError,
   isFinalTargetState,
   matchesLabels,
@@ -11,17 +12,28 @@ import {
   type SecretsFetch,
   type SecretsFetchAck,
   type SecretSummary,
+  type Principal,
 } from '@farol/protocol';
+import type { Bus } from '../../infra/bus.js';
 import type { Clock } from '../../infra/clock.js';
 import { randomId } from '../../infra/ids.js';
 import type { Logger } from '../../infra/logger.js';
 import type { SecretBox } from '../../infra/secret-box.js';
 import type { AgentsRepository } from '../agents/agents.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
+import { outsideScope, secretInScope } from '../auth/object-scope.js';
 import type { JobsRepository } from '../jobs/jobs.repository.js';
 import type { SecretBackend } from './backends.client.js';
 import type { SecretRedactor } from './secret-redactor.js';
 import type { SecretRecord, SecretsRepository } from './secrets.repository.js';
+
+/** Who acts on a secret: the name the audit log records, and the label scope of their role (issue #11). */
+export type SecretActor = Pick<Principal, 'name' | 'scope'>;
+
+/** Throws `forbidden` unless the secret's scope lies within the actor's (object-scope.ts). */
+function checkSecretScope(actor: SecretActor, secretScope: string): void {
+  if (!secretInScope(actor, secretScope)) throw outsideScope(actor, 'this secret');
+}
 
 /** The scope that matches every machine. */
 export const SCOPE_ALL = '*';
@@ -74,6 +86,7 @@ export function createSecretsService({
   box,
   backend,
   redactor,
+  bus,
   clock,
   logger,
 }: {
@@ -85,9 +98,29 @@ export function createSecretsService({
   /** Vault or Infisical when configured (FAROL_SECRETS_BACKEND); null: the hub's own store only. */
   backend: SecretBackend | null;
   redactor: SecretRedactor;
+  /** `secret.known` (issue #14): a value learned on one hub is redacted on every hub. */
+  bus: Bus;
   clock: Clock;
   logger: Logger;
 }) {
+  /** The version of each hub-stored secret this hub already holds: its own announcements are not read back. */
+  const learned = new Map<string, number>();
+
+  /** True while this hub announces a value: the bus hands the announcement to this hub's own subscribers synchronously. */
+  let announcing = false;
+
+  /** Remembers a value; when it is new to this hub, every other hub is told the name (never the value). */
+  function learn(record: Pick<SecretRecord, 'name' | 'version' | 'source'>, value: string): void {
+    if (record.source === 'hub') learned.set(record.name, record.version);
+    if (!redactor.remember(value)) return;
+    announcing = true;
+    try {
+      bus.publish('secret.known', { name: record.name, version: record.version });
+    } finally {
+      announcing = false;
+    }
+  }
+
   async function valueOf(record: SecretRecord): Promise<string> {
     if (record.source === 'hub') {
       if (record.valueSealed === null) throw new FarolError('internal', `secret ${record.name} has no stored value`);
@@ -101,7 +134,7 @@ export function createSecretsService({
 
   async function read(record: SecretRecord): Promise<string> {
     const value = await valueOf(record);
-    redactor.remember(value);
+    learn(record, value);
     return value;
   }
 
@@ -122,12 +155,29 @@ export function createSecretsService({
      * output are redacted from the first line, not only after a read. Read-through values are
      * remembered when first read (fetching them all at start would hit Vault for nothing).
      */
+    /**
+     * Follows `secret.known` from the other hubs: reads the named secret itself (the database's
+     * sealed value, or the backend) and remembers it. Returns the unsubscribe.
+     */
+    followOtherHubs(): () => void {
+      return bus.subscribe('secret.known', ({ name, version }) => {
+        if (announcing || learned.get(name) === version) return;
+        void (async () => {
+          const record = await secrets.findByName(name);
+          if (!record) return; // deleted meanwhile: nothing left to redact
+          redactor.remember(await valueOf(record));
+          if (record.source === 'hub') learned.set(record.name, record.version);
+        })().catch((error: unknown) => logger.error({ err: error, name }, 'could not read a secret another hub announced; it is not redacted here until read'));
+      });
+    },
+
     async primeRedactor(): Promise<void> {
       const records = (await secrets.list()).filter((record) => record.source === 'hub');
       let unreadable = 0;
       for (const record of records) {
         try {
           redactor.remember(await valueOf(record));
+          learned.set(record.name, record.version);
         } catch (error) {
           // Reported once below with the count; each read of such a secret fails with its own error.
           if (!(error instanceof FarolError)) throw error;
@@ -137,25 +187,31 @@ export function createSecretsService({
       if (unreadable > 0) logger.error({ unreadable, total: records.length }, 'some stored secrets do not open with this hub\'s secret key (was FAROL_SECRET_KEY or secret.key changed?)');
     },
 
-    async list(): Promise<SecretList> {
-      return { secrets: (await secrets.list()).map(summaryOf) };
+    /** Issue #11: a scoped actor lists only the secrets within their scope. */
+    async list(actor: SecretActor): Promise<SecretList> {
+      return { secrets: (await secrets.list()).filter((record) => secretInScope(actor, record.scope)).map(summaryOf) };
     },
 
-    async get(name: string): Promise<SecretSummary> {
+    async get(name: string, actor: SecretActor): Promise<SecretSummary> {
       const record = await secrets.findByName(name);
       if (!record) throw new FarolError('not_found', `no secret ${name}`);
+      checkSecretScope(actor, record.scope);
       return summaryOf(record);
     },
 
     /** Creates or replaces a secret; `created` tells the route 201 from 200. */
-    async put(name: string, input: SecretPut, actor: string): Promise<{ secret: SecretSummary; created: boolean }> {
+    async put(name: string, input: SecretPut, by: SecretActor): Promise<{ secret: SecretSummary; created: boolean }> {
+      const actor = by.name;
       const scope = checkScope(input.scope);
+      // Issue #11: a scoped actor neither replaces a secret outside their scope nor widens one beyond it.
+      checkSecretScope(by, scope);
       if ('source' in input && (!backend || backend.source !== input.source)) {
         throw new FarolError('validation_failed', `this hub does not read secrets from ${input.source}; set FAROL_SECRETS_BACKEND=${input.source} and its connection settings`);
       }
       const now = clock.now();
       const result = await audit.transaction(async (repos, log) => {
         const existing = await repos.secrets.findByName(name);
+        if (existing) checkSecretScope(by, existing.scope);
         const id = existing?.id ?? randomId('sec');
         const record: SecretRecord = {
           id,
@@ -176,13 +232,17 @@ export function createSecretsService({
         log({ actor, action: 'secret.set', details: { name, scope, source: record.source, version: record.version, created: !existing } });
         return { secret: summaryOf(record), created: !existing };
       });
-      if ('value' in input) redactor.remember(input.value);
+      if ('value' in input) learn({ name, version: result.secret.version, source: 'hub' }, input.value);
       logger.info({ name, scope, actor, source: result.secret.source, version: result.secret.version }, 'secret set');
       return result;
     },
 
-    async remove(name: string, actor: string): Promise<void> {
+    async remove(name: string, by: SecretActor): Promise<void> {
+      const actor = by.name;
       await audit.transaction(async (repos, log) => {
+        const existing = await repos.secrets.findByName(name);
+        if (!existing) throw new FarolError('not_found', `no secret ${name}`);
+        checkSecretScope(by, existing.scope);
         if (!(await repos.secrets.remove(name))) throw new FarolError('not_found', `no secret ${name}`);
         log({ actor, action: 'secret.delete', details: { name } });
       });
@@ -190,9 +250,11 @@ export function createSecretsService({
     },
 
     /** An operator reads a value (audited before it is returned). */
-    async reveal(name: string, actor: string): Promise<SecretReveal> {
+    async reveal(name: string, by: SecretActor): Promise<SecretReveal> {
+      const actor = by.name;
       const record = await secrets.findByName(name);
       if (!record) throw new FarolError('not_found', `no secret ${name}`);
+      checkSecretScope(by, record.scope);
       const value = await read(record);
       await audit.record({ actor, action: 'secret.reveal', details: { name, source: record.source, version: record.version } });
       logger.info({ name, actor }, 'secret revealed to an operator');
@@ -200,13 +262,27 @@ export function createSecretsService({
     },
 
     /**
+     * Issue #11: a command may ask only for secrets within the requesting actor's scope, so
+     * relabelling a machine to match a secret's scope never hands that secret to a scoped
+     * operator (the machine match is checked on top, by `assertDispatchable` and at fetch).
+     */
+    async assertUsableBy(actor: SecretActor, names: readonly string[]): Promise<void> {
+      if (actor.scope === null || names.length === 0) return;
+      const records = await secrets.findByNames([...names]);
+      const outside = records.filter((record) => !secretInScope(actor, record.scope));
+      if (outside.length > 0) throw outsideScope(actor, `secret ${outside.map((r) => r.name).join(', ')}`);
+    },
+
+    /**
      * Dispatch check of a job: every secret the command asks for exists and is scoped to every
      * target, or nothing is sent (checked again at fetch time: labels can change meanwhile).
      */
     async assertDispatchable(command: Command, targets: Array<{ id: string; name: string }>): Promise<void> {
-      if (command.kind !== 'shell' || !command.secrets || command.secrets.length === 0) return;
-      const records = await secrets.findByNames(command.secrets);
-      const missing = command.secrets.filter((name) => !records.some((r) => r.name === name));
+      // Issue #18: a deploy's --env-secret names are checked like exec's --secret.
+      const names = [...commandSecretNames(command)];
+      if (names.length === 0) return;
+      const records = await secrets.findByNames(names);
+      const missing = names.filter((name) => !records.some((r) => r.name === name));
       if (missing.length > 0) throw new FarolError('not_found', `no secret ${missing.join(', ')}`);
       const byId = targets.length > 16 ? new Map((await agents.list()).map((a) => [a.id, a])) : null;
       for (const target of targets) {
@@ -229,7 +305,7 @@ export function createSecretsService({
       if (!target || target.agentId !== agentId) return refuseFetch(agentId, request, `no command ${request.commandId} was sent to this agent`);
       if (isFinalTargetState(target.state)) return refuseFetch(agentId, request, `command ${request.commandId} has already finished`);
       const job = await jobs.findJob(target.jobId);
-      const asked = job?.command.kind === 'shell' ? (job.command.secrets ?? []) : [];
+      const asked = job ? commandSecretNames(job.command) : [];
       const notAsked = request.names.filter((name) => !asked.includes(name));
       if (notAsked.length > 0) return refuseFetch(agentId, request, `command ${request.commandId} did not ask for ${notAsked.join(', ')}`);
       const agent = await agents.findById(agentId);
@@ -239,6 +315,12 @@ export function createSecretsService({
       if (missing.length > 0) return refuseFetch(agentId, request, `no secret ${missing.join(', ')}`);
       const outside = records.filter((record) => !scopeMatches(record.scope, agent));
       if (outside.length > 0) return refuseFetch(agentId, request, `${outside.map((r) => r.name).join(', ')} not scoped to ${agent.name}`);
+      // Issue #11: and only secrets within the scope the sender's role has now.
+      const senderScope = job ? await secrets.actorScope(job.createdBy) : undefined;
+      if (job && senderScope !== undefined && senderScope !== null) {
+        const foreign = records.filter((record) => !secretInScope({ scope: senderScope }, record.scope));
+        if (foreign.length > 0) return refuseFetch(agentId, request, `${foreign.map((r) => r.name).join(', ')} not within the scope of ${job.createdBy}, who sent the command`);
+      }
       const values = await Promise.all(records.map(async (record) => ({ name: record.name, value: await read(record) })));
       await audit.record({
         actor: `agent:${agentId}`,
@@ -249,6 +331,28 @@ export function createSecretsService({
       });
       logger.info({ agentId, commandId: request.commandId, names: records.map((r) => r.name) }, 'secrets delivered to an agent');
       return { secrets: values };
+    },
+
+    /**
+     * ADR 0023: a registry login for an agent's background digest check, outside any command.
+     * The caller (container auto-update) decided that a rule hands this secret to this machine;
+     * here the secret's own scope must admit the machine as it is now. Granted or refused, audited.
+     */
+    async fetchForRegistry(agentId: string, name: string, purpose: { registry: string; rule: string }): Promise<string> {
+      const refuse = async (reason: string): Promise<never> => {
+        logger.warn({ agentId, name, ...purpose, reason }, 'refused a registry login to an agent');
+        await audit.record({ actor: `agent:${agentId}`, action: 'secret.fetch_refused', agentId, details: { names: [name], purpose: 'registry', ...purpose, reason } });
+        throw new FarolError('forbidden', reason);
+      };
+      const agent = await agents.findById(agentId);
+      if (!agent) return refuse('this agent is not enrolled');
+      const [record] = await secrets.findByNames([name]);
+      if (!record) return refuse(`no secret ${name}`);
+      if (!scopeMatches(record.scope, agent)) return refuse(`${name} not scoped to ${agent.name}`);
+      const value = await read(record);
+      await audit.record({ actor: `agent:${agentId}`, action: 'secret.fetch', agentId, details: { agentName: agent.name, names: [name], purpose: 'registry', ...purpose } });
+      logger.info({ agentId, name, ...purpose }, 'registry login delivered to an agent');
+      return value;
     },
 
     redact: (text: string): string => redactor.redact(text),

@@ -1,7 +1,7 @@
 import { FarolError, type HeartbeatSample } from '@farol/protocol';
 import type { Bus } from '../../infra/bus.js';
 import type { Logger } from '../../infra/logger.js';
-import type { PresenceService } from '../agents/presence.service.js';
+import type { AgentChannel } from '../agents/agent-channel.js';
 
 /** How often a watched machine streams samples. */
 export const LIVE_INTERVAL_MS = 1_000;
@@ -11,11 +11,31 @@ export const LIVE_INTERVAL_MS = 1_000;
  * the last watcher leaves, it goes back to its normal interval. Live samples are relayed to
  * the watchers over the bus, not stored.
  */
-export function createLiveService({ presence, bus, logger }: { presence: PresenceService; bus: Bus; logger: Logger }) {
+export function createLiveService({ channel, hubId, bus, logger }: { channel: AgentChannel; hubId: string; bus: Bus; logger: Logger }) {
   const watchers = new Map<string, Set<string>>();
+  /**
+   * Several hubs (issue #14): the other hubs where someone watches each agent (`live.watching`
+   * on the bus), so the hub holding the agent keeps relaying while anyone anywhere watches.
+   */
+  const watchedElsewhere = new Map<string, Set<string>>();
+  const unsubscribe = bus.subscribe('live.watching', (event) => {
+    if (event.hubId === hubId) return;
+    let hubs = watchedElsewhere.get(event.agentId);
+    if (event.watching) {
+      if (!hubs) watchedElsewhere.set(event.agentId, (hubs = new Set()));
+      hubs.add(event.hubId);
+    } else if (hubs) {
+      hubs.delete(event.hubId);
+      if (hubs.size === 0) watchedElsewhere.delete(event.agentId);
+    }
+  });
+  const watchedAnywhere = (agentId: string): boolean => watchers.has(agentId) || watchedElsewhere.has(agentId);
 
   function tellAgent(agentId: string, intervalMs: number | null): void {
-    presence.sessionOf(agentId)?.send('telemetry:live', { intervalMs });
+    void channel.send(agentId, 'telemetry:live', { intervalMs }).then((delivery) => {
+      // Offline: it is told again at its next hello (agentReady).
+      if (delivery === 'failed') logger.warn({ agentId, intervalMs }, 'could not tell an agent to change its live mode');
+    });
   }
 
   return {
@@ -29,14 +49,17 @@ export function createLiveService({ presence, bus, logger }: { presence: Presenc
       if (first) {
         logger.debug({ agentId }, 'live mode on');
         tellAgent(agentId, LIVE_INTERVAL_MS);
+        bus.publish('live.watching', { agentId, hubId, watching: true });
       }
-      return { intervalMs: LIVE_INTERVAL_MS, online: presence.isOnline(agentId) };
+      return { intervalMs: LIVE_INTERVAL_MS, online: channel.isConnected(agentId) };
     },
 
     unwatch(agentId: string, watcherId: string): void {
       const set = watchers.get(agentId);
       if (!set?.delete(watcherId) || set.size > 0) return;
       watchers.delete(agentId);
+      bus.publish('live.watching', { agentId, hubId, watching: false });
+      if (watchedElsewhere.has(agentId)) return;
       logger.debug({ agentId }, 'live mode off');
       tellAgent(agentId, null);
     },
@@ -48,12 +71,12 @@ export function createLiveService({ presence, bus, logger }: { presence: Presenc
 
     /** An agent (re)connected and said hello: resume live mode if someone is watching. */
     agentReady(agentId: string): void {
-      if (watchers.has(agentId)) tellAgent(agentId, LIVE_INTERVAL_MS);
+      if (watchedAnywhere(agentId)) tellAgent(agentId, LIVE_INTERVAL_MS);
     },
 
     relay(agentId: string, sample: HeartbeatSample): void {
       // A sample that arrives after the last watcher left is dropped; the agent is told to stop.
-      if (!watchers.has(agentId)) {
+      if (!watchedAnywhere(agentId)) {
         tellAgent(agentId, null);
         return;
       }
@@ -62,6 +85,10 @@ export function createLiveService({ presence, bus, logger }: { presence: Presenc
 
     watcherCount(agentId: string): number {
       return watchers.get(agentId)?.size ?? 0;
+    },
+
+    stop(): void {
+      unsubscribe();
     },
   };
 }

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HISTORY_METRICS, type HistoryValues } from '@farol/protocol';
 import { openSqliteDatabase, type Db } from '../../infra/database.js';
 import { createLogger } from '../../infra/logger.js';
-import { createRepositories, createUnitOfWork, type Repositories } from '../../infra/repositories.js';
+import { createRepositories, createUnitOfWork, type Repositories } from '../repositories.js';
 import { createRollupService } from './rollup.service.js';
 import { pickResolution } from './telemetry.service.js';
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
-import type { UnitOfWork } from '../../infra/repositories.js';
+import type { UnitOfWork } from '../repositories.js';
 import type { TelemetryRepository } from './telemetry.repository.js';
 import type { Retention } from './telemetry.service.js';
 
@@ -13,7 +13,8 @@ const CHUNK_ROWS = 2_000;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * Keeps the 1-minute and 1-hour tiers up to date and applies retention. Progress is a
+ * Keeps the 1-minute and 1-hour tiers up to date and applies retention (on PostgreSQL it also
+ * prepares the next raw hour partitions, packs closed hours and drops expired days whole). Progress is a
  * watermark on raw row ids stored in the database, so nothing is missed across restarts and
  * late (backfilled) samples are rolled into their buckets when they arrive.
  */
@@ -32,6 +33,7 @@ export function createRollupService({
 }) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
+  let preparing: Promise<void> | undefined;
 
   async function rollupPending(): Promise<{ minutes: number; hours: number }> {
     const total = { minutes: 0, hours: 0 };
@@ -52,8 +54,9 @@ export function createRollupService({
     return total;
   }
 
-  async function applyRetention(): Promise<{ raw: number; minute: number; hour: number }> {
+  async function applyRetention(): Promise<{ raw: number; rawDays: number; minute: number; hour: number }> {
     const now = clock.now();
+    const rawDays = await telemetry.dropRawDaysBefore(now - retention.raw);
     let raw = 0;
     for (;;) {
       const deleted = await telemetry.deleteOlderThan('raw', now - retention.raw, CHUNK_ROWS);
@@ -63,7 +66,7 @@ export function createRollupService({
     }
     const minute = await telemetry.deleteOlderThan('1m', now - retention.minute);
     const hour = await telemetry.deleteOlderThan('1h', now - retention.hour);
-    return { raw, minute, hour };
+    return { raw, rawDays, minute, hour };
   }
 
   const service = {
@@ -71,9 +74,12 @@ export function createRollupService({
     async runOnce(): Promise<void> {
       if (running) return running;
       running = (async () => {
+        await telemetry.prepareRawDays(clock.now());
         const rolled = await rollupPending();
+        // PostgreSQL: hours that are over and rolled up become one packed row per machine.
+        const packed = await telemetry.packClosedRaw(clock.now(), Number((await telemetry.getKv(WATERMARK_KEY)) ?? 0));
         const removed = await applyRetention();
-        logger.debug({ rolled, removed }, 'rollup and retention pass');
+        logger.debug({ rolled, packed, removed }, 'rollup and retention pass');
       })().finally(() => {
         running = undefined;
       });
@@ -81,6 +87,11 @@ export function createRollupService({
     },
 
     start(everyMs: number): void {
+      // Today's raw partition before the first samples of this run arrive, not a pass later.
+      preparing = telemetry.prepareRawDays(clock.now()).then(
+        () => undefined,
+        (error: unknown) => logger.error({ err: error }, 'preparing raw history partitions failed'),
+      );
       timer = setInterval(() => {
         service.runOnce().catch((error: unknown) => logger.error({ err: error }, 'rollup pass failed'));
       }, everyMs);
@@ -89,6 +100,7 @@ export function createRollupService({
 
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
+      await preparing;
       await running;
     },
   };

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { HISTORY_METRICS, type HistoryValues, type MetricPoint, type Resolution } from '@farol/protocol';
 import { METRIC_COLUMNS, type Db } from '../../infra/database.js';
+import { dialectOf } from '../../infra/dialect.js';
+import { dropRawPartitionsBefore, packClosedRawHours, prepareRawPartitions, RAW_DEFAULT_PARTITION } from '../../infra/history-partitions.js';
 
 export interface RawSampleRow {
   agentSeq: number;
@@ -16,11 +18,30 @@ const INSERT_CHUNK = 1_000;
 
 const columns = HISTORY_METRICS.map((m) => METRIC_COLUMNS[m]);
 const list = (parts: string[]) => sql.raw(parts.join(', '));
+const rawList = list(['agent_seq', 'ts', ...columns]);
+
+/**
+ * PostgreSQL: raw samples of one machine between `from` and `to`, from the rows of the hours
+ * not packed yet and from the packed hours' arrays (ADR 0007).
+ */
+function samplesSql(agentSeq: ReturnType<typeof sql> | number, from: ReturnType<typeof sql> | number, to: ReturnType<typeof sql> | number) {
+  const unpacked = list(columns.map((c) => `u.${c}`));
+  // Bound numbers need their type spelled out: next to integer literals PostgreSQL would guess int4.
+  [agentSeq, from, to] = [agentSeq, from, to].map((v) => (typeof v === 'number' ? sql`${v}::bigint` : v)) as [typeof agentSeq, typeof from, typeof to];
+  return sql`
+    select r.agent_seq, r.ts, ${list(columns.map((c) => `r.${c}`))} from metrics_raw r
+    where r.agent_seq = ${agentSeq} and r.ts >= ${from} and r.ts < ${to}
+    union all
+    select p.agent_seq, p.hour + u.off, ${unpacked}
+    from metrics_packed p cross join lateral unnest(p.off, ${list(columns.map((c) => `p.${c}`))}) as u(off, ${list(columns)})
+    where p.agent_seq = ${agentSeq} and p.hour > ${from} - ${HOUR} and p.hour < ${to} and p.hour + u.off >= ${from} and p.hour + u.off < ${to}`;
+}
 
 export type TelemetryRepository = ReturnType<typeof createTelemetryRepository>;
 
 /** SQL for heartbeat history: raw samples, rollup tiers, retention. */
 export function createTelemetryRepository(db: Db) {
+  const postgres = dialectOf(db) === 'postgres';
   return {
     /**
      * Inserts samples, ignoring ones already stored (same agent and timestamp: a re-sent
@@ -34,32 +55,60 @@ export function createTelemetryRepository(db: Db) {
           for (const metric of HISTORY_METRICS) record[METRIC_COLUMNS[metric]] = row.values[metric];
           return record;
         });
-        const result = await db
-          .insertInto('metrics_raw')
-          .values(chunk as never)
-          .onConflict((oc) => oc.columns(['agent_seq', 'ts']).doNothing())
-          .returning(['agent_seq', 'ts'])
-          .execute();
+        const result = postgres
+          ? // A re-sent sample of an hour already packed is recognised there (the unique index only sees rows).
+            (
+              await sql<{ agent_seq: number; ts: number }>`
+                insert into metrics_raw (${rawList})
+                select ${rawList} from json_populate_recordset(null::metrics_raw, ${JSON.stringify(chunk)}::json) v
+                where not exists (
+                  select 1 from metrics_packed p
+                  where p.agent_seq = v.agent_seq and p.hour = (v.ts / ${HOUR}) * ${HOUR} and (v.ts % ${HOUR})::integer = any (p.off))
+                on conflict (agent_seq, ts) do nothing
+                returning agent_seq, ts`.execute(db)
+            ).rows
+          : await db
+              .insertInto('metrics_raw')
+              .values(chunk as never)
+              .onConflict((oc) => oc.columns(['agent_seq', 'ts']).doNothing())
+              .returning(['agent_seq', 'ts'])
+              .execute();
         for (const r of result) inserted.add(`${r.agent_seq}:${Number(r.ts)}`);
       }
       return inserted;
     },
 
     /** Keeps each agent's newest full sample; an older one never replaces a newer one. */
-    async upsertLatest(rows: Array<{ agentSeq: number; ts: number; json: string }>): Promise<void> {
+    async upsertLatest(rows: Array<{ agentSeq: number; ts: number; json: string; storedAt?: number }>): Promise<void> {
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        const chunk = rows.slice(i, i + INSERT_CHUNK).map((r) => ({ agent_seq: r.agentSeq, ts: r.ts, sample: r.json }));
+        const chunk = rows.slice(i, i + INSERT_CHUNK).map((r) => ({ agent_seq: r.agentSeq, ts: r.ts, sample: r.json, stored_at: r.storedAt ?? 0 }));
         await db
           .insertInto('agent_latest')
           .values(chunk)
           .onConflict((oc) =>
             oc
               .column('agent_seq')
-              .doUpdateSet((eb) => ({ ts: eb.ref('excluded.ts'), sample: eb.ref('excluded.sample') }))
+              .doUpdateSet((eb) => ({ ts: eb.ref('excluded.ts'), sample: eb.ref('excluded.sample'), stored_at: eb.ref('excluded.stored_at') }))
               .where('excluded.ts', '>=', (eb) => eb.ref('agent_latest.ts')),
           )
           .execute();
       }
+    },
+
+    /**
+     * Newest samples stored after `since` (the storing hub's clock), oldest first: how the
+     * leader's alerts engine follows heartbeats that other hubs received (issue #14).
+     */
+    async latestStoredSince(since: number, limit: number): Promise<Array<{ agentId: string; storedAt: number; sample: string }>> {
+      const rows = await db
+        .selectFrom('agent_latest')
+        .innerJoin('agents', 'agents.seq', 'agent_latest.agent_seq')
+        .select(['agents.id as agentId', 'agent_latest.stored_at as storedAt', 'agent_latest.sample'])
+        .where('agent_latest.stored_at', '>', since)
+        .orderBy('agent_latest.stored_at')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ agentId: r.agentId, storedAt: Number(r.storedAt), sample: r.sample }));
     },
 
     /** Newest samples as JSON text, by agent sequence (all agents when `seqs` is omitted). */
@@ -97,17 +146,33 @@ export function createTelemetryRepository(db: Db) {
       const rawAggregates = columns.flatMap((c) => [`avg(r.${c})`, `min(r.${c})`, `max(r.${c})`, `count(r.${c})`]);
       const rollupColumns = columns.flatMap((c) => [`${c}_avg`, `${c}_min`, `${c}_max`, `${c}_n`]);
       const updates = ['samples = excluded.samples', ...rollupColumns.map((c) => `${c} = excluded.${c}`)];
-      const minutes = await sql`
-        insert into metrics_1m (agent_seq, ts, samples, ${list(rollupColumns)})
-        select r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE} as bucket, count(*), ${list(rawAggregates)}
-        from metrics_raw r
-        join (select distinct agent_seq, (ts / ${MINUTE}) * ${MINUTE} as bucket
-              from metrics_raw where id > ${afterId} and id <= ${upToId}) d
-          on r.agent_seq = d.agent_seq and r.ts >= d.bucket and r.ts < d.bucket + ${MINUTE}
-        where true
-        group by r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE}
-        on conflict (agent_seq, ts) do update set ${list(updates)}
-      `.execute(db);
+      const touched = sql`select distinct agent_seq, (ts / ${MINUTE}) * ${MINUTE} as bucket from metrics_raw where id > ${afterId} and id <= ${upToId}`;
+      const inBucket = sql`r.agent_seq = d.agent_seq and r.ts >= d.bucket and r.ts < d.bucket + ${MINUTE}`;
+      // PostgreSQL: a bucket's samples may sit partly in a packed hour (a late sample after packing).
+      const unpacked = list(columns.map((c) => `u.${c}`));
+      const minutes = await (postgres
+        ? sql`
+            with d as materialized (${touched})
+            insert into metrics_1m (agent_seq, ts, samples, ${list(rollupColumns)})
+            select r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE} as bucket, count(*), ${list(rawAggregates)}
+            from (
+              select r.agent_seq, r.ts, ${list(columns.map((c) => `r.${c}`))} from metrics_raw r join d on ${inBucket}
+              union all
+              select p.agent_seq, p.hour + u.off, ${unpacked}
+              from d join metrics_packed p on p.agent_seq = d.agent_seq and p.hour = (d.bucket / ${HOUR}) * ${HOUR}
+              cross join lateral unnest(p.off, ${list(columns.map((c) => `p.${c}`))}) as u(off, ${list(columns)})
+              where p.hour + u.off >= d.bucket and p.hour + u.off < d.bucket + ${MINUTE}
+            ) r
+            group by r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE}
+            on conflict (agent_seq, ts) do update set ${list(updates)}`
+        : sql`
+            insert into metrics_1m (agent_seq, ts, samples, ${list(rollupColumns)})
+            select r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE} as bucket, count(*), ${list(rawAggregates)}
+            from metrics_raw r join (${touched}) d on ${inBucket}
+            where true
+            group by r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE}
+            on conflict (agent_seq, ts) do update set ${list(updates)}`
+      ).execute(db);
 
       // Hours from minutes: each minute's average weighted by how many samples had a value.
       const minuteAggregates = columns.flatMap((c) => [
@@ -130,8 +195,47 @@ export function createTelemetryRepository(db: Db) {
       return { minutes: Number(minutes.numAffectedRows ?? 0), hours: Number(hours.numAffectedRows ?? 0) };
     },
 
-    /** Deletes rows older than `before` from a tier, at most `limit` raw rows per call. */
+    /**
+     * Makes sure raw samples of this hour and the next two land in their own hour partition,
+     * and packed hours in their day partition (PostgreSQL, issue #13); returns how many
+     * partitions it created. SQLite has one table.
+     */
+    async prepareRawDays(now: number): Promise<number> {
+      if (!postgres) return 0;
+      return prepareRawPartitions(db, now);
+    },
+
+    /**
+     * Packs the raw hours that are over and rolled up into one row per machine and hour
+     * (PostgreSQL); returns how many hour partitions it packed. SQLite: 0.
+     */
+    async packClosedRaw(now: number, rolledUpTo: number): Promise<number> {
+      if (!postgres) return 0;
+      return packClosedRawHours(db, columns, now, rolledUpTo);
+    },
+
+    /**
+     * Drops the raw partitions and packed days that end at or before `before` whole, without
+     * deleting row by row (PostgreSQL); returns how many. A packed day straddling `before`
+     * stays until it has all aged out, so raw samples live up to a day longer than their
+     * retention there. SQLite: 0.
+     */
+    async dropRawDaysBefore(before: number): Promise<number> {
+      if (!postgres) return 0;
+      return (await dropRawPartitionsBefore(db, before)).length;
+    },
+
+    /**
+     * Deletes rows older than `before` from a tier, at most `limit` raw rows per call. On
+     * PostgreSQL raw rows are deleted only from the default partition (stray days); day
+     * partitions go whole by `dropRawDaysBefore`.
+     */
     async deleteOlderThan(tier: Resolution, before: number, limit = 50_000): Promise<number> {
+      if (tier === 'raw' && postgres) {
+        const stray = sql.table(RAW_DEFAULT_PARTITION);
+        const result = await sql`delete from ${stray} where id in (select id from ${stray} where ts < ${before} limit ${limit})`.execute(db);
+        return Number(result.numAffectedRows ?? 0);
+      }
       if (tier === 'raw') {
         const result = await db
           .deleteFrom('metrics_raw')
@@ -148,14 +252,21 @@ export function createTelemetryRepository(db: Db) {
 
     async queryRange(agentSeq: number, tier: Resolution, from: number, to: number): Promise<MetricPoint[]> {
       const table = tier === 'raw' ? 'metrics_raw' : tier === '1m' ? 'metrics_1m' : 'metrics_1h';
-      const rows = (await db
+      // Only the columns a point needs: a month of minutes is 43,200 rows, and every column
+      // more is 43,200 values more to send and parse.
+      const wanted = tier === 'raw' ? columns : columns.flatMap((c) => [`${c}_avg`, `${c}_min`, `${c}_max`]);
+      const rows = (
+        tier === 'raw' && postgres
+          ? (await sql<Record<string, number | null>>`select * from (${samplesSql(agentSeq, from, sql`${to + 1}::bigint`)}) s order by ts`.execute(db)).rows
+          : await db
         .selectFrom(table)
-        .selectAll()
+        .select(['ts', ...wanted].map((c) => sql.ref<number | null>(c).as(c)))
         .where('agent_seq', '=', agentSeq)
         .where('ts', '>=', from)
         .where('ts', '<=', to)
         .orderBy('ts')
-        .execute()) as Array<Record<string, number | null>>;
+        .execute()
+      ) as Array<Record<string, number | null>>;
       return rows.map((row) => {
         const values = {} as MetricPoint['values'];
         for (const metric of HISTORY_METRICS) {

@@ -1,6 +1,10 @@
 import {
+  countUpdatesAvailable,
   FarolError,
+  MAX_SAMPLE_AGE_MS,
+  MAX_SAMPLE_FUTURE_SKEW_MS,
   toHistoryValues,
+  type FieldIssue,
   type HeartbeatSample,
   type HistoryValues,
   type MetricsQuery,
@@ -12,7 +16,7 @@ import type { Bus } from '../../infra/bus.js';
 import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Observability } from '../../infra/observability.js';
-import type { UnitOfWork } from '../../infra/repositories.js';
+import type { UnitOfWork } from '../repositories.js';
 import type { TelemetryRepository } from './telemetry.repository.js';
 
 interface PendingReport {
@@ -46,6 +50,25 @@ export function pickResolution(from: number, to: number, now: number, retention:
 }
 
 /**
+ * Refuses a report with a sample stamped more than MAX_SAMPLE_FUTURE_SKEW_MS ahead of the hub
+ * (it would stay the machine's latest and freeze its card) or older than MAX_SAMPLE_AGE_MS
+ * (1970: a clock that was never set). The whole report is refused so the agent hears why.
+ */
+export function checkSampleTimes(samples: HeartbeatSample[], now: number): void {
+  const issues: FieldIssue[] = [];
+  samples.forEach((sample, index) => {
+    if (sample.ts > now + MAX_SAMPLE_FUTURE_SKEW_MS) {
+      issues.push({ path: `samples.${index}.ts`, message: `${new Date(sample.ts).toISOString()} is ${Math.round((sample.ts - now) / 1000)} s ahead of the hub's clock (at most ${MAX_SAMPLE_FUTURE_SKEW_MS / 60_000} min): fix the machine's clock (NTP)` });
+    } else if (sample.ts < now - MAX_SAMPLE_AGE_MS) {
+      issues.push({ path: `samples.${index}.ts`, message: `${new Date(sample.ts).toISOString()} is older than ${MAX_SAMPLE_AGE_MS / 86_400_000} days: the hub keeps no samples that old (was the machine's clock set?)` });
+    }
+  });
+  if (issues.length > 0) {
+    throw new FarolError('validation_failed', `${issues.length} of ${samples.length} samples are stamped outside the hub's window: ${issues[0]!.message}`, { issues: issues.slice(0, 20) });
+  }
+}
+
+/**
  * Heartbeat history. Reports are group-committed: everything that arrives within one write
  * window goes to the database in a single transaction, and each agent is acknowledged only
  * after its rows are committed (so its buffer may then drop them).
@@ -71,7 +94,7 @@ export function createTelemetryService({
 }) {
   // Only the newest sample's history values stay in memory (for gauges and live updates); the
   // full sample goes to the database with its batch: 10,000 agents × a few KB is too much heap.
-  const latest = new Map<string, { ts: number; values: HistoryValues }>();
+  const latest = new Map<string, { ts: number; values: HistoryValues; updatesAvailable: number | null }>();
   let pending: PendingReport[] = [];
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
@@ -90,7 +113,9 @@ export function createTelemetryService({
     try {
       inserted = await unitOfWork(async (repos) => {
         const keys = await repos.telemetry.insertSamples(rows);
-        await repos.telemetry.upsertLatest([...newest.values()]);
+        // `storedAt`: the leader's alerts engine follows samples other hubs stored (issue #14).
+        const storedAt = clock.now();
+        await repos.telemetry.upsertLatest([...newest.values()].map((row) => ({ ...row, storedAt })));
         return keys;
       });
     } catch (error) {
@@ -130,13 +155,14 @@ export function createTelemetryService({
     /** Stores samples of one agent; resolves once they are committed. */
     record(agent: { seq: number; id: string }, samples: HeartbeatSample[]): Promise<MetricsReportAck> {
       const receivedAt = clock.now();
+      checkSampleTimes(samples, receivedAt);
       observability.heartbeats.inc(samples.length);
       const newestSample = samples.reduce((a, b) => (b.ts > a.ts ? b : a));
       const current = latest.get(agent.id);
       let newest: PendingReport['newest'];
       if (!current || newestSample.ts >= current.ts) {
         const values = toHistoryValues(newestSample);
-        latest.set(agent.id, { ts: newestSample.ts, values });
+        latest.set(agent.id, { ts: newestSample.ts, values, updatesAvailable: countUpdatesAvailable(newestSample.containers) });
         newest = { ts: newestSample.ts, json: JSON.stringify(newestSample) };
         bus.publish('metrics.update', { agentId: agent.id, ts: newestSample.ts, values });
         bus.publish('metrics.sample', { agentId: agent.id, sample: newestSample });
@@ -145,6 +171,11 @@ export function createTelemetryService({
         pending.push({ agentSeq: agent.seq, agentId: agent.id, samples, newest, receivedAt, resolve, reject });
         timer ??= setTimeout(() => void flush(), writeBatchWindowMs);
       });
+    },
+
+    /** Newest full samples stored after `since`, whichever hub received them (the leader's alerts engine, issue #14). */
+    async samplesStoredSince(since: number, limit: number): Promise<Array<{ agentId: string; storedAt: number; sample: HeartbeatSample }>> {
+      return (await telemetry.latestStoredSince(since, limit)).map((row) => ({ agentId: row.agentId, storedAt: row.storedAt, sample: JSON.parse(row.sample) as HeartbeatSample }));
     },
 
     /** Newest full samples by agent sequence (all agents when `seqs` is omitted). */
@@ -158,8 +189,8 @@ export function createTelemetryService({
       return latest.get(agentId)?.values ?? null;
     },
 
-    /** The newest sample's time and history series (in memory since it arrived), or null. */
-    latestPoint(agentId: string): { ts: number; values: HistoryValues } | null {
+    /** The newest sample's time, history series and count of container updates available (in memory since it arrived), or null. */
+    latestPoint(agentId: string): { ts: number; values: HistoryValues; updatesAvailable: number | null } | null {
       return latest.get(agentId) ?? null;
     },
 

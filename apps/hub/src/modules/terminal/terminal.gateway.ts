@@ -62,9 +62,9 @@ export function terminalUiHandlers(terminals: TerminalService, socket: Socket, l
  */
 export function terminalAgentHandlers(terminals: TerminalService, agentId: string, heard: () => void): EventHandlersOf<TerminalAgentEvents> {
   return {
-    'terminal:opened': (opened) => {
+    'terminal:opened': async (opened) => {
       heard();
-      terminals.agentOpened(agentId, opened);
+      await terminals.agentOpened(agentId, opened);
       return {};
     },
     'terminal:output': async (output) => {

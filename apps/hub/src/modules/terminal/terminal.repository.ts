@@ -26,6 +26,9 @@ function toRecord(row: TerminalSessionsTable): TerminalSessionRecord {
   };
 }
 
+/** Rows of a stored recording are at most this big: no single value near a driver's limits. */
+const RECORDING_CHUNK_BYTES = 256 * 1024;
+
 /** Terminal sessions: one row when a session opens, completed when it ends. SQL only. */
 export function createTerminalRepository(db: Db) {
   return {
@@ -59,7 +62,16 @@ export function createTerminalRepository(db: Db) {
     },
 
     /** Sessions a previous run of the hub left open (it stopped without ending them). */
-    async closeOrphans(closedAt: number): Promise<number> {
+    /** Ends the sessions left open; `isOrphan` (several hubs, issue #14) spares those another live hub still holds. */
+    async closeOrphans(closedAt: number, isOrphan?: (id: string) => Promise<boolean>): Promise<number> {
+      if (isOrphan) {
+        const open = await db.selectFrom('terminal_sessions').select('id').where('closed_at', 'is', null).execute();
+        const orphans: string[] = [];
+        for (const { id } of open) if (await isOrphan(id)) orphans.push(id);
+        if (orphans.length === 0) return 0;
+        await db.updateTable('terminal_sessions').set({ closed_at: closedAt, close_reason: 'hub_shutdown' }).where('id', 'in', orphans).where('closed_at', 'is', null).execute();
+        return orphans.length;
+      }
       const result = await db
         .updateTable('terminal_sessions')
         .set({ closed_at: closedAt, close_reason: 'hub_shutdown' })
@@ -71,6 +83,32 @@ export function createTerminalRepository(db: Db) {
     async findById(id: string): Promise<TerminalSessionRecord | undefined> {
       const row = await db.selectFrom('terminal_sessions').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toRecord(row) : undefined;
+    },
+
+    /**
+     * Stores a finished session's recording (issue #14: in the database, so every hub serves
+     * it), in rows of at most RECORDING_CHUNK_BYTES. Storing it again replaces it.
+     */
+    async storeRecording(sessionId: string, data: Buffer): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('terminal_recordings').where('session_id', '=', sessionId).execute();
+        for (let seq = 0, start = 0; start < data.byteLength || seq === 0; seq++, start += RECORDING_CHUNK_BYTES) {
+          await trx.insertInto('terminal_recordings').values({ session_id: sessionId, seq, data: data.subarray(start, start + RECORDING_CHUNK_BYTES) }).execute();
+        }
+      });
+    },
+
+    async hasRecording(sessionId: string): Promise<boolean> {
+      return (await db.selectFrom('terminal_recordings').select('seq').where('session_id', '=', sessionId).limit(1).executeTakeFirst()) !== undefined;
+    },
+
+    /** A stored recording's bytes in order, a row at a time. */
+    async *recordingChunks(sessionId: string): AsyncGenerator<Buffer> {
+      const rows = await db.selectFrom('terminal_recordings').select('seq').where('session_id', '=', sessionId).orderBy('seq').execute();
+      for (const { seq } of rows) {
+        const row = await db.selectFrom('terminal_recordings').select('data').where('session_id', '=', sessionId).where('seq', '=', seq).executeTakeFirst();
+        if (row) yield Buffer.from(row.data);
+      }
     },
 
     /** Newest first. */

@@ -1,6 +1,9 @@
-import { createReadStream, existsSync, type ReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import {
+  type AgentServerToClientEvents,
   FarolError,
   TERMINAL_AUDIENCE,
   TERMINAL_JWS_TYPE,
@@ -26,13 +29,18 @@ import { randomId } from '../../infra/ids.js';
 import type { HubSigner } from '../../infra/jws.js';
 import type { Logger } from '../../infra/logger.js';
 import type { AgentsRepository } from '../agents/agents.repository.js';
-import type { PresenceService } from '../agents/presence.service.js';
+import { HubUnreachableError, type HubRelay } from '../../infra/hub-relay.js';
+import type { AgentChannel } from '../agents/agent-channel.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { startAsciicast, type AsciicastRecorder } from './asciicast-recorder.js';
 import type { TerminalRepository } from './terminal.repository.js';
 
 /** How long the agent has to start the shell and answer. */
 const OPEN_TIMEOUT_MS = 15_000;
+/** How long a session's owner record lives (several hubs); refreshed by nothing: sessions end well before. */
+const OWNER_TTL_MS = 24 * 3_600_000;
+/** A forwarded output chunk is acked once the operator on the owning hub has it: as long as a slow terminal may take. */
+const OUTPUT_ACK_WAIT_MS = 60_000;
 
 /** Who opened a session, as the gateway knows them. */
 export interface TerminalOperator {
@@ -105,7 +113,8 @@ const REFUSAL_CODES: Record<TerminalRefusal, ErrorCode> = {
 export function createTerminalService({
   sessions,
   agents,
-  presence,
+  agentChannel,
+  relay,
   audit,
   signer,
   clock,
@@ -114,7 +123,13 @@ export function createTerminalService({
 }: {
   sessions: TerminalRepository;
   agents: AgentsRepository;
-  presence: PresenceService;
+  /** Reaches the agent wherever it is connected (issue #14). */
+  agentChannel: AgentChannel;
+  /**
+   * Several hubs (issue #14): a session lives on the hub of its operator's connection; what the
+   * agent sends about it, on whatever hub holds the agent, is forwarded there.
+   */
+  relay: HubRelay;
   audit: AuditService;
   signer: HubSigner;
   clock: Clock;
@@ -123,9 +138,46 @@ export function createTerminalService({
 }) {
   const live = new Map<string, LiveSession>();
 
+  /** A message to the session's agent; one that cannot be handed over is logged (the agent ends its shells on disconnect). */
+  function toAgent<E extends 'terminal:close' | 'terminal:input' | 'terminal:resize'>(agentId: string, event: E, payload: Parameters<AgentServerToClientEvents[E]>[0]): void {
+    void agentChannel.send(agentId, event, payload).then((delivery) => {
+      if (delivery !== 'delivered') logger.warn({ agentId, event, delivery }, 'a terminal message did not reach its agent');
+    });
+  }
+
+  /** Owners of sessions held by other hubs, as last looked up. */
+  const ownerBySession = new Map<string, string | null>();
+
+  /**
+   * Several hubs: what an agent connected here says about a session another live hub holds
+   * goes to that hub, whose answer (for output: once its operator has it) is the agent's ack.
+   * False: the session is this hub's or nobody's (then `not_found` as before).
+   */
+  async function forwardToOwner(method: 'agentOpened' | 'agentOutput' | 'agentExit', agentId: string, sessionId: string, payload: unknown): Promise<boolean> {
+    if (!relay.shared || live.has(sessionId)) return false;
+    let owner = ownerBySession.get(sessionId);
+    if (owner === undefined) {
+      owner = await relay.remoteOwnerOf('terminal', sessionId);
+      if (ownerBySession.size >= 1_000) ownerBySession.delete(ownerBySession.keys().next().value!);
+      ownerBySession.set(sessionId, owner);
+    }
+    if (owner === null) return false;
+    try {
+      await relay.call(owner, `terminal.${method}`, { agentId, payload }, method === 'agentOutput' ? OUTPUT_ACK_WAIT_MS : undefined);
+      return true;
+    } catch (error) {
+      if (!(error instanceof HubUnreachableError)) throw error;
+      ownerBySession.set(sessionId, null);
+      return false;
+    }
+  }
+
+  /** The id of the agent's connection, wherever it is ('' when unknown). */
+  const connectionOf = (agentId: string): string => agentChannel.connectionOf(agentId) ?? '';
+
   const count = (predicate: (session: LiveSession) => boolean): number => [...live.values()].filter(predicate).length;
 
-  function ownedBy(channel: OperatorChannel, sessionId: string): LiveSession {
+  function ownedBy(channel: Pick<OperatorChannel, 'id'>, sessionId: string): LiveSession {
     const session = live.get(sessionId);
     if (!session || session.channel.id !== channel.id || session.state !== 'open') throw new FarolError('not_found', `no open terminal session ${sessionId} on this connection`);
     return session;
@@ -150,6 +202,19 @@ export function createTerminalService({
    * Ends a session once: tells the agent (unless it told us) and the operator (unless they left),
    * stores the end with its audit entry, closes the recording. Never throws.
    */
+  /**
+   * Moves a finished recording from this hub's spool file into the database (issue #14: every
+   * hub serves it), then deletes the file. If the database refuses, the file stays and this hub
+   * still serves it; the next start tries again.
+   */
+  async function keepRecording(sessionId: string, fileName: string): Promise<void> {
+    if (settings.recordingsDir === null) return;
+    const file = path.join(settings.recordingsDir, path.basename(fileName));
+    if (!existsSync(file)) return;
+    await sessions.storeRecording(sessionId, await readFile(file));
+    await rm(file, { force: true });
+  }
+
   async function end(
     session: LiveSession,
     reason: TerminalCloseReason,
@@ -162,7 +227,7 @@ export function createTerminalService({
     clearTimeout(session.idleTimer);
     for (const release of session.undelivered) release();
     session.undelivered.clear();
-    if (!fromAgent) presence.sessionOf(session.agentId)?.send('terminal:close', { sessionId: session.id });
+    if (!fromAgent) toAgent(session.agentId, 'terminal:close', { sessionId: session.id });
     const closed: TerminalClosed = { sessionId: session.id, reason, exitCode: exit.exitCode ?? null, signal: exit.signal ?? null, message: exit.message ?? null };
     if (reason !== 'operator_disconnected') session.channel.closed(closed);
     if (session.opening) {
@@ -172,6 +237,7 @@ export function createTerminalService({
     const closedAt = clock.now();
     try {
       await session.recorder?.close(closedAt);
+      if (session.recordingFile !== null) await keepRecording(session.id, session.recordingFile);
     } catch (error) {
       logger.error({ err: error, sessionId: session.id }, 'could not finish a terminal recording');
     }
@@ -219,13 +285,12 @@ export function createTerminalService({
     throw new FarolError(code, message);
   }
 
-  return {
+  const service = {
     /** `terminal:open` from an operator: resolves once the agent's shell runs. */
     async open(operator: TerminalOperator, channel: OperatorChannel, request: TerminalOpenRequest): Promise<TerminalOpenAck> {
       const agent = await agents.findByIdOrName(request.agentId);
       if (!agent) throw new FarolError('not_found', `no machine named ${request.agentId}`);
-      const connection = presence.sessionOf(agent.id);
-      if (!connection) throw new FarolError('agent_offline', `${agent.name} is offline: a terminal needs the machine connected`);
+      if (!agentChannel.isConnected(agent.id)) throw new FarolError('agent_offline', `${agent.name} is offline: a terminal needs the machine connected`);
       const onAgent = count((s) => s.agentId === agent.id);
       if (onAgent >= settings.maxPerAgent) {
         throw new FarolError('session_limit', `${agent.name} already has ${onAgent} terminal sessions open, the hub's cap (FAROL_TERMINAL_MAX_PER_AGENT=${settings.maxPerAgent})`);
@@ -239,7 +304,7 @@ export function createTerminalService({
         id: randomId('term'),
         agentId: agent.id,
         agentName: agent.name,
-        agentConnection: connection.sessionId,
+        agentConnection: connectionOf(agent.id),
         operator,
         channel,
         cols: request.cols,
@@ -276,13 +341,16 @@ export function createTerminalService({
           rows: request.rows,
         };
         const token = await signer.sign(claims, TERMINAL_JWS_TYPE);
-        presence.sessionOf(agent.id)?.send('terminal:open', { token });
+        // Before the opening goes out: the agent's answer may come through another hub.
+        await relay.claim('terminal', session.id, OWNER_TTL_MS);
+        const delivery = await agentChannel.send(agent.id, 'terminal:open', { token });
+        if (delivery !== 'delivered') throw new FarolError(delivery === 'not_connected' ? 'agent_offline' : 'terminal_unavailable', `${agent.name} could not be reached (${delivery})`);
         opened = await answered;
       } catch (error) {
         live.delete(session.id);
         session.ended = true;
         // The agent may still open it (a slow answer): it must not keep a shell nobody holds.
-        presence.sessionOf(agent.id)?.send('terminal:close', { sessionId: session.id });
+        toAgent(agent.id, 'terminal:close', { sessionId: session.id });
         if (error instanceof FarolError) return refusedOpen(session, agent.id, error.code, error.message);
         throw error;
       } finally {
@@ -346,9 +414,8 @@ export function createTerminalService({
       const session = ownedBy(channel, sessionId);
       session.bytesIn += data.byteLength;
       armIdle(session);
-      const connection = presence.sessionOf(session.agentId);
-      if (!connection) throw new FarolError('agent_offline', `${session.agentName} is offline`);
-      connection.send('terminal:input', { sessionId, data });
+      if (!agentChannel.isConnected(session.agentId)) throw new FarolError('agent_offline', `${session.agentName} is offline`);
+      toAgent(session.agentId, 'terminal:input', { sessionId, data });
     },
 
     resize(channel: OperatorChannel, { sessionId, cols, rows }: TerminalResize): void {
@@ -356,11 +423,31 @@ export function createTerminalService({
       session.cols = cols;
       session.rows = rows;
       session.recorder?.resize(cols, rows, clock.now());
-      presence.sessionOf(session.agentId)?.send('terminal:resize', { sessionId, cols, rows });
+      toAgent(session.agentId, 'terminal:resize', { sessionId, cols, rows });
     },
 
     async close(channel: OperatorChannel, sessionId: string): Promise<void> {
       await end(ownedBy(channel, sessionId), 'closed');
+    },
+
+    /** The machine of an open session this connection holds (`not_found` otherwise). */
+    agentOf(channelId: string, sessionId: string): string {
+      return ownedBy({ id: channelId }, sessionId).agentId;
+    },
+
+    /** The machines this connection holds sessions on (open or opening). */
+    agentsOf(channelId: string): string[] {
+      return [...new Set([...live.values()].filter((s) => s.channel.id === channelId).map((s) => s.agentId))];
+    },
+
+    /**
+     * Issue #11: ends at once every session a connection holds on a machine that left its
+     * operator's scope (the operator is told why; the audit entry records the close).
+     */
+    async revokeOn(channelId: string, agentId: string, message: string): Promise<number> {
+      const doomed = [...live.values()].filter((s) => s.channel.id === channelId && s.agentId === agentId);
+      await Promise.all(doomed.map((s) => end(s, 'closed', { message })));
+      return doomed.length;
     },
 
     /** The operator's connection closed: its sessions end. */
@@ -369,14 +456,16 @@ export function createTerminalService({
     },
 
     /** `terminal:opened` from an agent. */
-    agentOpened(agentId: string, opened: TerminalOpened): void {
+    async agentOpened(agentId: string, opened: TerminalOpened): Promise<void> {
+      if (await forwardToOwner('agentOpened', agentId, opened.sessionId, opened)) return;
       const session = ofAgent(agentId, opened.sessionId);
       if (!session.opening) throw new FarolError('conflict', `terminal session ${opened.sessionId} was already answered`);
       session.opening.resolve(opened);
     },
 
     /** `terminal:output` from an agent: resolves once the operator has it (the agent's flow control). */
-    agentOutput(agentId: string, output: TerminalOutput): Promise<void> {
+    async agentOutput(agentId: string, output: TerminalOutput): Promise<void> {
+      if (await forwardToOwner('agentOutput', agentId, output.sessionId, output)) return;
       const session = ofAgent(agentId, output.sessionId);
       session.bytesOut += output.data.byteLength;
       session.recorder?.output(output.data, clock.now());
@@ -393,11 +482,20 @@ export function createTerminalService({
 
     /** `terminal:exit` from an agent. */
     async agentExit(agentId: string, exit: TerminalExit): Promise<void> {
+      if (await forwardToOwner('agentExit', agentId, exit.sessionId, exit)) return;
       const session = ofAgent(agentId, exit.sessionId);
       await end(session, exit.reason, { exitCode: exit.exitCode, signal: exit.signal, message: exit.message ?? undefined }, true);
     },
 
     /** An agent connection closed: the sessions opened on it end (the agent kills their shells too). */
+    /**
+     * An agent is offline everywhere (several hubs, issue #14: its connection was on another
+     * hub, whose disconnect this hub only learns from the bus): its sessions here end.
+     */
+    async agentOffline(agentId: string): Promise<void> {
+      await Promise.all([...live.values()].filter((s) => s.agentId === agentId).map((s) => end(s, 'agent_disconnected', { message: `${s.agentName} disconnected` }, true)));
+    },
+
     async agentGone(agentId: string, connectionId: string): Promise<void> {
       await Promise.all(
         [...live.values()].filter((s) => s.agentId === agentId && s.agentConnection === connectionId).map((s) => end(s, 'agent_disconnected', { message: `${s.agentName} disconnected` }, true)),
@@ -419,21 +517,37 @@ export function createTerminalService({
      * The asciicast file of a recorded session, once it has ended. `authorize` (the caller's
      * scope) runs as soon as the session is known, before anything about its recording is said.
      */
-    async recording(sessionId: string, authorize?: (agentId: string) => Promise<void>): Promise<{ session: TerminalSession; stream: ReadStream }> {
+    async recording(sessionId: string, authorize?: (agentId: string) => Promise<void>): Promise<{ session: TerminalSession; stream: Readable }> {
       const record = await sessions.findById(sessionId);
       if (!record) throw new FarolError('not_found', `no terminal session ${sessionId}`);
       await authorize?.(record.agentId);
-      if (!record.recordingFile || settings.recordingsDir === null) throw new FarolError('not_found', `terminal session ${sessionId} was not recorded`);
-      const file = path.join(settings.recordingsDir, path.basename(record.recordingFile));
-      if (!existsSync(file)) throw new FarolError('not_found', `the recording of ${sessionId} is no longer on the hub`);
-      const { recordingFile: _file, ...session } = record;
+      if (!record.recordingFile) throw new FarolError('not_found', `terminal session ${sessionId} was not recorded`);
+      const { recordingFile: fileName, ...session } = record;
+      // Stored in the database once the session ended (any hub); the spool file of a session
+      // still open, or one the database refused, only on the hub that recorded it.
+      if (await sessions.hasRecording(sessionId)) return { session, stream: Readable.from(sessions.recordingChunks(sessionId)) };
+      const file = settings.recordingsDir === null ? null : path.join(settings.recordingsDir, path.basename(fileName));
+      if (file === null || !existsSync(file)) throw new FarolError('not_found', `the recording of ${sessionId} is no longer on the hub`);
       return { session, stream: createReadStream(file) };
     },
 
-    /** Closes what a previous run left open in the database. */
+    /** Closes what a previous run left open in the database, and stores the recordings it left on disk. */
     async start(): Promise<void> {
-      const orphans = await sessions.closeOrphans(clock.now());
+      // Several hubs: sessions another live hub holds are not orphans.
+      const orphans = await sessions.closeOrphans(clock.now(), relay.shared ? async (id) => (await relay.remoteOwnerOf('terminal', id)) === null : undefined);
       if (orphans > 0) logger.warn({ sessions: orphans }, 'terminal sessions left open by the previous run marked as ended');
+      if (settings.recordingsDir === null || !existsSync(settings.recordingsDir)) return;
+      for (const name of await readdir(settings.recordingsDir)) {
+        const sessionId = /^(.+)\.cast$/.exec(name)?.[1];
+        if (!sessionId || live.has(sessionId)) continue;
+        const record = await sessions.findById(sessionId);
+        if (!record || record.closedAt === null) continue;
+        try {
+          await keepRecording(sessionId, name);
+        } catch (error) {
+          logger.error({ err: error, sessionId }, 'could not store a terminal recording left by the previous run; it stays on disk');
+        }
+      }
     },
 
     /** Hub shutdown: every session ends. */
@@ -443,5 +557,12 @@ export function createTerminalService({
 
     openCount: (): number => live.size,
   };
+
+  // What agents connected to other hubs send about this hub's sessions (forwardToOwner there).
+  type Forwarded<T> = { agentId: string; payload: T };
+  relay.handle('terminal.agentOpened', (request) => service.agentOpened((request as Forwarded<TerminalOpened>).agentId, (request as Forwarded<TerminalOpened>).payload));
+  relay.handle('terminal.agentOutput', (request) => service.agentOutput((request as Forwarded<TerminalOutput>).agentId, (request as Forwarded<TerminalOutput>).payload));
+  relay.handle('terminal.agentExit', (request) => service.agentExit((request as Forwarded<TerminalExit>).agentId, (request as Forwarded<TerminalExit>).payload));
+  return service;
 }
 export type TerminalService = ReturnType<typeof createTerminalService>;

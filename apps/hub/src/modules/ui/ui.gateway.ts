@@ -5,9 +5,11 @@ import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Observability } from '../../infra/observability.js';
 import { dispatchSocketEvents } from '../../infra/socket-dispatch.js';
-import type { AgentsRepository } from '../agents/agents.repository.js';
+import type { AgentsService } from '../agents/agents.service.js';
 import type { Authorizer } from '../auth/authorizer.js';
+import { outsideScope } from '../auth/object-scope.js';
 import type { UiSocketAuth } from '../auth/ui-guard.js';
+import { jobForReader, maskCommandEnv } from '../jobs/env-mask.js';
 import type { JobsService } from '../jobs/jobs.service.js';
 import type { LiveService } from '../telemetry/live.service.js';
 import { terminalUiHandlers } from '../terminal/terminal.gateway.js';
@@ -34,7 +36,7 @@ export function attachUiGateway(
     agents,
     terminals,
     authorizer,
-  }: { bus: Bus; clock: Clock; logger: Logger; observability: Observability; live: LiveService; jobs: JobsService; agents: AgentsRepository; terminals: TerminalService; authorizer?: Authorizer },
+  }: { bus: Bus; clock: Clock; logger: Logger; observability: Observability; live: LiveService; jobs: JobsService; agents: Pick<AgentsService, 'labelsOf'>; terminals: TerminalService; authorizer?: Authorizer },
 ): () => void {
   const isWatched = (jobId: string): boolean => (namespace.adapter.rooms.get(jobRoom(jobId))?.size ?? 0) > 0;
 
@@ -57,11 +59,11 @@ export function attachUiGateway(
       deliver(cached);
       return;
     }
-    agents.findById(agentId).then(
-      (agent) => {
-        if (!agent) return;
-        labelsOf.set(agentId, agent.labels);
-        deliver(agent.labels);
+    agents.labelsOf(agentId).then(
+      (labels) => {
+        if (!labels) return;
+        labelsOf.set(agentId, labels);
+        deliver(labels);
       },
       (error: unknown) => logger.error({ err: error, agentId }, 'could not read labels for scoped sockets'),
     );
@@ -73,8 +75,11 @@ export function attachUiGateway(
    * so summaries of a job reach scoped sockets in the order they were published.
    */
   let scopedQueue: Promise<void> = Promise.resolve();
-  function emitFleetAll(agentIds: readonly string[], event: string, payload: unknown): void {
-    namespace.to(FLEET_ROOM).emit(event, payload);
+  function emitFleetAll(agentIds: readonly string[], event: string, payload: unknown, payloadFor?: (principal: Principal | undefined) => unknown): void {
+    // With `payloadFor`, each socket gets the payload its principal may read (one emit per socket).
+    if (payloadFor) {
+      for (const socket of namespace.sockets.values()) if (socket.rooms.has(FLEET_ROOM)) socket.emit(event, payloadFor(principalOf(socket)));
+    } else namespace.to(FLEET_ROOM).emit(event, payload);
     if (scopedSockets.size === 0 || agentIds.length === 0 || !authorizer) return;
     const scopedAuthorizer = authorizer;
     scopedQueue = scopedQueue
@@ -83,17 +88,60 @@ export function attachUiGateway(
         for (const agentId of agentIds) {
           let known = labelsOf.get(agentId);
           if (!known) {
-            const agent = await agents.findById(agentId);
-            if (!agent) return; // a removed machine is outside every scope
-            labelsOf.set(agentId, (known = agent.labels));
+            const found = await agents.labelsOf(agentId);
+            if (!found) return; // a removed machine is outside every scope
+            labelsOf.set(agentId, (known = found));
           }
           labels.push(known);
         }
         for (const { socket, principal } of scopedSockets.values()) {
-          if (labels.every((l) => scopedAuthorizer.inScope(principal, l))) socket.emit(event, payload);
+          if (labels.every((l) => scopedAuthorizer.inScope(principal, l))) socket.emit(event, payloadFor ? payloadFor(principal) : payload);
         }
       })
       .catch((error: unknown) => logger.error({ err: error, event }, 'could not read labels for scoped sockets'));
+  }
+
+  /** The principal of a socket as the guard holds it now (re-read after a role change). */
+  const principalOf = (socket: Socket): Principal | undefined => (socket.data as { uiAuth?: UiSocketAuth }).uiAuth?.principal;
+
+  /** Labels of a machine a socket holds a terminal or a watch on: cached, kept fresh by `agent.updated`. */
+  async function knownLabels(agentId: string): Promise<Labels | undefined> {
+    const cached = labelsOf.get(agentId);
+    if (cached) return cached;
+    const labels = await agents.labelsOf(agentId);
+    if (labels) labelsOf.set(agentId, labels);
+    return labels;
+  }
+
+  /**
+   * Issue #11: a socket keeps a terminal or a live view only while the machine is within its
+   * scope. Called when a machine's labels change: what fell out of scope is closed at once.
+   */
+  async function dropOutOfScope(socket: Socket, agentId: string, labels: Labels): Promise<void> {
+    const principal = principalOf(socket);
+    if (!principal || !authorizer || authorizer.inScope(principal, labels)) return;
+    if (socket.rooms.has(watchRoom(agentId))) {
+      await socket.leave(watchRoom(agentId));
+      live.unwatch(agentId, socket.id);
+      socket.emit('agent:removed', { agentId });
+    }
+    const closed = await terminals.revokeOn(socket.id, agentId, 'the machine is no longer within your scope');
+    if (closed > 0) logger.info({ socketId: socket.id, agentId, user: principal.name, sessions: closed }, 'closed terminals on a machine that left the operator\'s scope');
+  }
+
+  /**
+   * Issue #11: every terminal:input and terminal:resize is checked against the machine's labels
+   * as they are now, not only at open (the labels come from the cache `agent.updated` keeps).
+   */
+  async function checkTerminalScope(socket: Socket, sessionId: string): Promise<void> {
+    const principal = principalOf(socket);
+    if (!principal || principal.scope === null || !authorizer) return;
+    const agentId = terminals.agentOf(socket.id, sessionId);
+    const labels = await knownLabels(agentId);
+    if (labels === undefined || !authorizer.inScope(principal, labels)) {
+      await terminals.revokeOn(socket.id, agentId, 'the machine is no longer within your scope');
+      throw outsideScope(principal);
+    }
   }
 
   // Authentication at connect and authorization of every event: modules/auth/ui-guard.ts.
@@ -102,12 +150,13 @@ export function attachUiGateway(
     const principal = (socket.data as { uiAuth?: UiSocketAuth }).uiAuth?.principal;
     if (principal && principal.scope !== null && authorizer) scopedSockets.set(socket.id, { socket, principal });
     else void socket.join(FLEET_ROOM);
+    const terminalHandlers = terminalUiHandlers(terminals, socket, logger);
     dispatchSocketEvents(
       socket,
       uiToHubEvents,
       {
         'agent:watch': async ({ agentId }) => {
-          const exists = (await agents.findById(agentId)) !== undefined;
+          const exists = (await knownLabels(agentId)) !== undefined;
           const answer = live.watch(agentId, socket.id, exists);
           await socket.join(watchRoom(agentId));
           return answer;
@@ -126,7 +175,8 @@ export function attachUiGateway(
             const principal = (socket.data as { uiAuth?: UiSocketAuth }).uiAuth?.principal;
             if (principal && authorizer) await authorizer.checkAll(principal, answer.job.targets.map((target) => target.agentId));
             await joined;
-            return answer;
+            // Issue #11: `env` values only for those who may run commands.
+            return { ...answer, job: jobForReader(answer.job, principal) };
           } catch (error) {
             await socket.leave(jobRoom(jobId));
             throw error;
@@ -136,7 +186,20 @@ export function attachUiGateway(
           await socket.leave(jobRoom(jobId));
           return {};
         },
-        ...terminalUiHandlers(terminals, socket, logger),
+        ...terminalHandlers,
+        'terminal:open': async (request) => {
+          const opened = await terminalHandlers['terminal:open'](request);
+          await knownLabels(opened.agentId);
+          return opened;
+        },
+        'terminal:input': async (input) => {
+          await checkTerminalScope(socket, input.sessionId);
+          return terminalHandlers['terminal:input'](input);
+        },
+        'terminal:resize': async (resize) => {
+          await checkTerminalScope(socket, resize.sessionId);
+          return terminalHandlers['terminal:resize'](resize);
+        },
       },
       { logger, clock, onBadMessage: () => observability.badMessages.inc() },
     );
@@ -157,10 +220,18 @@ export function attachUiGateway(
     bus.subscribe('agent.updated', (event) => {
       if (labelsOf.has(event.agentId)) labelsOf.set(event.agentId, event.labels);
       emitFleet(event.agentId, 'agent:updated', event);
+      // Issue #11: scope loss closes terminals and live views at once.
+      for (const { socket } of scopedSockets.values()) {
+        dropOutOfScope(socket, event.agentId, event.labels).catch((error: unknown) => logger.error({ err: error, socketId: socket.id, agentId: event.agentId }, 'could not close what left a socket\'s scope'));
+      }
     }),
     bus.subscribe('metrics.live', (event) => namespace.to(watchRoom(event.agentId)).emit('metrics:live', event)),
     // The in-process extras (agentIds, labels) stay in the hub: /ui gets the protocol payload.
-    bus.subscribe('job.update', ({ job, agentIds }) => emitFleetAll(agentIds, 'job:update', { job })),
+    bus.subscribe('job.update', ({ job, agentIds }) => {
+      // Issue #11: a summary with `env` values goes to each socket as its principal may read it.
+      if (maskCommandEnv(job.command) === job.command) emitFleetAll(agentIds, 'job:update', { job });
+      else emitFleetAll(agentIds, 'job:update', { job }, (principal) => ({ job: jobForReader(job, principal) }));
+    }),
     // A fleet-wide alert (no machine) reaches only unscoped sockets (emitFleet with null).
     bus.subscribe('alert.changed', ({ event, alert }) => emitFleet(alert.agentId, 'alert:changed', { event, alert })),
     // Checked first: Socket.IO encodes a packet even for an empty room, and a 10,000-machine

@@ -41,6 +41,17 @@ export const BASELINE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
 };
 
+/**
+ * Under TLS, browsers are told to use HTTPS only for a year, subdomains included (#11): a
+ * downgrade to plain HTTP would expose the session cookie and the CSRF token.
+ */
+export const HSTS_HEADER = 'max-age=31536000; includeSubDomains';
+
+/** The baseline headers of a hub that serves plain HTTP, or TLS (`tls`: HSTS added). */
+export function baselineSecurityHeaders({ tls = false }: { tls?: boolean } = {}): Readonly<Record<string, string>> {
+  return tls ? { ...BASELINE_SECURITY_HEADERS, 'strict-transport-security': HSTS_HEADER } : BASELINE_SECURITY_HEADERS;
+}
+
 function isApiDocs(url: string): boolean {
   const path = url.split('?')[0] ?? '';
   return path === '/api/docs' || path.startsWith('/api/docs/');
@@ -50,10 +61,12 @@ function isApiDocs(url: string): boolean {
  * An onSend hook (register it on the root instance so it covers every route, the 404 handler
  * and errors) that adds the security headers to each HTTP answer.
  */
-export function securityHeaders() {
+export function securityHeaders({ tls = false }: { tls?: boolean } = {}) {
+  const baseline = Object.entries(baselineSecurityHeaders({ tls }));
   return async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
-    for (const [name, value] of Object.entries(BASELINE_SECURITY_HEADERS)) reply.header(name, value);
-    reply.header('content-security-policy', isApiDocs(request.url) ? API_DOCS_CSP : DASHBOARD_CSP);
+    for (const [name, value] of baseline) reply.header(name, value);
+    // A route that renders its own page (the public status pages) sets a stricter policy itself.
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', isApiDocs(request.url) ? API_DOCS_CSP : DASHBOARD_CSP);
     return payload;
   };
 }

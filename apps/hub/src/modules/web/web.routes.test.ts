@@ -51,6 +51,23 @@ describe('the dashboard on the hub port', () => {
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['referrer-policy']).toBe('no-referrer');
     expect(response.headers['x-frame-options']).toBe('DENY');
+    // Plain HTTP: no HSTS (it would be ignored, and must not pin a hub that has no certificate).
+    expect(response.headers['strict-transport-security']).toBeUndefined();
+  });
+
+  it('adds HSTS to every answer of a hub that serves TLS (#11)', async () => {
+    const server = Fastify();
+    installHttpErrorHandling(server, createLogger('silent'));
+    server.addHook('onSend', securityHeaders({ tls: true }));
+    await server.register(webRoutes({ distPath: dist }));
+    try {
+      for (const url of ['/', '/assets/index-abc123.js', '/api/missing']) {
+        const response = await server.inject({ method: 'GET', url });
+        expect(response.headers['strict-transport-security'], url).toBe('max-age=31536000; includeSubDomains');
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it('answers dashboard routes with index.html so a reload keeps the page, dots in names included', async () => {
@@ -88,6 +105,24 @@ describe('the dashboard on the hub port', () => {
       expect(response.json(), url).toMatchObject({ code: 'not_found' });
     }
     expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers /healthz and other unknown non-page paths with 404, not the dashboard with 200 (#21)', async () => {
+    for (const url of ['/healthz', '/livez', '/wp-login.php', '/.well-known/security.txt', '/cgi-bin/x.cgi', '/v1/status']) {
+      const response = await app.inject({ method: 'GET', url, headers: { accept: '*/*' } });
+      expect(response.statusCode, url).toBe(404);
+      expect(response.json(), url).toMatchObject({ code: 'not_found' });
+    }
+    // Every page of the dashboard survives a reload, whatever the client accepts.
+    for (const url of ['/', '/machines/db.prod', '/jobs', '/jobs/j_1', '/alerts', '/alerts/rules', '/settings', '/audit']) {
+      const response = await app.inject({ method: 'GET', url, headers: { accept: '*/*' } });
+      expect(response.statusCode, url).toBe(200);
+      expect(response.body, url).toBe(INDEX);
+    }
+    // A browser that follows a mistyped link still gets the dashboard (and its "not found" page).
+    const typo = await app.inject({ method: 'GET', url: '/machinez', headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(typo.statusCode).toBe(200);
+    expect(typo.body).toBe(INDEX);
   });
 
   it('never serves a file outside the dashboard folder', async () => {

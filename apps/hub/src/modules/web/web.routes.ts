@@ -7,6 +7,13 @@ import { FarolError } from '@farol/protocol';
 /** First path segments that belong to the hub itself: never answered with the dashboard. */
 const HUB_SEGMENTS = new Set(['api', 'socket.io', 'metrics', 'health', 'ready', 'download']);
 
+/**
+ * First path segments of the dashboard's own pages (apps/web/src/app/app.tsx): always the page.
+ * Any other path gets the page only when a browser navigates to it (it shows its "not found"
+ * page); a probe or script asking for `/healthz` gets a 404, not HTML with 200 (#21).
+ */
+const PAGE_SEGMENTS = new Set(['', 'machines', 'jobs', 'alerts', 'settings', 'audit', 'sign-in', 'login']);
+
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -41,6 +48,14 @@ interface StaticFile {
 export function isHubPath(urlPath: string): boolean {
   const first = urlPath.split('/')[1] ?? '';
   return HUB_SEGMENTS.has(first) || first.startsWith('install.');
+}
+
+/** True for the dashboard's pages, and for other paths a browser navigates to (not files). */
+export function isPagePath(urlPath: string, accept: string | undefined): boolean {
+  const first = urlPath.split('/')[1] ?? '';
+  if (PAGE_SEGMENTS.has(first)) return true;
+  if (path.posix.extname(urlPath) !== '') return false;
+  return (accept ?? '').split(',').some((type) => type.trim().toLowerCase().startsWith('text/html'));
 }
 
 /** `/favicon.ico`, `/robots.txt`: a file name at the root, as opposed to `/machines/db.prod`. */
@@ -134,6 +149,7 @@ export function webRoutes({ distPath }: { distPath: string }): FastifyPluginAsyn
       if (urlPath.startsWith('/assets/') || isTopLevelFile(urlPath)) {
         throw new FarolError('not_found', `no file ${urlPath}`);
       }
+      if (!isPagePath(urlPath, request.headers.accept)) throw new FarolError('not_found', `no route ${request.method} ${urlPath}`);
       return sendFile(request, reply, index, REVALIDATE);
     };
     app.get('/', { schema: { hide: true } }, serve);

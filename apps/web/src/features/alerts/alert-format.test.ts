@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeCondition, describeMatcher, describeScope, formatDurationText, splitList, type ConditionWords } from './alert-format.js';
+import { describeCondition, describeMatcher, describeScope, formatDurationText, silentReason, splitList, type ConditionWords } from './alert-format.js';
 
 const words: ConditionWords = {
   offline: (forText) => `offline${forText}`,
@@ -34,5 +34,15 @@ describe('alert rule texts', () => {
     expect(describeMatcher({ all: true }, matcherWords)).toBe('Everything');
     expect(describeMatcher({ agents: ['web-1'], rules: ['cpu-high'] }, matcherWords)).toBe('web-1 · rules cpu-high');
     expect(splitList(' a, b  c,,a ')).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('alerts that reach no one (#21)', () => {
+  it('warns when there is no channel, or when every channel is disabled', () => {
+    expect(silentReason([])).toBe('none');
+    expect(silentReason([{ enabled: false }, { enabled: false }])).toBe('disabled');
+    expect(silentReason([{ enabled: false }, { enabled: true }])).toBeNull();
+    // Still loading: no warning yet rather than a flash of one.
+    expect(silentReason(undefined)).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import type { AlertScope, RuleCondition, SilenceMatcher } from '@farol/protocol';
+import type { AlertScope, Channel, RuleCondition, SilenceMatcher } from '@farol/protocol';
 
 /** 300000 → "5m", 90000 → "90s", 0 → "0s": the way the API and the CLI write durations. */
 export function formatDurationText(ms: number): string {
@@ -40,6 +40,9 @@ export function describeCondition(condition: RuleCondition, words: ConditionWord
     }
     case 'job_failed':
       return words.jobFailed(condition.states.join(', '));
+    case 'check':
+      // Service check rules (issue #19) are made with the API or the CLI; shown as they are named there.
+      return `check ${condition.condition}${condition.checks ? ` (${condition.checks.join(', ')})` : ''}${forText(condition.for)}`;
   }
 }
 
@@ -63,4 +66,11 @@ export function describeMatcher(matcher: SilenceMatcher, words: { everything: st
 /** "a, b , c" → ["a", "b", "c"]. */
 export function splitList(text: string): string[] {
   return [...new Set(text.split(/[\s,]+/).map((part) => part.trim()).filter(Boolean))];
+}
+
+/** Why alerts would reach no one, or null when some channel is enabled (issue #21). */
+export function silentReason(channels: readonly Pick<Channel, 'enabled'>[] | undefined): 'none' | 'disabled' | null {
+  if (channels === undefined) return null;
+  if (channels.length === 0) return 'none';
+  return channels.some((channel) => channel.enabled) ? null : 'disabled';
 }

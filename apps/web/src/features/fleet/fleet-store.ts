@@ -31,11 +31,15 @@ export interface FleetMachine {
   distro: string | null;
   arch: string | null;
   cpuCores: number | null;
+  /** What the agent reported at its last hello; absent from an older hub. */
+  agentVersion?: string | null;
   lastSeen: number | null;
   heartbeatIntervalMs: number | null;
   cpu: number | null;
   memory: number | null;
   disk: number | null;
+  /** Containers with a newer digest in their registry (issue #18); null until checked; absent from an older hub. */
+  updatesAvailable?: number | null;
   /** When the newest sample was taken (agent clock). */
   sampleTs: number | null;
   /** Oldest first, at most SPARKLINE_POINTS. */

@@ -11,6 +11,12 @@ describe('install commands', () => {
     });
   });
 
+  it('pins the hub key in the unix line when the hub gave a well-formed fingerprint (ADR 0024)', () => {
+    const fingerprint = 'q4Tz0mXq6Yk3c1x0Vb8sUe2oWcR7nLf5DgHjK9aPzQ4';
+    expect(installCommands('https://hub.example', 'jt_x.y', fingerprint).unix).toBe(`curl -fsSL https://hub.example/install.sh | sh -s -- --token jt_x.y --hub-key ${fingerprint}`);
+    expect(installCommands('https://hub.example', 'jt_x.y', 'not a fingerprint; rm -rf /').unix).toBe('curl -fsSL https://hub.example/install.sh | sh -s -- --token jt_x.y');
+  });
+
   it('reads comma-separated labels and refuses malformed ones', () => {
     expect(parseLabelList('env=prod, role=web')).toEqual({ env: 'prod', role: 'web' });
     expect(parseLabelList('  ')).toEqual({});

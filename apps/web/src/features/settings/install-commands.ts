@@ -11,10 +11,13 @@ export interface InstallCommands {
  * `jt_<id>.<base64url>` (no character special to sh or PowerShell) and the hub URL is this
  * page's origin, so both are pasted as they are.
  */
-export function installCommands(hubUrl: string, token: string): InstallCommands {
+export function installCommands(hubUrl: string, token: string, hubKeyFingerprint?: string): InstallCommands {
   const hub = hubUrl.replace(/\/+$/, '');
+  // ADR 0024: install.sh then refuses an agent not signed by this hub key. A fingerprint is 43
+  // base64url characters; anything else is left out rather than pasted into a shell.
+  const pin = hubKeyFingerprint && /^[A-Za-z0-9_-]{43}$/.test(hubKeyFingerprint) ? ` --hub-key ${hubKeyFingerprint}` : '';
   return {
-    unix: `curl -fsSL ${hub}/install.sh | sh -s -- --token ${token}`,
+    unix: `curl -fsSL ${hub}/install.sh | sh -s -- --token ${token}${pin}`,
     windows: `& ([scriptblock]::Create((irm ${hub}/install.ps1))) -Token ${token}`,
     checkout: `farol agent --hub ${hub} --token ${token}`,
   };

@@ -1,10 +1,11 @@
 import { createAccountsClient, FarolApiError, TerminalError } from '@farol/client';
-import { useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { describeError } from '../../app/query-client.js';
-import { hubUrl, useSignedIn } from '../../app/session.js';
+import { useSignedIn } from '../../app/session.js';
 import { useI18n } from '../../i18n/i18n.js';
-import { Button } from '../../ui/button.js';
+import { singleSignOnUrl, useSignInMethods } from '../accounts/sign-in-methods.js';
+import { Button, buttonClasses } from '../../ui/button.js';
 import { ErrorNote } from '../../ui/card.js';
 import { Modal } from '../../ui/dialog.js';
 import { Field, TextInput } from '../../ui/field.js';
@@ -33,12 +34,18 @@ export function useStepUp(): StepUpApi {
  * The inline second factor: an action refused with `mfa_required` (shell commands, terminals,
  * secret reads) opens one small dialog for the 6-digit code or a recovery code, calls
  * `POST /api/auth/step-up` (remembered on the session or API token for FAROL_MFA_MAX_AGE), and
- * the action is retried. Several refused actions at once share the one dialog.
+ * the action is retried. Several refused actions at once share the one dialog. A single sign-on
+ * user without Farol's TOTP (issue #20) is sent to the provider to sign in again instead
+ * (`GET /api/auth/oidc/login?stepUp=true`), and comes back to this page.
  */
 export function StepUpProvider({ children }: { children: ReactNode }) {
   const { t } = useI18n();
-  const { token } = useSignedIn();
+  const { clientOptions, client } = useSignedIn();
   const queryClient = useQueryClient();
+  // The same query as useMe (accounts hooks), shared through its key.
+  const me = useQuery({ queryKey: ['accounts', 'me'], queryFn: () => client.me(), staleTime: 30_000 });
+  const methods = useSignInMethods();
+  const provider = me.data?.stepUpWith === 'provider' ? (methods.data?.oidc ?? null) : null;
   const [open, setOpen] = useState(false);
   const [code, setCode] = useState('');
   const [busy, setBusy] = useState(false);
@@ -84,7 +91,7 @@ export function StepUpProvider({ children }: { children: ReactNode }) {
     setBusy(true);
     setError(null);
     try {
-      await createAccountsClient({ baseUrl: hubUrl(), token }).stepUp(otp);
+      await createAccountsClient(clientOptions).stepUp(otp);
       void queryClient.invalidateQueries({ queryKey: ['accounts', 'me'] });
       settle(true);
     } catch (failure) {
@@ -98,7 +105,15 @@ export function StepUpProvider({ children }: { children: ReactNode }) {
   return (
     <StepUpContext.Provider value={value}>
       {children}
-      <Modal open={open} onOpenChange={(next) => !next && settle(false)} title={t('stepUp.title')} description={t('stepUp.intro')}>
+      <Modal open={open} onOpenChange={(next) => !next && settle(false)} title={t('stepUp.title')} description={provider ? t('stepUp.providerIntro', { name: provider.name }) : t('stepUp.intro')}>
+        {provider ? (
+          <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end" data-testid="step-up-provider">
+            <Button onClick={() => settle(false)}>{t('common.cancel')}</Button>
+            <a href={singleSignOnUrl(provider.loginUrl, { stepUp: true, returnTo: `${window.location.pathname}${window.location.search}` })} className={buttonClasses('primary')}>
+              {t('stepUp.providerSubmit', { name: provider.name })}
+            </a>
+          </div>
+        ) : (
         <form onSubmit={(event) => void submit(event)} noValidate className="flex flex-col gap-4" data-testid="step-up-form">
           <Field label={t('stepUp.code')} hint={t('stepUp.hint')}>
             {({ id, describedBy }) => (
@@ -126,6 +141,7 @@ export function StepUpProvider({ children }: { children: ReactNode }) {
             </Button>
           </div>
         </form>
+        )}
       </Modal>
     </StepUpContext.Provider>
   );

@@ -24,7 +24,8 @@ export interface ScriptedAnswer {
   body?: string;
 }
 
-export type Validator = (request: RecordedRequest) => ScriptedAnswer | null;
+/** An answer now, or later (a long poll held until there is something to say). */
+export type Validator = (request: RecordedRequest) => ScriptedAnswer | null | Promise<ScriptedAnswer | null>;
 
 export interface ProviderEmulator {
   url: string;
@@ -55,9 +56,12 @@ export async function startProvider(ok: ScriptedAnswer, validate: Validator = ()
       }
       const recorded: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, json, at: Date.now() };
       requests.push(recorded);
-      const answer = queue.shift() ?? validate(recorded) ?? ok;
-      res.writeHead(answer.status, answer.headers ?? (answer.body?.startsWith('{') ? { 'content-type': 'application/json' } : {}));
-      res.end(answer.body ?? '');
+      void Promise.resolve(queue.shift() ?? validate(recorded)).then((scripted) => {
+        const answer = scripted ?? ok;
+        if (res.destroyed) return;
+        res.writeHead(answer.status, answer.headers ?? (answer.body?.startsWith('{') ? { 'content-type': 'application/json' } : {}));
+        res.end(answer.body ?? '');
+      });
     });
   });
   const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
@@ -85,23 +89,125 @@ const json = (status: number, body: unknown): ScriptedAnswer => ({ status, heade
 /** Telegram's HTML parse mode accepts only these tags; anything else fails "can't parse entities". */
 const TELEGRAM_TAGS = new Set(['b', 'strong', 'i', 'em', 'u', 'ins', 's', 'strike', 'del', 'a', 'code', 'pre', 'tg-spoiler', 'span', 'blockquote']);
 
-/** Telegram Bot API: POST /bot<token>/sendMessage. */
-export function startTelegram(token: string): Promise<ProviderEmulator> {
-  return startProvider(json(200, { ok: true, result: { message_id: 1, date: 0, chat: { id: 1 } } }), (req) => {
-    if (req.path !== `/bot${token}/sendMessage`) return json(404, { ok: false, error_code: 404, description: 'Not Found' });
-    const body = req.json as { chat_id?: unknown; text?: unknown; parse_mode?: unknown } | null;
-    if (!body?.chat_id) return json(400, { ok: false, error_code: 400, description: 'Bad Request: chat_id is empty' });
-    if (typeof body.text !== 'string' || body.text === '') return json(400, { ok: false, error_code: 400, description: 'Bad Request: message text is empty' });
-    if (body.parse_mode === 'HTML') {
-      for (const match of body.text.matchAll(/<\/?([^\s>/]*)[^>]*>?/g)) {
-        if (!match[0].endsWith('>') || !TELEGRAM_TAGS.has(match[1]!.toLowerCase())) {
-          return json(400, { ok: false, error_code: 400, description: `Bad Request: can't parse entities: unsupported start tag "${match[1]}"` });
-        }
-      }
-      if (/&(?!(lt|gt|amp|quot);)/.test(body.text)) return json(400, { ok: false, error_code: 400, description: "Bad Request: can't parse entities: unknown entity" });
+/** Telegram's inline keyboards: callback_data is 1-64 bytes; a button has exactly one action. */
+function telegramKeyboardError(markup: unknown): string | null {
+  if (markup === undefined) return null;
+  const keyboard = (markup as { inline_keyboard?: unknown } | null)?.inline_keyboard;
+  if (!Array.isArray(keyboard) || !keyboard.every((row) => Array.isArray(row))) return "Bad Request: can't parse reply keyboard markup JSON object";
+  for (const row of keyboard as unknown[][]) {
+    for (const button of row as Array<Record<string, unknown>>) {
+      if (typeof button.text !== 'string' || button.text === '') return 'Bad Request: text buttons are unallowed in the inline keyboard';
+      const kinds = ['callback_data', 'url'].filter((k) => button[k] !== undefined);
+      if (kinds.length !== 1) return 'Bad Request: BUTTON_TYPE_INVALID';
+      if (button.callback_data !== undefined && (typeof button.callback_data !== 'string' || Buffer.byteLength(button.callback_data) < 1 || Buffer.byteLength(button.callback_data) > 64)) return 'Bad Request: BUTTON_DATA_INVALID';
+      if (button.url !== undefined && (typeof button.url !== 'string' || !/^(https?|tg):\/\/[^\s]+$/.test(button.url))) return 'Bad Request: BUTTON_URL_INVALID';
     }
-    return null;
+  }
+  return null;
+}
+
+function telegramHtmlError(text: string): string | null {
+  for (const match of text.matchAll(/<\/?([^\s>/]*)[^>]*>?/g)) {
+    if (!match[0].endsWith('>') || !TELEGRAM_TAGS.has(match[1]!.toLowerCase())) return `Bad Request: can't parse entities: unsupported start tag "${match[1]}"`;
+  }
+  if (/&(?!(lt|gt|amp|quot);)/.test(text)) return "Bad Request: can't parse entities: unknown entity";
+  return null;
+}
+
+export interface TelegramEmulator extends ProviderEmulator {
+  /** Queues an Update for getUpdates (a user pressed a button or wrote to the bot). */
+  pushUpdate(update: Record<string, unknown>): void;
+}
+
+/**
+ * Telegram Bot API: POST /bot<token>/<method> for sendMessage, answerCallbackQuery,
+ * editMessageText, setWebhook, deleteWebhook and getUpdates (https://core.telegram.org/bots/api),
+ * each checked for the fields Telegram requires; sendMessage answers with increasing message ids.
+ * getUpdates is a real long poll: held until an update is pushed or `timeout` seconds pass, and
+ * refused (409) while a webhook is set, as Telegram does; `offset` confirms earlier updates.
+ */
+export async function startTelegram(token: string): Promise<TelegramEmulator> {
+  let messageId = 0;
+  let webhook: string | null = null;
+  let updates: Array<Record<string, unknown> & { update_id: number }> = [];
+  const waiters = new Set<() => void>();
+  const bad = (description: string): ScriptedAnswer => json(400, { ok: false, error_code: 400, description });
+  const ok = (result: unknown): ScriptedAnswer => json(200, { ok: true, result });
+  async function getUpdates(body: Record<string, unknown> | null): Promise<ScriptedAnswer> {
+    if (webhook !== null) return json(409, { ok: false, error_code: 409, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first" });
+    const offset = typeof body?.offset === 'number' ? body.offset : 0;
+    const limit = typeof body?.limit === 'number' ? body.limit : 100;
+    updates = updates.filter((u) => u.update_id >= offset);
+    const timeoutMs = (typeof body?.timeout === 'number' ? body.timeout : 0) * 1000;
+    if (updates.length === 0 && timeoutMs > 0) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        waiters.add(done);
+      });
+    }
+    return ok(updates.slice(0, limit));
+  }
+  const emulator = await startProvider(json(200, { ok: true, result: true }), (req) => {
+    const method = req.path.startsWith(`/bot${token}/`) ? req.path.slice(`/bot${token}/`.length) : null;
+    const body = req.json as Record<string, unknown> | null;
+    switch (method) {
+      case 'sendMessage': {
+        if (!body?.chat_id) return bad('Bad Request: chat_id is empty');
+        if (typeof body.text !== 'string' || body.text === '') return bad('Bad Request: message text is empty');
+        const error = (body.parse_mode === 'HTML' ? telegramHtmlError(body.text) : null) ?? telegramKeyboardError(body.reply_markup);
+        if (error) return bad(error);
+        messageId += 1;
+        return ok({ message_id: messageId, date: 0, chat: { id: Number(body.chat_id) || 1 }, text: body.text });
+      }
+      case 'answerCallbackQuery':
+        if (typeof body?.callback_query_id !== 'string') return bad('Bad Request: query is too old and response timeout expired or query ID is invalid');
+        if (typeof body.text === 'string' && body.text.length > 200) return bad('Bad Request: MESSAGE_TOO_LONG');
+        return null;
+      case 'editMessageText': {
+        if (!body?.chat_id || typeof body.message_id !== 'number') return bad('Bad Request: message to edit not found');
+        if (typeof body.text !== 'string' || body.text === '' || body.text.length > 4096) return bad('Bad Request: message text is empty');
+        const error = telegramKeyboardError(body.reply_markup);
+        if (error) return bad(error);
+        return ok({ message_id: body.message_id, date: 0, chat: { id: body.chat_id }, text: body.text });
+      }
+      case 'setWebhook': {
+        if (typeof body?.url !== 'string' || !body.url.startsWith('https://')) return bad('Bad Request: bad webhook: An HTTPS URL must be provided for webhook');
+        if (body.secret_token !== undefined && (typeof body.secret_token !== 'string' || !/^[A-Za-z0-9_-]{1,256}$/.test(body.secret_token))) return bad('Bad Request: secret token contains unallowed characters');
+        webhook = body.url;
+        return ok(true);
+      }
+      case 'deleteWebhook':
+        webhook = null;
+        return ok(true);
+      case 'getUpdates':
+        return getUpdates(body);
+      default:
+        return json(404, { ok: false, error_code: 404, description: 'Not Found' });
+    }
   });
+  const release = () => {
+    for (const done of [...waiters]) done();
+  };
+  return {
+    ...emulator,
+    pushUpdate(update) {
+      updates.push(update as Record<string, unknown> & { update_id: number });
+      release();
+    },
+    close: async () => {
+      release();
+      await emulator.close();
+    },
+    down: async () => {
+      release();
+      await emulator.down();
+    },
+  };
 }
 
 /** Discord webhook: POST /api/webhooks/<id>/<token>, 204 without ?wait. */

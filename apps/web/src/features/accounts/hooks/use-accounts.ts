@@ -2,7 +2,8 @@ import { createAccountsClient, type AccountsClient } from '@farol/client';
 import type { ApiTokenCreateInput, UserCreate, UserUpdate } from '@farol/protocol';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import { hubUrl, useSignedIn } from '../../../app/session.js';
+import { useSignedIn } from '../../../app/session.js';
+import { useStepUp } from '../../step-up/step-up.js';
 
 const ME_KEY = ['accounts', 'me'] as const;
 const TOKENS_KEY = ['accounts', 'tokens'] as const;
@@ -10,8 +11,8 @@ const USERS_KEY = ['accounts', 'users'] as const;
 const ROLES_KEY = ['accounts', 'roles'] as const;
 
 function useAccountsClient(): AccountsClient {
-  const { token } = useSignedIn();
-  return useMemo(() => createAccountsClient({ baseUrl: hubUrl(), token }), [token]);
+  const { clientOptions } = useSignedIn();
+  return useMemo(() => createAccountsClient(clientOptions), [clientOptions]);
 }
 
 /** Who is signed in, with the permissions that decide which panels show. */
@@ -28,8 +29,10 @@ export function useApiTokens() {
 export function useCreateApiToken() {
   const accounts = useAccountsClient();
   const queryClient = useQueryClient();
+  // With two-factor sign-in on, a new token needs a fresh second factor (issue #11).
+  const stepUp = useStepUp();
   return useMutation({
-    mutationFn: (input: ApiTokenCreateInput) => accounts.createToken(input),
+    mutationFn: (input: ApiTokenCreateInput) => stepUp.run(() => accounts.createToken(input)),
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: TOKENS_KEY }),
   });
 }

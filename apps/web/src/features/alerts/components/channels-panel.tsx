@@ -1,6 +1,7 @@
 import { CHANNEL_SECRET_FIELDS, CHANNEL_TYPES, ChannelCreateSchema, type Channel, type ChannelCreateInput, type ChannelType, type DeliveryResult } from '@farol/protocol';
 import { useState, type FormEvent } from 'react';
 import { describeError } from '../../../app/query-client.js';
+import { navigate } from '../../../app/router.js';
 import { useI18n } from '../../../i18n/i18n.js';
 import { Button } from '../../../ui/button.js';
 import { EmptyState, ErrorNote, Panel, Spinner } from '../../../ui/card.js';
@@ -11,7 +12,9 @@ import { BellIcon, PlusIcon, TrashIcon } from '../../../ui/icons.js';
 import { useToast } from '../../../ui/toast.js';
 import { Pill } from '../../jobs/components/job-parts.js';
 import { splitList } from '../alert-format.js';
+import { TelegramUpdatesButtons } from '../../chat/components/telegram-updates-buttons.js';
 import { ChannelEditDialog } from './channel-edit-dialog.js';
+import { NoChannelWarning } from './no-channel-warning.js';
 import { useChannels, useCreateChannel, useDeleteChannel, useTestChannel, useUpdateChannel } from '../hooks/use-alerts.js';
 
 /** The settings each channel type asks for, in order; secrets are typed into password fields. */
@@ -233,6 +236,7 @@ function ChannelRow({ channel, onDelete, onEdit }: { channel: Channel; onDelete(
         <Button size="sm" variant="primary" disabled={test.isPending} onClick={() => test.mutate(channel.id)}>
           {test.isPending && <Spinner className="size-3.5" />} {t('alerts.channels.test')}
         </Button>
+        {channel.type === 'telegram' && <TelegramUpdatesButtons channelId={channel.id} channelName={channel.name} />}
         {channel.source !== 'file' && (
           <>
             <Button size="sm" onClick={() => onEdit(channel)}>
@@ -265,8 +269,13 @@ export function ChannelsPanel() {
   const { t } = useI18n();
   const channels = useChannels();
   const remove = useDeleteChannel();
-  const [creating, setCreating] = useState(false);
+  // `?new` (the no-channel warning's link) arrives with the dialog open.
+  const [creating, setCreating] = useState(() => new URLSearchParams(window.location.search).has('new'));
   const [deleting, setDeleting] = useState<Channel | null>(null);
+  const stopCreating = () => {
+    setCreating(false);
+    if (window.location.search !== '') navigate(window.location.pathname, { replace: true });
+  };
   const [editing, setEditing] = useState<Channel | null>(null);
   let body;
   if (channels.error) body = <ErrorNote onRetry={() => void channels.refetch()} retryLabel={t('common.retry')}>{t('alerts.channels.loadError', { detail: describeError(channels.error) })}</ErrorNote>;
@@ -295,8 +304,17 @@ export function ChannelsPanel() {
         </Button>
       }
     >
+      <div className="mb-4 empty:hidden">
+        <NoChannelWarning
+          action={
+            <Button size="sm" onClick={() => setCreating(true)}>
+              {t('alerts.noChannel.add')}
+            </Button>
+          }
+        />
+      </div>
       {body}
-      {creating && <NewChannelDialog onClose={() => setCreating(false)} />}
+      {creating && <NewChannelDialog onClose={stopCreating} />}
       {editing && <ChannelEditDialog channel={editing} onClose={() => setEditing(null)} />}
       {deleting && (
         <ConfirmDialog

@@ -11,7 +11,8 @@ import { formatDurationText, splitList } from '../alert-format.js';
 import { useSaveRule } from '../hooks/use-alerts.js';
 
 type ScopeMode = 'all' | 'machines' | 'selector';
-const KINDS: readonly RuleKind[] = ['metric', 'offline', 'online', 'container', 'job_failed'];
+// Service check rules (issue #19) are made with the API or the CLI, not offered here.
+const KINDS = ['metric', 'offline', 'online', 'container', 'job_failed'] as const satisfies readonly RuleKind[];
 const OPS: readonly Comparator[] = ['>', '>=', '<', '<=', '==', '!='];
 const JOB_STATES = ['failed', 'timed_out', 'refused', 'expired'] as const;
 
@@ -99,6 +100,10 @@ function inputOf(form: RuleForm): AlertRuleInput {
     }
     case 'job_failed':
       condition = { kind: 'job_failed', states: form.jobStates };
+      break;
+    case 'check':
+      // Service check rules (issue #19) are edited with the API or the CLI; the dialog keeps their condition.
+      condition = form.original?.kind === 'check' ? form.original : { kind: 'check', condition: 'down' };
       break;
   }
   // A PATCH replaces the condition whole: keep what the form does not edit, for the same kind.

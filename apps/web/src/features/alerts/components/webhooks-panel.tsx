@@ -249,8 +249,11 @@ export function OutboxPanel() {
     queryFn: () => client.listOutbox({ ...(state ? { state } : {}), limit: 50 }),
     refetchInterval: 10_000,
   });
-  const targetName = (entry: OutboxEntry) =>
-    (entry.target === 'channel' ? channels.data?.find((channel) => channel.id === entry.targetId)?.name : webhooks.data?.find((webhook) => webhook.id === entry.targetId)?.name) ?? entry.targetId;
+  const targetName = (entry: OutboxEntry) => {
+    // Issue #20: a browser's push subscription (its owner's own; the id says which).
+    if (entry.target === 'push') return `${t('push.title')} · ${entry.targetId}`;
+    return (entry.target === 'channel' ? channels.data?.find((channel) => channel.id === entry.targetId)?.name : webhooks.data?.find((webhook) => webhook.id === entry.targetId)?.name) ?? entry.targetId;
+  };
 
   let body;
   if (outbox.error) body = <ErrorNote onRetry={() => void outbox.refetch()} retryLabel={t('common.retry')}>{t('outbox.loadError', { detail: describeError(outbox.error) })}</ErrorNote>;

@@ -3,7 +3,7 @@ import type { AlertRuleInput, AlertRulePatch, ChannelCreateInput, ChannelPatch, 
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo } from 'react';
 import { useRealtime } from '../../../app/realtime.js';
-import { hubUrl, useSignedIn } from '../../../app/session.js';
+import { useSignedIn } from '../../../app/session.js';
 
 export const ALERTS_KEY = ['alerts'] as const;
 export const RULES_KEY = ['alert-rules'] as const;
@@ -11,8 +11,8 @@ export const SILENCES_KEY = ['silences'] as const;
 
 /** The alerts part of the hub's API, with the signed-in token. */
 export function useAlertsClient(): AlertsClient {
-  const { token } = useSignedIn();
-  return useMemo(() => createAlertsClient({ baseUrl: hubUrl(), token }), [token]);
+  const { clientOptions } = useSignedIn();
+  return useMemo(() => createAlertsClient(clientOptions), [clientOptions]);
 }
 
 /** Alerts (`active` by default, or history), reloaded whenever the hub says one changed. */
@@ -101,8 +101,8 @@ export const CHANNELS_KEY = ['channels'] as const;
 
 /** The notification channels part of the hub's API, with the signed-in token. */
 export function useChannelsClient(): ChannelsClient {
-  const { token } = useSignedIn();
-  return useMemo(() => createChannelsClient({ baseUrl: hubUrl(), token }), [token]);
+  const { clientOptions } = useSignedIn();
+  return useMemo(() => createChannelsClient(clientOptions), [clientOptions]);
 }
 
 export function useChannels() {

@@ -11,22 +11,16 @@ import { Field, Select, TextInput } from '../../../ui/field.js';
 import { formatDateTime } from '../../../ui/format.js';
 import { ShieldIcon } from '../../../ui/icons.js';
 import { useMediaQuery } from '../../../ui/media-query.js';
+import { describeAuditDetails } from '../audit-details.js';
 import { useAuditLog } from '../hooks/use-audit.js';
 
 export const AUDIT_RANGES = ['any', '1h', '24h', '7d', '30d'] as const;
 export type AuditRange = (typeof AUDIT_RANGES)[number];
 const RANGE_MS: Record<Exclude<AuditRange, 'any'>, number> = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 };
 
-/** An entry's details as `key=value` text; values that are not strings as JSON. */
-function detailsText(details: AuditEntry['details']): string {
-  return Object.entries(details)
-    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
-    .join('  ');
-}
-
 function AuditRow({ entry, machineName }: { entry: AuditEntry; machineName: string | null }) {
   const { t, locale } = useI18n();
-  const details = detailsText(entry.details);
+  const details = describeAuditDetails(entry, t, locale);
   // What an agent did is recorded as `agent:<id>`; the machine's name reads better.
   const actor = machineName && entry.actor === `agent:${entry.agentId}` ? t('audit.agentActor', { name: machineName }) : entry.actor;
   return (
@@ -59,7 +53,7 @@ function AuditRow({ entry, machineName }: { entry: AuditEntry; machineName: stri
           <span className="text-slate-400">—</span>
         )}
       </td>
-      <td className="max-w-md py-2.5 font-mono text-xs break-all text-slate-500 dark:text-slate-400" data-testid="audit-details">
+      <td className="max-w-md py-2.5 text-sm break-words text-slate-600 dark:text-slate-300" data-testid="audit-details" title={JSON.stringify(entry.details)}>
         {details}
       </td>
     </tr>
@@ -96,7 +90,9 @@ function AuditCard({ entry, machineName }: { entry: AuditEntry; machineName: str
           </>
         )}
       </p>
-      <p className="font-mono text-xs break-all text-slate-500 dark:text-slate-400">{detailsText(entry.details)}</p>
+      <p className="text-sm break-words text-slate-600 dark:text-slate-300" data-testid="audit-details">
+        {describeAuditDetails(entry, t, locale)}
+      </p>
     </li>
   );
 }

@@ -1,4 +1,4 @@
-import type { Agent, ContainerSample } from '@farol/protocol';
+import type { Agent, ContainerRollout, ContainerRolloutTarget, ContainerSample } from '@farol/protocol';
 import { useState } from 'react';
 import { describeError } from '../../../app/query-client.js';
 import { useI18n } from '../../../i18n/i18n.js';
@@ -6,11 +6,12 @@ import { Button } from '../../../ui/button.js';
 import { ErrorNote, Panel, Spinner } from '../../../ui/card.js';
 import { cn } from '../../../ui/cn.js';
 import { ConfirmDialog } from '../../../ui/dialog.js';
-import { formatBytes, formatPercent } from '../../../ui/format.js';
+import { formatBytes, formatDateTime, formatPercent } from '../../../ui/format.js';
 import { PowerIcon, RestartIcon, TerminalIcon } from '../../../ui/icons.js';
 import { useToast } from '../../../ui/toast.js';
-import { useContainerCommand, useContainers } from '../hooks/use-containers.js';
+import { useContainerCommand, useContainerRollouts, useContainers } from '../hooks/use-containers.js';
 import { ContainerLogsDialog } from './container-logs-dialog.js';
+import { DeployDialog } from './deploy-dialog.js';
 
 const th = 'px-3 py-2 text-left text-xs font-medium whitespace-nowrap text-slate-500 first:pl-0 last:pr-0 dark:text-slate-400';
 const td = 'px-3 py-2 first:pl-0 last:pr-0';
@@ -34,6 +35,36 @@ const HEALTH_TEXT: Record<ContainerSample['health'], string> = {
   unhealthy: 'text-red-700 dark:text-red-400',
   none: 'text-slate-400 dark:text-slate-500',
 };
+
+const shortDigest = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
+
+/** The machine's step in the newest automatic update of this container, if any (issue #18). */
+function lastUpdateOf(rollouts: readonly ContainerRollout[] | undefined, agentId: string, name: string): { at: number; state: ContainerRolloutTarget['state'] } | null {
+  for (const rollout of rollouts ?? []) {
+    if (rollout.container !== name) continue;
+    const step = rollout.targets.find((target) => target.agentId === agentId);
+    if (step) return { at: rollout.finishedAt ?? rollout.createdAt, state: step.state };
+  }
+  return null;
+}
+
+/** Digest, "update available" and the last automatic update, under the image. */
+function UpdateInfo({ container, last }: { container: ContainerSample; last: { at: number; state: ContainerRolloutTarget['state'] } | null }) {
+  const { t, locale } = useI18n();
+  if (!container.digest && !container.availableDigest && !last) return null;
+  return (
+    <div className="flex flex-wrap items-center gap-x-2 text-xs text-slate-500 dark:text-slate-400" data-testid="container-update">
+      {container.digest && <span className="font-mono" title={container.digest}>{shortDigest(container.digest)}</span>}
+      {container.availableDigest && (
+        <span className="rounded-full bg-amber-50 px-1.5 py-0.5 text-[10px] font-medium text-amber-800 ring-1 ring-amber-600/20 ring-inset dark:bg-amber-500/10 dark:text-amber-300" title={container.availableDigest}>
+          {t('containers.updateAvailable', { digest: shortDigest(container.availableDigest) })}
+        </span>
+      )}
+      {container.autoUpdate && <span>{container.autoUpdateWindow ? t('containers.autoUpdateWindow', { window: container.autoUpdateWindow }) : t('containers.autoUpdate')}</span>}
+      {last && <span>{t('containers.lastUpdate', { outcome: t(`containers.update_${last.state}`), at: formatDateTime(last.at, locale) })}</span>}
+    </div>
+  );
+}
 
 /** Confirmation of a restart, stop or start; stays open with the reason when it fails. */
 function ActionDialog({ agent, container, action, onClose }: { agent: Agent; container: ContainerSample; action: Action; onClose(): void }) {
@@ -79,8 +110,10 @@ function ActionDialog({ agent, container, action, onClose }: { agent: Agent; con
 export function ContainersPanel({ agent }: { agent: Agent }) {
   const { t, locale } = useI18n();
   const query = useContainers(agent.id, agent.heartbeatIntervalMs ?? 10_000);
+  const rollouts = useContainerRollouts();
   const [action, setAction] = useState<{ container: ContainerSample; action: Action } | null>(null);
   const [logsOf, setLogsOf] = useState<ContainerSample | null>(null);
+  const [deploying, setDeploying] = useState(false);
   const online = agent.status === 'online';
 
   if (query.error) {
@@ -107,7 +140,13 @@ export function ContainersPanel({ agent }: { agent: Agent }) {
       title={t('containers.title')}
       description={unavailable ? t(docker.state === 'unavailable' ? 'containers.unavailable' : 'containers.engineError', { detail: docker.error ?? docker.endpoint }) : undefined}
       data-testid="containers"
+      actions={
+        <Button size="sm" variant="secondary" disabled={!online || unavailable} onClick={() => setDeploying(true)}>
+          {t('containers.deploy')}
+        </Button>
+      }
     >
+      {deploying && <DeployDialog agent={agent} onClose={() => setDeploying(false)} />}
       {containers.length === 0 ? (
         <p className="text-sm text-slate-500 dark:text-slate-400">{unavailable ? t('containers.noneWithoutDocker') : t('containers.none')}</p>
       ) : (
@@ -144,6 +183,7 @@ export function ContainersPanel({ agent }: { agent: Agent }) {
                         )}
                       </div>
                       {container.image && <div className="truncate text-xs text-slate-500 dark:text-slate-400">{container.image}</div>}
+                      <UpdateInfo container={container} last={lastUpdateOf(rollouts.data, agent.id, container.name)} />
                     </td>
                     <td className={cn(td, 'text-xs font-medium whitespace-nowrap', STATE_TEXT[container.state])} data-testid="container-state">
                       {t(`containers.state_${container.state}`)}

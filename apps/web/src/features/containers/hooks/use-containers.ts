@@ -2,13 +2,13 @@ import { createContainersClient, type ContainersClient } from '@farol/client';
 import type { Command, Job, JobTarget } from '@farol/protocol';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import { hubUrl, useSignedIn } from '../../../app/session.js';
+import { useSignedIn } from '../../../app/session.js';
 
 export const containersQueryKey = (agentId: string) => ['containers', agentId] as const;
 
 function useContainersClient(): ContainersClient {
-  const { token } = useSignedIn();
-  return useMemo(() => createContainersClient({ baseUrl: hubUrl(), token }), [token]);
+  const { clientOptions } = useSignedIn();
+  return useMemo(() => createContainersClient(clientOptions), [clientOptions]);
 }
 
 /**
@@ -21,6 +21,19 @@ export function useContainers(agentId: string, intervalMs: number) {
     queryKey: containersQueryKey(agentId),
     queryFn: () => client.listContainers(agentId),
     refetchInterval: Math.max(5_000, intervalMs),
+  });
+}
+
+/**
+ * The automatic container updates (issue #18), newest first: the machine page shows each
+ * container's last one. A hub without them (older) answers 404: treated as none.
+ */
+export function useContainerRollouts() {
+  const client = useContainersClient();
+  return useQuery({
+    queryKey: ['container-rollouts'],
+    queryFn: () => client.listRollouts(),
+    refetchInterval: 15_000,
   });
 }
 

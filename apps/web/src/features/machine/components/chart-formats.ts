@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import { useI18n } from '../../../i18n/i18n.js';
-import { formatNumber, formatPercent, formatRate } from '../../../ui/format.js';
+import { byteAxisTicks, formatNumber, formatPercent, formatRate } from '../../../ui/format.js';
 
 /** Chart colours: one per series role, the same in both themes (they read on both backgrounds). */
 export const CHART_COLORS = {
@@ -29,6 +29,8 @@ export function useChartFormats() {
     () => ({
       percent: (value: number) => formatPercent(value, locale),
       rate: (value: number) => formatRate(value, locale),
+      /** Round byte-rate ticks in one unit (issue #21). */
+      rateAxis: (max: number) => byteAxisTicks(max, locale, '/s'),
       number: (value: number) => formatNumber(value, locale, 2),
       celsius: (value: number) => `${formatNumber(value, locale, 0)} °C`,
     }),

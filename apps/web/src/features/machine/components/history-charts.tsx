@@ -77,7 +77,7 @@ function HistoryChart({ spec, response }: { spec: ChartSpec; response: MetricsRe
   return (
     <div className="min-w-0 rounded-lg border border-slate-100 p-3 dark:border-slate-800">
       <h3 className="mb-1 text-xs font-medium text-slate-500 dark:text-slate-400">{t(spec.title)}</h3>
-      <TimeChart data={data} series={series} bands={bands} formatValue={formats[spec.format]} yMax={spec.yMax} height={170} ariaLabel={t(spec.title)} testId={`history-${spec.metrics[0]?.metric}`} />
+      <TimeChart data={data} series={series} bands={bands} formatValue={formats[spec.format]} axisTicks={spec.format === 'rate' ? formats.rateAxis : undefined} yMax={spec.yMax} height={170} ariaLabel={t(spec.title)} testId={`history-${spec.metrics[0]?.metric}`} />
     </div>
   );
 }

@@ -69,10 +69,10 @@ export function LiveCharts({ samples, state }: { samples: readonly HeartbeatSamp
           <TimeChart data={memoryData} series={memorySeries} formatValue={formats.percent} yMax={100} height={150} ariaLabel={t('chart.memory')} />
         </ChartCard>
         <ChartCard title={t('chart.network')} value={`↓ ${rate(latest?.network?.rxBps)} ↑ ${rate(latest?.network?.txBps)}`}>
-          <TimeChart data={networkData} series={networkSeries} formatValue={formats.rate} height={150} ariaLabel={t('chart.network')} />
+          <TimeChart data={networkData} series={networkSeries} formatValue={formats.rate} axisTicks={formats.rateAxis} height={150} ariaLabel={t('chart.network')} />
         </ChartCard>
         <ChartCard title={t('chart.diskIo')} value={`${t('chart.readShort')} ${rate(latest?.diskIo?.readBps)} ${t('chart.writeShort')} ${rate(latest?.diskIo?.writeBps)}`}>
-          <TimeChart data={diskData} series={diskSeries} formatValue={formats.rate} height={150} ariaLabel={t('chart.diskIo')} />
+          <TimeChart data={diskData} series={diskSeries} formatValue={formats.rate} axisTicks={formats.rateAxis} height={150} ariaLabel={t('chart.diskIo')} />
         </ChartCard>
       </div>
     </Panel>

@@ -3,7 +3,7 @@ import type { Agent } from '@farol/protocol';
 import { useMutation } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { describeError } from '../../../app/query-client.js';
-import { hubUrl, useSignedIn } from '../../../app/session.js';
+import { useSignedIn } from '../../../app/session.js';
 import { useI18n } from '../../../i18n/i18n.js';
 import { Button, buttonClasses } from '../../../ui/button.js';
 import { ErrorNote, Spinner } from '../../../ui/card.js';
@@ -32,8 +32,8 @@ function pngSize(png: Uint8Array): { width: number; height: number } {
  */
 function ScreenshotDialog({ agent, onClose }: { agent: Agent; onClose(): void }) {
   const { t, locale } = useI18n();
-  const { token } = useSignedIn();
-  const client = useMemo(() => createScreenshotsClient({ baseUrl: hubUrl(), token }), [token]);
+  const { clientOptions } = useSignedIn();
+  const client = useMemo(() => createScreenshotsClient(clientOptions), [clientOptions]);
   const [shot, setShot] = useState<Shot | null>(null);
   const take = useMutation({
     mutationFn: () => client.takeScreenshot(agent.id),

@@ -3,7 +3,7 @@ import { SecretNameSchema, SecretScopeSchema, SecretValueSchema, type SecretReve
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
 import { describeError } from '../../../app/query-client.js';
-import { hubUrl, useSignedIn } from '../../../app/session.js';
+import { useSignedIn } from '../../../app/session.js';
 import { useI18n } from '../../../i18n/i18n.js';
 import { Button } from '../../../ui/button.js';
 import { EmptyState, ErrorNote, Panel, Spinner } from '../../../ui/card.js';
@@ -20,8 +20,8 @@ import { useStepUp } from '../../step-up/step-up.js';
 const SECRETS_KEY = ['secrets'] as const;
 
 function useSecretsClient(): SecretsClient {
-  const { token } = useSignedIn();
-  return useMemo(() => createSecretsClient({ baseUrl: hubUrl(), token }), [token]);
+  const { clientOptions } = useSignedIn();
+  return useMemo(() => createSecretsClient(clientOptions), [clientOptions]);
 }
 
 /** Creates a secret or replaces one's value and scope; the value is write-only from then on. */

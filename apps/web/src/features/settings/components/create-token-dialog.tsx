@@ -15,7 +15,7 @@ import { installCommands, parseLabelList, TTL_CHOICES, type TtlChoice } from '..
 /** The secret, once, with the commands that use it. */
 function CreatedToken({ created, onDone }: { created: JoinTokenCreated; onDone(): void }) {
   const { t } = useI18n();
-  const commands = installCommands(hubUrl(), created.token);
+  const commands = installCommands(hubUrl(), created.token, created.hubKeyFingerprint);
   return (
     <div className="flex flex-col gap-5" data-testid="created-token-panel">
       <div className="flex items-start gap-2.5 rounded-lg bg-amber-50 px-3 py-2.5 text-sm text-amber-900 ring-1 ring-amber-200 ring-inset dark:bg-amber-500/10 dark:text-amber-200 dark:ring-amber-500/30">

@@ -44,6 +44,11 @@ const ENDINGS: Record<TerminalClosed['reason'], MessageKey> = {
  */
 export function TerminalPanel({ agentId, agentName, attempt, onAgain }: { agentId: string; agentName: string; attempt: number; onAgain(): void }) {
   const { t } = useI18n();
+  // Read by the open session's callbacks: a language switch must not reopen the shell.
+  const tRef = useRef(t);
+  useEffect(() => {
+    tRef.current = t;
+  }, [t]);
   const { socket } = useRealtime();
   const host = useRef<HTMLDivElement>(null);
   const [state, setState] = useState<PanelState>({ kind: 'opening' });
@@ -78,6 +83,10 @@ export function TerminalPanel({ agentId, agentName, attempt, onAgain }: { agentI
       onOutput: (data, done) => term.write(data, done),
       onClosed: (closed) => {
         if (!disposed) setState({ kind: 'closed', closed });
+      },
+      // Shown in the terminal itself, where the operator is looking; the session stays open.
+      onSendError: (error) => {
+        if (!disposed) term.write(`\r\n\x1b[33m${tRef.current('terminal.sendFailed', { detail: error.message })}\x1b[0m\r\n`);
       },
     }).then(
       (opened) => {

@@ -4,7 +4,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { describeError } from '../../../app/query-client.js';
 import { Link, machinePath } from '../../../app/router.js';
-import { hubUrl, useSignedIn } from '../../../app/session.js';
+import { useSignedIn } from '../../../app/session.js';
 import { useI18n } from '../../../i18n/i18n.js';
 import { Button } from '../../../ui/button.js';
 import { EmptyState, ErrorNote, Panel, Spinner } from '../../../ui/card.js';
@@ -35,8 +35,8 @@ function durationOf(session: TerminalSession): number | null {
 export function TerminalSessionsPanel() {
   const { t, locale } = useI18n();
   const notify = useToast();
-  const { token } = useSignedIn();
-  const sessions = useMemo(() => createTerminalSessionsClient({ baseUrl: hubUrl(), token }), [token]);
+  const { clientOptions } = useSignedIn();
+  const sessions = useMemo(() => createTerminalSessionsClient(clientOptions), [clientOptions]);
   const list = useQuery({ queryKey: ['terminal', 'sessions'], queryFn: () => sessions.listSessions({ limit: 100 }) });
   const download = useMutation({
     mutationFn: async (session: TerminalSession) => {

@@ -1,0 +1,70 @@
+/** Where an agent's connection is held (issue #14). */
+export interface HeldAgent {
+  hubId: string;
+  /** The connection's id on that hub (a replaced connection's late close must not free the new one). */
+  sessionId: string;
+  lastHeard: number;
+  intervalMs: number;
+}
+
+/** What the directory tells presence about agents it did not see come or go itself. */
+export interface DirectoryHooks {
+  /** These agents were held by a hub whose lease expired, and no hub holds them now: they are offline. */
+  lost(agentIds: string[]): Promise<void>;
+  /** These agents, connected here, had been swept while this hub could not renew its lease: online again. */
+  regained(agentIds: string[]): Promise<void>;
+}
+
+/**
+ * Which hub holds each agent's connection, and when it was last heard (issue #14). Reads are
+ * synchronous (presence answers `isOnline` on every heartbeat and API row): the shared
+ * implementation keeps a mirror it refreshes from Redis; writes go to the shared store.
+ *
+ * One hub: createMemoryPresenceDirectory, a map. Several: createRedisPresenceDirectory, where
+ * each hub also holds a lease and sweeps the agents of hubs whose lease expired.
+ */
+export interface PresenceDirectory {
+  readonly hubId: string;
+  /** This hub holds the agent's connection `sessionId` from now on. */
+  hold(agentId: string, entry: Omit<HeldAgent, 'hubId'>): Promise<void>;
+  /**
+   * This hub's connection `sessionId` to the agent ended. True when nobody holds the agent now
+   * (it is offline); false when a newer connection does, here or on another hub (it moved: no
+   * offline event, no flap).
+   */
+  release(agentId: string, sessionId: string): Promise<boolean>;
+  /** The agent spoke on this hub (kept in memory; shared stores get it in batches). */
+  heard(agentId: string, lastHeard: number, intervalMs: number): void;
+  holderOf(agentId: string): HeldAgent | undefined;
+  /** Agents some other hub holds now (at start: the rest of those stored online are offline). */
+  heldElsewhere(): Promise<Set<string>>;
+  start(hooks: DirectoryHooks): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** One hub: the directory is this process's own connections. */
+export function createMemoryPresenceDirectory(hubId: string): PresenceDirectory {
+  const held = new Map<string, HeldAgent>();
+  return {
+    hubId,
+    async hold(agentId, entry) {
+      held.set(agentId, { hubId, ...entry });
+    },
+    async release(agentId, sessionId) {
+      const entry = held.get(agentId);
+      if (entry && entry.sessionId !== sessionId) return false;
+      held.delete(agentId);
+      return true;
+    },
+    heard(agentId, lastHeard, intervalMs) {
+      const entry = held.get(agentId);
+      if (!entry) return;
+      entry.lastHeard = lastHeard;
+      entry.intervalMs = intervalMs;
+    },
+    holderOf: (agentId) => held.get(agentId),
+    heldElsewhere: async () => new Set(),
+    start: async () => {},
+    stop: async () => {},
+  };
+}

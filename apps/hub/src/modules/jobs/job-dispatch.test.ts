@@ -1,0 +1,146 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createMemoryBus } from '../../infra/bus.js';
+import { createLogger } from '../../infra/logger.js';
+import { noTracing } from '../../infra/tracing.js';
+import type { AgentChannel, Delivery } from '../agents/agent-channel.js';
+import { createJobDispatch } from './job-dispatch.js';
+import { createJobState } from './job-state.js';
+import type { JobRecord, TargetRecord } from './jobs.repository.js';
+
+const AGENT = 'ag_0123456789abcdef';
+const COMMAND = 'cmd_0123456789abcdef';
+
+/**
+ * The port to agents as the dispatch sees it (issue #14): whether some hub holds the agent, and
+ * what became of each message; every `command:run` handed over is recorded.
+ */
+function channelOf(answers: Delivery[]) {
+  const sent: string[] = [];
+  let connected = true;
+  const channel: AgentChannel = {
+    send: (_agentId, event) => {
+      const outcome = answers.shift() ?? 'delivered';
+      if (event === 'command:run' && outcome === 'delivered') sent.push(event);
+      return Promise.resolve(outcome);
+    },
+    isConnected: () => connected,
+    connectionOf: () => (connected ? 'conn_1' : null),
+  };
+  return { channel, sent, disconnect: () => (connected = false) };
+}
+
+function setUp(answers: Delivery[]) {
+  let now = Date.UTC(2026, 11, 6, 12);
+  const clock = { now: () => now };
+  const logger = createLogger('silent');
+  const state = createJobState({ bus: createMemoryBus(logger), clock, summaryIntervalMs: 1_000, writes: { markFinal: () => undefined, markJob: () => undefined, queueAudit: () => undefined } });
+  const port = channelOf(answers);
+  const dispatch = createJobDispatch({ channel: port.channel, signer: { sign: (claims) => Promise.resolve(JSON.stringify(claims)) }, state, clock, logger, tracing: noTracing });
+  const job: JobRecord = {
+    seq: 1,
+    id: 'job_0123456789abcdef',
+    command: { kind: 'shell', argv: ['/bin/true'] },
+    targetsSpec: { agents: [AGENT] },
+    state: 'running',
+    ttlMs: 600_000,
+    timeoutMs: 60_000,
+    createdBy: 'admin',
+    createdAt: now,
+    expiresAt: now + 600_000,
+    cancelledAt: null,
+    finishedAt: null,
+    total: 1,
+  };
+  const target: TargetRecord = {
+    jobId: job.id,
+    commandId: COMMAND,
+    agentId: AGENT,
+    agentName: 'web-1',
+    state: 'queued',
+    exitCode: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    data: null,
+    sentAt: null,
+    startedAt: null,
+    endedAt: null,
+    error: null,
+    resultAt: null,
+  };
+  const live = state.track(job, [target]);
+  return { dispatch, live, port, advance: (ms: number) => (now += ms) };
+}
+
+/** Lets the signing and sending promises settle. */
+const settle = () => vi.advanceTimersByTimeAsync(0);
+
+describe('job dispatch (issue #14)', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('sends again a command whose hand-over failed while its agent stayed connected, once the retry is due', async () => {
+    const { dispatch, live, port, advance } = setUp(['failed']);
+    dispatch.deliverPending(AGENT);
+    await settle();
+    expect(port.sent).toHaveLength(0);
+    expect(live.targets.get(COMMAND)!.state).toBe('queued');
+
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    expect(port.sent).toHaveLength(0);
+
+    advance(5_000);
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    expect(port.sent).toHaveLength(1);
+    expect(live.targets.get(COMMAND)!.state).toBe('sent');
+
+    // Handed over: nothing is left to send again.
+    advance(60_000);
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    expect(port.sent).toHaveLength(1);
+  });
+
+  it('leaves a failed command to the next hello when its agent is gone by the time the retry is due', async () => {
+    const { dispatch, live, port, advance } = setUp(['failed']);
+    dispatch.deliverPending(AGENT);
+    await settle();
+    port.disconnect();
+    advance(5_000);
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    expect(port.sent).toHaveLength(0);
+    expect(live.targets.get(COMMAND)!.state).toBe('queued');
+  });
+
+  it('makes an agent that came back online on the same connection ready again, so its commands go out', async () => {
+    const { dispatch, port } = setUp([]);
+    dispatch.deliverPending(AGENT);
+    await settle();
+    expect(port.sent).toHaveLength(1);
+    // Offline (its hub's lease lapsed) while the connection stayed: not ready until a hello.
+    dispatch.notReady(AGENT);
+    expect(dispatch.isReady(AGENT)).toBe(false);
+    // Online again with no hello to come: ready after the wait, and what it has not finished is sent again.
+    dispatch.readyWithoutHello(AGENT, 3_000);
+    await vi.advanceTimersByTimeAsync(2_999);
+    expect(port.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(dispatch.isReady(AGENT)).toBe(true);
+    expect(port.sent).toHaveLength(2);
+  });
+
+  it('sends nothing twice when a hello comes before the wait ends', async () => {
+    const { dispatch, port } = setUp([]);
+    dispatch.readyWithoutHello(AGENT, 3_000);
+    dispatch.deliverPending(AGENT);
+    await settle();
+    expect(port.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(port.sent).toHaveLength(1);
+  });
+});

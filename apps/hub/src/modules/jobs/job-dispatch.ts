@@ -1,0 +1,245 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  COMMAND_AUDIENCE,
+  COMMAND_BATCH_JWS_TYPE,
+  COMMAND_JWS_TYPE,
+  commandLeafHash,
+  HUB_PROOF_ISSUER,
+  isFinalTargetState,
+  merkleTree,
+  type CommandBatchClaims,
+  type CommandClaims,
+  type CommandRun,
+} from '@farol/protocol';
+import type { Clock } from '../../infra/clock.js';
+import type { HubSigner } from '../../infra/jws.js';
+import type { Logger } from '../../infra/logger.js';
+import type { Tracing } from '../../infra/tracing.js';
+import type { AgentChannel } from '../agents/agent-channel.js';
+import type { JobState, LiveJob, LiveTarget } from './job-state.js';
+
+const sha256 = (data: Uint8Array): Uint8Array => createHash('sha256').update(data).digest();
+
+/** A sent command's run as a span, recorded when its result comes (tracing on). */
+export interface RunSpan {
+  parent: string;
+  spanId: string;
+  sentAt: number;
+}
+
+/**
+ * Sending signed commands and cancels to agents wherever they are connected (the agent
+ * channel), to the agents that said hello since they connected. Delivery is at-least-once: a
+ * target not handed over stays queued and is sent again at its agent's next hello.
+ */
+export function createJobDispatch({
+  channel,
+  signer,
+  state,
+  clock,
+  logger,
+  tracing,
+}: {
+  channel: AgentChannel;
+  signer: HubSigner;
+  state: Pick<JobState, 'pendingByAgent' | 'byCommand' | 'transition'>;
+  clock: Clock;
+  logger: Logger;
+  tracing: Tracing;
+}) {
+  /** Agents whose hello this hub has answered since they last connected. */
+  const ready = new Set<string>();
+  // Traces (only filled while tracing is on): the dispatch span of each live job, and the span
+  // id each sent command's run will be recorded under once its result comes.
+  const dispatchTrace = new Map<string, string>();
+  const runSpans = new Map<string, RunSpan>();
+  /**
+   * Commands whose hand-over failed while their agent stayed connected (the hub holding it
+   * unreachable, Redis away): no hello will come to send them again, so the sweeper does.
+   */
+  const failedSends = new Map<string, number>();
+
+  /** Whether a target can be sent now: its agent is here and proven, and the job has not expired. */
+  function deliverable(live: LiveJob, target: LiveTarget, now: number): boolean {
+    return channel.isConnected(target.agentId) && ready.has(target.agentId) && now < live.job.expiresAt;
+  }
+
+  /** Sends a signed command, if its agent is still connected and the target still due (signing takes a moment). */
+  async function send(live: LiveJob, target: LiveTarget, run: CommandRun): Promise<void> {
+    if (isFinalTargetState(target.state) || live.job.cancelledAt !== null) return;
+    const outcome = await channel.send(target.agentId, 'command:run', tracing.enabled ? withTraceparent(live, target, run) : run);
+    // Not handed over: the target stays queued and is sent again at the agent's next hello, or
+    // by the sweeper when the agent stays connected (retryFailedSends).
+    if (outcome !== 'delivered') {
+      if (outcome === 'failed') {
+        failedSends.set(target.commandId, clock.now());
+        logger.warn({ agentId: target.agentId, commandId: target.commandId, jobId: live.job.id }, 'could not send a command; it is sent again shortly, or at the agent\'s next hello');
+      }
+      return;
+    }
+    failedSends.delete(target.commandId);
+    if (target.state === 'queued') state.transition(live, target, 'sent', { sentAt: clock.now() });
+  }
+
+  /**
+   * The command with the trace context of its run on the agent: a child of the job's dispatch
+   * span, under a span id chosen now and recorded when the result comes (recordResult).
+   */
+  function withTraceparent(live: LiveJob, target: LiveTarget, run: CommandRun): CommandRun {
+    const parent = dispatchTrace.get(live.job.id);
+    if (!parent) return run;
+    let span = runSpans.get(target.commandId);
+    if (!span) runSpans.set(target.commandId, (span = { parent, spanId: tracing.newSpanId(), sentAt: clock.now() }));
+    return { ...run, traceparent: `${parent.slice(0, 36)}${span.spanId}${parent.slice(52)}` };
+  }
+
+  /** Signs the target's command on its own (off the event loop) and sends it. */
+  function deliver(live: LiveJob, target: LiveTarget): Promise<void> {
+    const now = clock.now();
+    if (!deliverable(live, target, now)) return Promise.resolve();
+    const claims: CommandClaims = {
+      iss: HUB_PROOF_ISSUER,
+      aud: COMMAND_AUDIENCE,
+      sub: target.agentId,
+      jti: randomUUID(),
+      iat: Math.floor(now / 1000),
+      // Rounded down: the agent must never accept it after the TTL.
+      exp: Math.floor(live.job.expiresAt / 1000),
+      commandId: target.commandId,
+      jobId: live.job.id,
+      command: live.job.command,
+      timeoutMs: live.job.timeoutMs,
+    };
+    return signer.sign(claims, COMMAND_JWS_TYPE).then(
+      (token) => send(live, target, { token }),
+      (error: unknown) => logger.error({ err: error, commandId: target.commandId, jobId: live.job.id }, 'could not sign a command; it is sent again at the next hello'),
+    );
+  }
+
+  /**
+   * Sends a job to every target that can take it now with one signature: over the Merkle root
+   * of one leaf per machine (agent id, command id, a fresh jti), each machine getting its leaf
+   * and inclusion proof. A 10,000-machine job costs one Ed25519 signature and ~20,000 hashes
+   * instead of 10,000 signatures. Fewer than two targets: signed on its own.
+   */
+  async function deliverAll(live: LiveJob, targets: LiveTarget[]): Promise<void> {
+    const now = clock.now();
+    const due = targets.filter((target) => deliverable(live, target, now));
+    if (due.length < 2) {
+      await Promise.all(due.map((target) => deliver(live, target)));
+      return;
+    }
+    const leaves = due.map((target) => ({ sub: target.agentId, commandId: target.commandId, jti: randomUUID() }));
+    const { root, paths } = merkleTree(
+      sha256,
+      leaves.map((leaf) => commandLeafHash(sha256, leaf)),
+    );
+    const claims: CommandBatchClaims = {
+      iss: HUB_PROOF_ISSUER,
+      aud: COMMAND_AUDIENCE,
+      iat: Math.floor(now / 1000),
+      exp: Math.floor(live.job.expiresAt / 1000),
+      jobId: live.job.id,
+      command: live.job.command,
+      timeoutMs: live.job.timeoutMs,
+      root: Buffer.from(root).toString('base64url'),
+      size: leaves.length,
+    };
+    let token: string;
+    try {
+      token = await signer.sign(claims, COMMAND_BATCH_JWS_TYPE);
+    } catch (error) {
+      logger.error({ err: error, jobId: live.job.id }, 'could not sign a job; its targets are sent again at their next hello');
+      return;
+    }
+    await Promise.all(
+      due.map((target, index) => send(live, target, { token, batch: { ...leaves[index]!, index, path: paths[index]!.map((hash) => Buffer.from(hash).toString('base64url')) } })),
+    );
+  }
+
+  function sendCancel(target: LiveTarget): void {
+    if (!channel.isConnected(target.agentId) || !ready.has(target.agentId)) return;
+    target.cancelSentAt = clock.now();
+    void channel.send(target.agentId, 'command:cancel', { commandId: target.commandId }).then((outcome) => {
+      // Sent again at the agent's next hello (its job is still cancelled then).
+      if (outcome !== 'delivered') logger.warn({ agentId: target.agentId, commandId: target.commandId, outcome }, 'could not send a cancel');
+    });
+  }
+
+  /** An agent is ready (it said hello on some hub): send it everything of this hub's jobs it has not finished. */
+  function deliverPending(agentId: string): void {
+    ready.add(agentId);
+    for (const commandId of state.pendingByAgent.get(agentId) ?? []) {
+      const entry = state.byCommand.get(commandId);
+      if (!entry) continue;
+      if (entry.live.job.cancelledAt !== null) {
+        if (entry.target.state !== 'queued') sendCancel(entry.target);
+      } else {
+        void deliver(entry.live, entry.target);
+      }
+    }
+  }
+
+  return {
+    deliverAll,
+    sendCancel,
+    deliverPending,
+
+    /** Until its next hello (an agent offline or removed). */
+    notReady(agentId: string): void {
+      ready.delete(agentId);
+    },
+
+    /** Whether the agent said hello (on some hub) since it last went offline. */
+    isReady(agentId: string): boolean {
+      return ready.has(agentId);
+    },
+
+    /**
+     * The agent is online again with no new connection, so no hello will come (its hub's
+     * presence lease lapsed and was renewed): ready after `afterMs`, unless a hello came first
+     * (a new connection's), and then its pending commands go out.
+     */
+    readyWithoutHello(agentId: string, afterMs: number): void {
+      if (ready.has(agentId)) return;
+      const later = setTimeout(() => {
+        if (!ready.has(agentId) && channel.isConnected(agentId)) deliverPending(agentId);
+      }, afterMs);
+      later.unref();
+    },
+
+    /**
+     * Sends again the commands whose hand-over failed at least `afterMs` ago while their agent
+     * stayed connected; a target its agent no longer can take waits for the next hello.
+     */
+    retryFailedSends(afterMs: number): void {
+      const now = clock.now();
+      for (const [commandId, failedAt] of [...failedSends]) {
+        if (now - failedAt < afterMs) continue;
+        failedSends.delete(commandId);
+        const entry = state.byCommand.get(commandId);
+        if (!entry || entry.target.state !== 'queued' || entry.live.job.cancelledAt !== null) continue;
+        void deliver(entry.live, entry.target);
+      }
+    },
+
+    /** A job's dispatch span: its commands' runs become its children. */
+    traceDispatch(jobId: string, traceparent: string): void {
+      dispatchTrace.set(jobId, traceparent);
+    },
+    /** The run span a command was sent to this agent under, taken once when its result comes. */
+    takeRunSpan(commandId: string, agentId: string): RunSpan | undefined {
+      const span = tracing.enabled ? runSpans.get(commandId) : undefined;
+      if (!span || state.byCommand.get(commandId)?.target.agentId !== agentId) return undefined;
+      runSpans.delete(commandId);
+      return span;
+    },
+    /** A finished job's traces. */
+    forgetTraces(live: LiveJob): void {
+      if (!tracing.enabled) return;
+      dispatchTrace.delete(live.job.id);
+      for (const id of live.targets.keys()) runSpans.delete(id);
+    },
+  };
+}
+export type JobDispatch = ReturnType<typeof createJobDispatch>;
