@@ -33,9 +33,6 @@ export default tseslint.config(
   {
     // Routes and gateways call services; only services reach repositories (of their own module).
     files: ['apps/hub/src/modules/**/*.routes.ts', 'apps/hub/src/modules/**/*.gateway.ts'],
-    // Known exception until it is mended (issue #14 item 9): the agent link gateway still stores
-    // a machine's hello and system info through the agents repository itself.
-    ignores: ['apps/hub/src/modules/agents/agent-link.gateway.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -8,14 +8,16 @@ import { farolBin, freePort, sleep, waitExit } from './lib.mjs';
 
 /**
  * `count` hubs on fixed ports and data directories under `work` (so each can be started again),
- * all with the first hub's keys. `env` is added to every hub's environment.
+ * all with the first hub's keys. Hub ids are `<name>-<runId>-<index>`. Without `databaseUrl` and
+ * `redisUrl` a hub runs on SQLite and an in-memory bus (one hub). `env` is added to every hub's
+ * environment.
  */
-export async function createFleet({ count, work, databaseUrl, redisUrl, runId, env = {} }) {
-  const adminToken = `fat_bench_fleet_${Math.random().toString(36).slice(2)}_0123456789`;
+export async function createFleet({ count, work, databaseUrl, redisUrl, runId, name = 'fleet', env = {} }) {
+  const adminToken = `fat_bench_${name}_${Math.random().toString(36).slice(2)}_0123456789`;
   const hubs = [];
   for (let index = 0; index < count; index++) {
     const port = await freePort();
-    hubs.push({ index, id: `fleet-${runId}-${index}`, port, url: `http://127.0.0.1:${port}`, dataDir: path.join(work, `hub-${index}`), child: null });
+    hubs.push({ index, id: `${name}-${runId}-${index}`, port, url: `http://127.0.0.1:${port}`, dataDir: path.join(work, `hub-${index}`), child: null });
   }
 
   async function start(hub) {
@@ -109,10 +111,10 @@ export function createLinkLog(file) {
 }
 
 /**
- * First links after `since` of the agents in `affected`: peak links per second and seconds
- * until 50 / 99 / 100 % of them were linked again.
+ * First links after `since` of the agents in `affected`: the first `linked` event of each agent
+ * (by agent), their times after `since` in ms (ascending) and how many fell in each whole second.
  */
-export function measureReturn(links, since, affected) {
+export function firstLinksAfter(links, since, affected) {
   const firstLink = new Map();
   for (const event of links.events) {
     if (event.at < since || event.event !== 'linked' || !affected.has(event.agent) || firstLink.has(event.agent)) continue;
@@ -121,6 +123,15 @@ export function measureReturn(links, since, affected) {
   const times = [...firstLink.values()].map((event) => event.at - since).sort((a, b) => a - b);
   const perSecond = new Map();
   for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+  return { firstLink, times, perSecond };
+}
+
+/**
+ * First links after `since` of the agents in `affected`: peak links per second and seconds
+ * until 50 / 99 / 100 % of them were linked again.
+ */
+export function measureReturn(links, since, affected) {
+  const { firstLink, times, perSecond } = firstLinksAfter(links, since, affected);
   const at = (share) => {
     const needed = Math.ceil(affected.size * share);
     return times.length >= needed ? +(times[needed - 1] / 1000).toFixed(2) : null;

@@ -128,7 +128,9 @@ async function snapshotLiveHeap(pid, dir) {
   const sizeAt = fields.indexOf('self_size');
   let bytes = 0;
   for (let i = sizeAt; i < snapshot.nodes.length; i += fields.length) bytes += snapshot.nodes[i];
-  rmSync(path.join(dir, file));
+  // --keep leaves the snapshot for a closer look (DevTools' Memory tab opens it).
+  if (args.keep) console.error(`bench: heap snapshot kept at ${path.join(dir, file)}`);
+  else rmSync(path.join(dir, file));
   return { liveMiB: +(bytes / 2 ** 20).toFixed(1), secondsToWrite: Math.round((Date.now() - before) / 1000) };
 }
 

@@ -7,7 +7,7 @@
 //             (and, for comparison, to hub A itself), p50/p99;
 //   fan-out:  an `echo` job created on hub A for every agent, until every result is stored;
 //   kill -9:  of the hub holding the most agents: peak reconnect rate, time until 99 % are back.
-//   node bench/several-hubs.mjs --agents 3000 [--hubs 3] [--duration 60] [--commands 200] [--database-url …] [--redis-url …]
+//   node bench/several-hubs.mjs --agents 3000 [--hubs 3] [--duration 60] [--commands 200] [--fanout-agents N] [--database-url …] [--redis-url …]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '60' },
     commands: { type: 'string', default: '200' },
     'fanout-repeats': { type: 'string', default: '2' },
+    // How many agents the echo fan-out targets (default: every agent; a job takes at most 10,000).
+    'fanout-agents': { type: 'string', default: '' },
     'phase-budget': { type: 'string', default: '180' },
     interval: { type: 'string', default: '10s' },
     'database-url': { type: 'string', default: process.env.FAROL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
@@ -152,12 +154,15 @@ try {
   };
   console.error(`bench: command round trip: ${JSON.stringify(results.commandRoundTrip)}`);
 
-  // Fan-out: one echo job on hub A to every agent, wherever it is connected.
+  // Fan-out: one echo job on hub A to every agent (or the first --fanout-agents by name), wherever it is connected.
   results.fanOut = [];
+  const fanOutTargets = args['fanout-agents']
+    ? { agents: (await api(hubs[0], 'GET', '/api/agents?view=summary')).agents.map((agent) => agent.id).slice(0, Number(args['fanout-agents'])) }
+    : { selector: 'bench=fleet' };
   for (let i = 0; i < Number(args['fanout-repeats']); i++) {
     const loadBefore = load();
     const started = performance.now();
-    const job = await api(hubs[0], 'POST', '/api/jobs', { command: { kind: 'shell', argv: ['echo', `fan-out ${i}`] }, targets: { selector: 'bench=fleet' } });
+    const job = await api(hubs[0], 'POST', '/api/jobs', { command: { kind: 'shell', argv: ['echo', `fan-out ${i}`] }, targets: fanOutTargets });
     const createdMs = performance.now() - started;
     let summary;
     for (;;) {

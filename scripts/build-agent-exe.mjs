@@ -128,7 +128,8 @@ async function main() {
   const hostNode = nodeBinary('linux-x64');
   const blob = path.join(work, 'farol-agent.blob');
   const seaConfig = path.join(work, 'sea-config.json');
-  writeFileSync(seaConfig, JSON.stringify({ main: mainScript, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }));
+  // execArgv (Node 24.6+): the young generation the bundled agent gets from its service unit (issue #16).
+  writeFileSync(seaConfig, JSON.stringify({ main: mainScript, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: ['--max-semi-space-size=1'] }));
   execFileSync(hostNode, ['--experimental-sea-config', seaConfig], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
   const blobBytes = readFileSync(blob);
 

@@ -49,5 +49,5 @@ RUN mkdir -p /var/lib/farol-agent && chmod 0700 /var/lib/farol-agent
 VOLUME /var/lib/farol-agent
 # Runs as root: the Docker socket is root:docker and the host's /proc entries of other users'
 # processes are readable only to root. Everything it writes is the state volume.
-ENTRYPOINT ["node", "/app/farol-agent.mjs"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/farol-agent.mjs"]
 CMD ["run"]

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { sql, type Kysely } from 'kysely';
 import { FarolError, FAROL_VERSION } from '@farol/protocol';
 import { ConfigError, loadConfig, type HubOverrides } from './config.js';
+import { limitHeapGrowth } from './infra/heap-growth.js';
 import { createMemoryBus } from './infra/bus.js';
 import { createLocalHubRelay, createRedisHubRelay } from './infra/hub-relay.js';
 import { createMemoryPresenceDirectory } from './infra/presence-directory.js';
@@ -654,7 +655,6 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
       ...(redis ? { shared: { redis: redis.client, prefix: redis.prefix } } : {}),
     },
     identity,
-    agentsRepository: repos.agents,
     agents,
     presence,
     // The leader's /metrics also reports the machines connected to no hub (issue #14).
@@ -815,7 +815,9 @@ export async function runHub(overrides: HubOverrides = {}): Promise<void> {
     throw error;
   }
   printBanner(hub);
-  installShutdown(hub, Number(loadConfig(process.env, overrides).shutdownGrace));
+  const config = loadConfig(process.env, overrides);
+  limitHeapGrowth(config.heapGrowth);
+  installShutdown(hub, Number(config.shutdownGrace));
 }
 
 export function printBanner(hub: RunningHub): void {

@@ -12,6 +12,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { Server as SocketServer } from 'socket.io';
+import WebSocket from 'ws';
 import { AGENT_NAMESPACE, buildProtocolSchema, FAROL_VERSION, MAX_MESSAGE_BYTES, PROTOCOL_SCHEMA_PATH, UI_NAMESPACE, problemFor } from '@farol/protocol';
 import type { Redis } from 'ioredis';
 import type { Bus } from './infra/bus.js';
@@ -32,14 +33,13 @@ import type { ChannelsService } from './modules/notify/channels.service.js';
 import type { NotifyService } from './modules/notify/notify.service.js';
 import type { WebhooksService } from './modules/notify/webhooks.service.js';
 import { installHttpErrorHandling } from './infra/http-errors.js';
-import { releaseUpgradeRequests, type UpgradeHandlingEngine } from './infra/socket-memory.js';
+import { releaseReceivedChunks, releaseUpgradeRequests, type FrameReceiverClass, type UpgradeHandlingEngine } from './infra/socket-memory.js';
 import type { Logger } from './infra/logger.js';
 import type { Observability } from './infra/observability.js';
 import type { Tracing } from './infra/tracing.js';
 import type { StorageHealth } from './infra/storage-health.js';
 import type { RedisStatus } from './infra/redis.js';
 import type { HubTlsOptions } from './infra/tls.js';
-import type { AgentsRepository } from './modules/agents/agents.repository.js';
 import { attachAgentLinkGateway } from './modules/agents/agent-link.gateway.js';
 import { agentsRoutes } from './modules/agents/agents.routes.js';
 import type { AgentsService } from './modules/agents/agents.service.js';
@@ -97,6 +97,14 @@ export interface SharedRateLimitStore {
   prefix: string;
 }
 
+/** ws's frame receiver is patched once per process, however many hubs a process runs (tests). */
+let chunksReleased = false;
+function releaseChunksOnce(): void {
+  if (chunksReleased) return;
+  chunksReleased = true;
+  releaseReceivedChunks((WebSocket as unknown as { Receiver: FrameReceiverClass }).Receiver);
+}
+
 export interface ServerDeps {
   logger: Logger;
   clock: Clock;
@@ -116,7 +124,6 @@ export interface ServerDeps {
   /** Abuse limits: requests per minute per token or IP (0: off), CORS origins. Sign-ins are limited by `accounts`. */
   limits: { apiPerMinute: number; corsOrigins: string[]; jobFanOutLimit: number; shared?: SharedRateLimitStore };
   identity: AgentIdentityService;
-  agentsRepository: AgentsRepository;
   agents: AgentsService;
   presence: PresenceService;
   /**
@@ -298,14 +305,16 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     keepSessionHeaders(rawSocket);
     rawSocket.request = null;
   });
-  // …and engine.io's upgrade response would keep it anyway (issue #16).
+  // …and engine.io's upgrade response would keep it anyway (issue #16), as would ws the last
+  // chunk each connection received.
   releaseUpgradeRequests(io.engine as unknown as UpgradeHandlingEngine);
+  releaseChunksOnce();
   // Socket.IO answers its polling requests itself, outside Fastify's hooks.
   const engineHeaders = baselineSecurityHeaders({ tls: Boolean(deps.https) });
   io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, engineHeaders));
   attachAgentLinkGateway(io.of(AGENT_NAMESPACE), {
     identity: deps.identity,
-    agents: deps.agentsRepository,
+    agents: deps.agents,
     presence: deps.presence,
     telemetry: deps.telemetry,
     live: deps.live,

@@ -3,7 +3,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpAt } from '../../../apps/hub/src/modules/auth/totp.js';
 import { api, freePort, startHubProcess, tempDir, type Proc } from '../support/processes.js';
-import { launchChromium, watchedPage } from './browser.js';
+import { launchChromium } from './browser.js';
+import { openDashboard } from './session.js';
 
 /**
  * Issue #6 in a real browser against the built hub: sign in with username and password, the
@@ -22,9 +23,7 @@ beforeAll(async () => {
     expect(created.status).toBe(201);
   }
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-  ({ page } = await watchedPage(context));
-  page.setDefaultTimeout(15_000);
+  ({ page } = await openDashboard(browser, { hub: hub.url, timeoutMs: 15_000 }));
 });
 
 afterAll(async () => {

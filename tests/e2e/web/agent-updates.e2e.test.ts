@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentList, AuditList, Rollout } from '@farol/protocol';
 import { ADMIN_TOKEN, api, freePort, joinToken, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
 import { BUNDLE_VERSION, bundleOf, superviseAgent, type SupervisedAgent } from '../support/supervised-agent.js';
-import { launchChromium, watchedPage } from './browser.js';
+import { launchChromium } from './browser.js';
+import { openDashboard } from './session.js';
 
 // Issue #15 item 3, in Debian's Chromium: the fleet table shows each machine's agent version,
 // marks the ones older than the hub's build, and starts the same rollout as
@@ -47,15 +48,14 @@ afterAll(async () => {
   dir.remove();
 });
 
-async function signedInTable(token: string, locale: string) {
-  const { page, problems } = await watchedPage(await browser.newContext({ viewport: { width: 1400, height: 900 }, locale }));
-  page.setDefaultTimeout(30_000);
-  await page.addInitScript(() => (globalThis as unknown as { localStorage: { setItem(key: string, value: string): void } }).localStorage.setItem('farol.fleet.layout', JSON.stringify('table')));
-  await page.goto(hub.url);
-  await page.fill('input[name=token]', token);
-  await page.click('button[type=submit]');
-  await page.locator('[data-testid=machine-row][data-agent-name="tbl-b"]').waitFor();
-  return { page, problems };
+function signedInTable(token: string, locale: string) {
+  return openDashboard(browser, {
+    hub: hub.url,
+    context: { viewport: { width: 1400, height: 900 }, locale },
+    localStorage: { 'farol.fleet.layout': JSON.stringify('table') },
+    timeoutMs: 30_000,
+    signIn: { token, until: '[data-testid=machine-row][data-agent-name="tbl-b"]' },
+  });
 }
 
 describe('agent updates from the fleet table (#15)', () => {

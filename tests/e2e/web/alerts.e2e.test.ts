@@ -5,7 +5,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentList } from '@farol/protocol';
 import { ADMIN_TOKEN, agentBundle, api, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { cspViolations, launchChromium, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 /**
  * The Alerts pages in a real browser against a real hub and agent: a webhook channel (an HTTP
@@ -55,11 +56,7 @@ beforeAll(async () => {
   ]);
   agentName = online.name;
   browser = started;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', colorScheme: 'dark' });
-  // Signed in as an operator would be after the sign-in page (tested in dashboard.e2e.test.ts).
-  await context.addInitScript((adminToken) => (globalThis as unknown as { sessionStorage: { setItem(key: string, value: string): void } }).sessionStorage.setItem('farol.token', adminToken), ADMIN_TOKEN);
-  ({ page, problems } = await watchedPage(context));
-  page.setDefaultTimeout(20_000);
+  ({ page, problems } = await openDashboard(browser, { hub: hub.url, context: { colorScheme: 'dark' }, timeoutMs: 20_000, signIn: { storedToken: ADMIN_TOKEN } }));
 });
 
 afterAll(async () => {

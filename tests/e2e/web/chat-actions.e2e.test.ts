@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentList, AlertDetail, AlertList, AuditList } from '@farol/protocol';
 import { startSlack, startTelegram, type ProviderEmulator } from '../../../apps/hub/src/modules/notify/testing/provider-emulators.js';
 import { agentBundle, api, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc, ADMIN_TOKEN } from '../support/processes.js';
-import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { cspViolations, launchChromium, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 /**
  * Issue #20 item 5 in a real browser: a real hub and agent, a rule that fires on the agent's
@@ -50,10 +51,7 @@ beforeAll(async () => {
     launchChromium(),
   ]);
   browser = started;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-  await context.addInitScript((adminToken) => (globalThis as unknown as { sessionStorage: { setItem(key: string, value: string): void } }).sessionStorage.setItem('farol.token', adminToken), ADMIN_TOKEN);
-  ({ page, problems } = await watchedPage(context));
-  page.setDefaultTimeout(20_000);
+  ({ page, problems } = await openDashboard(browser, { hub: hub.url, timeoutMs: 20_000, signIn: { storedToken: ADMIN_TOKEN } }));
 }, 90_000);
 
 afterAll(async () => {

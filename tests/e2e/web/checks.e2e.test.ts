@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentList } from '@farol/protocol';
 import { ADMIN_TOKEN, agentBundle, api, farolBin, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
 import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 /**
  * The Checks pages (issue #19) in a real browser, against a hub process and an agent process:
@@ -55,10 +56,7 @@ beforeAll(async () => {
     launchChromium(),
   ]);
   browser = started;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-  await context.addInitScript((adminToken) => (globalThis as unknown as { sessionStorage: { setItem(key: string, value: string): void } }).sessionStorage.setItem('farol.token', adminToken), ADMIN_TOKEN);
-  ({ page, problems } = await watchedPage(context));
-  page.setDefaultTimeout(20_000);
+  ({ page, problems } = await openDashboard(browser, { hub: hub.url, timeoutMs: 20_000, signIn: { storedToken: ADMIN_TOKEN } }));
 }, 60_000);
 
 afterAll(async () => {

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentContainers } from '@farol/protocol';
 import { dockerSkipReason, startDockerEngine, TEST_IMAGE, type DockerEngine } from '../../support/docker-engine.js';
 import { ADMIN_TOKEN, agentBundle, api, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { cspViolations, launchChromium, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 // The deploy form of the machine page (issue #18 item 1) in Debian's Chromium, against a hub
 // process and an agent process on a dockerd of its own: a wrong field is refused at the field
@@ -47,9 +48,12 @@ describe.skipIf(skip !== null)('the deploy form of a machine page (#18)', () => 
       launchChromium(),
     ]);
     writeFileSync(path.join(state, 'policy.json'), JSON.stringify({ allow: ['docker', 'docker.deploy', 'docker.images'] }));
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'en-US' });
-    ({ page, problems } = await watchedPage(context));
-    page.setDefaultTimeout(30_000);
+    ({ page, problems } = await openDashboard(browser, {
+      hub: hub.url,
+      context: { viewport: { width: 1280, height: 1000 } },
+      timeoutMs: 30_000,
+      signIn: { token: ADMIN_TOKEN, until: '[data-testid=machine-card][data-agent-name="dock"]' },
+    }));
   }, 120_000);
 
   afterAll(async () => {
@@ -61,10 +65,6 @@ describe.skipIf(skip !== null)('the deploy form of a machine page (#18)', () => 
   }, 60_000);
 
   it('refuses a wrong field at the field, then deploys with every field set', async () => {
-    await page.goto(hub.url);
-    await page.fill('input[name=token]', ADMIN_TOKEN);
-    await page.click('button[type=submit]');
-    await page.locator('[data-testid=machine-card][data-agent-name="dock"]').waitFor();
     await page.goto(`${hub.url}/machines/dock`);
     await page.getByTestId('containers').getByRole('button', { name: 'Deploy' }).click();
     const form = page.getByTestId('deploy-form');

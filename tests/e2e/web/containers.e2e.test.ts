@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentContainers } from '@farol/protocol';
 import { dockerSkipReason, startDockerEngine, TEST_IMAGE, type DockerEngine } from '../../support/docker-engine.js';
 import { ADMIN_TOKEN, agentBundle, api, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { cspViolations, launchChromium, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 // The machine page's containers table in Debian's Chromium, against a hub process and an agent
 // process reporting a real dockerd of its own (issue #3, Docker).
@@ -42,9 +43,11 @@ describe.skipIf(skip !== null)('the containers table of a machine page', () => {
       }, 30_000, 'dock reporting a healthy web-api'),
       launchChromium(),
     ]);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-    ({ page, problems } = await watchedPage(context));
-    page.setDefaultTimeout(20_000);
+    ({ page, problems } = await openDashboard(browser, {
+      hub: hub.url,
+      timeoutMs: 20_000,
+      signIn: { token: ADMIN_TOKEN, until: '[data-testid=machine-card][data-agent-name="dock"]' },
+    }));
   }, 120_000);
 
   afterAll(async () => {
@@ -56,10 +59,6 @@ describe.skipIf(skip !== null)('the containers table of a machine page', () => {
   }, 60_000);
 
   it('shows the containers, restarts one after confirmation, and shows its log as text', async () => {
-    await page.goto(hub.url);
-    await page.fill('input[name=token]', ADMIN_TOKEN);
-    await page.click('button[type=submit]');
-    await page.locator('[data-testid=machine-card][data-agent-name="dock"]').waitFor();
     await page.goto(`${hub.url}/machines/dock`);
 
     const table = page.getByTestId('containers');

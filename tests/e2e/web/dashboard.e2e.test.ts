@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentList, MetricsResponse } from '@farol/protocol';
 import { connectPeer, emitAck, enrollPeer, hello, sample } from '../../../apps/hub/src/testing/protocol-peer.js';
 import { ADMIN_TOKEN, agentBundle, api, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { cspViolations, launchChromium, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 /**
  * Mission Control in a real browser against a real hub and a real agent: sign-in, the fleet,
@@ -71,9 +72,7 @@ beforeAll(async () => {
   ]);
   agentName = online.name;
   browser = browserStarted;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', colorScheme: 'light' });
-  ({ page, problems } = await watchedPage(context));
-  page.setDefaultTimeout(15_000);
+  ({ page, problems } = await openDashboard(browser, { hub: hub.url, context: { colorScheme: 'light' }, timeoutMs: 15_000 }));
 });
 
 afterAll(async () => {

@@ -3,7 +3,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentList, AuditList } from '@farol/protocol';
 import { ADMIN_TOKEN, agentBundle, api, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { cspViolations, launchChromium, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 /**
  * Mission Control's Jobs and Audit pages in a real browser, against a real hub and a real
@@ -48,15 +49,11 @@ beforeAll(async () => {
   agentName = online.name;
   agentId = online.id;
   browser = started;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', colorScheme: 'light' });
-  // Signed in as an operator would be after the sign-in page (tested in dashboard.e2e.test.ts).
-  await context.addInitScript((adminToken) => (globalThis as unknown as { sessionStorage: { setItem(key: string, value: string): void } }).sessionStorage.setItem('farol.token', adminToken), ADMIN_TOKEN);
-  ({ page, problems } = await watchedPage(context));
+  ({ page, problems } = await openDashboard(browser, { hub: hub.url, context: { colorScheme: 'light' }, timeoutMs: 20_000, signIn: { storedToken: ADMIN_TOKEN } }));
   page.on('dialog', (dialog) => {
     dialogs.push(dialog.message());
     void dialog.dismiss();
   });
-  page.setDefaultTimeout(20_000);
 });
 
 afterAll(async () => {

@@ -4,7 +4,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentList, NetworkRttHistory, NetworkStatus, NetworkTopology } from '@farol/protocol';
 import { ADMIN_TOKEN, agentBundle, api, farolBin, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { cspViolations, launchChromium, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 /**
  * The Network page (issue #19) in a real browser, against a hub process and two agent
@@ -102,10 +103,7 @@ beforeAll(async () => {
     launchChromium(),
   ]);
   browser = started;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-  await context.addInitScript((adminToken) => (globalThis as unknown as { sessionStorage: { setItem(key: string, value: string): void } }).sessionStorage.setItem('farol.token', adminToken), ADMIN_TOKEN);
-  ({ page, problems } = await watchedPage(context));
-  page.setDefaultTimeout(20_000);
+  ({ page, problems } = await openDashboard(browser, { hub: hub.url, timeoutMs: 20_000, signIn: { storedToken: ADMIN_TOKEN } }));
 }, 60_000);
 
 afterAll(async () => {
@@ -187,9 +185,7 @@ describe('the network view from a recorded tailscale status (#19)', () => {
     expect(await cspViolations(page, problems)).toEqual([]);
 
     // The same page in Portuguese.
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'pt-BR' });
-    await context.addInitScript((adminToken) => (globalThis as unknown as { sessionStorage: { setItem(key: string, value: string): void } }).sessionStorage.setItem('farol.token', adminToken), ADMIN_TOKEN);
-    const watched = await watchedPage(context);
+    const { context, ...watched } = await openDashboard(browser, { hub: hub.url, context: { locale: 'pt-BR' }, signIn: { storedToken: ADMIN_TOKEN } });
     await watched.page.goto(`${hub.url}/network`);
     await watched.page.getByRole('heading', { name: 'Rede', level: 1 }).waitFor();
     await watched.page.locator('[data-testid=network-link][data-path=relayed]').first().getByText('retransmitido').waitFor();
@@ -204,9 +200,7 @@ describe('the network view from a recorded tailscale status (#19)', () => {
     const created = await api(hub.url, 'POST', '/api/users', { username: 'net-viewer', password: 'correct horse battery staple', role: 'viewer' });
     expect(created.status).toBe(201);
     const login = await api<{ token: { token: string } }>(hub.url, 'POST', '/api/auth/login', { username: 'net-viewer', password: 'correct horse battery staple', issue: 'token' });
-    const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-    await viewerContext.addInitScript((token) => (globalThis as unknown as { sessionStorage: { setItem(key: string, value: string): void } }).sessionStorage.setItem('farol.token', token), login.body.token.token);
-    const viewer = await watchedPage(viewerContext);
+    const { context: viewerContext, ...viewer } = await openDashboard(browser, { hub: hub.url, signIn: { storedToken: login.body.token.token } });
     await viewer.page.goto(`${hub.url}/network`);
     await viewer.page.locator('[data-testid=network-rtt-history]').waitFor();
     expect(await viewer.page.locator('[data-testid=network-ping]').count()).toBe(0);

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentList, AuditList, Channel, OutboxList, SecretList, TerminalSessionList } from '@farol/protocol';
 import { totpAt } from '../../../apps/hub/src/modules/auth/totp.js';
 import { agentBundle, api, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { cspViolations, launchChromium, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 /**
  * The dashboard's operator tools in Debian's Chromium against a real hub and agent: a user with
@@ -123,17 +124,13 @@ beforeAll(async () => {
   expect(confirmed.status).toBe(200);
   recoveryCodes = confirmed.body.recoveryCodes;
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', acceptDownloads: true, reducedMotion: 'reduce' });
-  ({ page, problems } = await watchedPage(context));
-  page.setDefaultTimeout(20_000);
-  await page.goto(hub.url);
-  await page.fill('input[name=username]', 'rita');
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  // The next time step: the one used to confirm is never accepted twice.
-  await page.fill('input[name=otp]', await freshTotp());
-  await page.click('button[type=submit]');
-  await page.locator('h1', { hasText: 'Fleet' }).waitFor();
+  ({ page, problems } = await openDashboard(browser, {
+    hub: hub.url,
+    context: { acceptDownloads: true, reducedMotion: 'reduce' },
+    timeoutMs: 20_000,
+    // The next time step: the one used to confirm is never accepted twice.
+    signIn: { username: 'rita', password: PASSWORD, otp: freshTotp },
+  }));
 }, 90_000);
 
 afterAll(async () => {

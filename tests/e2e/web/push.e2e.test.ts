@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PushMessageSchema, type PushMessage } from '@farol/protocol';
 import { api, freePort, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
 import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 /**
  * Browser notifications (issue #20) in Debian's Chromium against a real hub: the Settings toggle
@@ -26,15 +27,13 @@ let problems: PageProblems;
 beforeAll(async () => {
   [hub, browser] = await Promise.all([startHubProcess(path.join(dir.path, 'hub'), await freePort()), launchChromium()]);
   expect((await api(hub.url, 'POST', '/api/users', { username: 'nadia', password: PASSWORD, role: 'operator' })).status).toBe(201);
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', reducedMotion: 'reduce' });
-  await context.grantPermissions(['notifications'], { origin: hub.url });
-  ({ page, problems } = await watchedPage(context));
-  page.setDefaultTimeout(20_000);
-  await page.goto(hub.url);
-  await page.fill('input[name=username]', 'nadia');
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.locator('h1', { hasText: 'Fleet' }).waitFor();
+  ({ context, page, problems } = await openDashboard(browser, {
+    hub: hub.url,
+    context: { reducedMotion: 'reduce' },
+    permissions: ['notifications'],
+    timeoutMs: 20_000,
+    signIn: { username: 'nadia', password: PASSWORD },
+  }));
 }, 90_000);
 
 afterAll(async () => {

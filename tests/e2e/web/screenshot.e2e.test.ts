@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentList } from '@farol/protocol';
 import { skipNote, startXvfb, xrun, xvfbSkipReason, type Xvfb } from '../../../apps/agent/src/testing/xvfb.js';
 import { ADMIN_TOKEN, agentBundle, api, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { cspViolations, launchChromium, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 // The machine page's Screenshot button in Debian's Chromium, against a hub process and an agent
 // process whose screen is a real X server (Xvfb) painted orange.
@@ -45,9 +46,12 @@ describe.skipIf(noXvfb !== null)(`the Screenshot button of a machine page${skipN
       waitFor(async () => (await api<AgentList>(hub.url, 'GET', '/api/agents?status=online')).body.agents[0], 30_000, 'the agent online'),
       launchChromium(),
     ]);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', acceptDownloads: true });
-    ({ page, problems } = await watchedPage(context));
-    page.setDefaultTimeout(20_000);
+    ({ page, problems } = await openDashboard(browser, {
+      hub: hub.url,
+      context: { acceptDownloads: true },
+      timeoutMs: 20_000,
+      signIn: { token: ADMIN_TOKEN, until: '[data-testid=machine-card][data-agent-name="desk"]' },
+    }));
   }, 60_000);
 
   afterAll(async () => {
@@ -59,10 +63,6 @@ describe.skipIf(noXvfb !== null)(`the Screenshot button of a machine page${skipN
   });
 
   it('takes a screenshot, shows it and offers it for download, within the CSP', async () => {
-    await page.goto(hub.url);
-    await page.fill('input[name=token]', ADMIN_TOKEN);
-    await page.click('button[type=submit]');
-    await page.locator('[data-testid=machine-card][data-agent-name="desk"]').waitFor();
     await page.goto(`${hub.url}/machines/desk`);
     await page.getByTestId('screenshot-button').click();
 

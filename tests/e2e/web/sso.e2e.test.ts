@@ -1,9 +1,10 @@
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestOidcProvider, type TestOidcProvider } from '../../../apps/hub/src/testing/oidc-provider.js';
 import { api, freePort, startHubProcess, tempDir, type Proc } from '../support/processes.js';
-import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { cspViolations, launchChromium } from './browser.js';
+import { openDashboard } from './session.js';
 
 /**
  * Issue #20 in a real browser against the built hub: single sign-on through a real OpenID
@@ -48,12 +49,8 @@ afterAll(async () => {
   dir.remove();
 });
 
-async function freshPage(): Promise<{ context: BrowserContext; page: Page; problems: PageProblems }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-  const { page, problems } = await watchedPage(context);
-  page.setDefaultTimeout(15_000);
-  return { context, page, problems };
-}
+/** A signed-out page in a browser context of its own: no session carried over from another test. */
+const freshPage = () => openDashboard(browser, { hub: hub.url, timeoutMs: 15_000 });
 
 /** From the hub's sign-in page through the provider's own pages, as a person would. */
 async function signInAtProvider(page: Page, login: string): Promise<void> {

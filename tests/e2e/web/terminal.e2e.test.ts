@@ -3,7 +3,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentList, TerminalSessionList } from '@farol/protocol';
 import { ADMIN_TOKEN, agentBundle, api, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from '../support/processes.js';
-import { cspViolations, launchChromium, watchedPage, type PageProblems } from './browser.js';
+import { cspViolations, launchChromium, type PageProblems } from './browser.js';
+import { openDashboard } from './session.js';
 
 // The machine page's Terminal button in Debian's Chromium: xterm.js under the dashboard's strict
 // CSP, a hub process, and an agent process running a real login shell on a real PTY.
@@ -26,9 +27,11 @@ describe('the Terminal of a machine page', () => {
       waitFor(async () => (await api<AgentList>(hub.url, 'GET', '/api/agents?status=online')).body.agents[0], 30_000, 'the agent online'),
       launchChromium(),
     ]);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-    ({ page, problems } = await watchedPage(context));
-    page.setDefaultTimeout(20_000);
+    ({ page, problems } = await openDashboard(browser, {
+      hub: hub.url,
+      timeoutMs: 20_000,
+      signIn: { token: ADMIN_TOKEN, until: '[data-testid=machine-card][data-agent-name="term-box"]' },
+    }));
   }, 60_000);
 
   afterAll(async () => {
@@ -43,10 +46,6 @@ describe('the Terminal of a machine page', () => {
   const rowsWith = async (pattern: RegExp) => (await screen()).filter((row) => pattern.test(row.replace(/\u00a0/g, ' ').trimEnd()));
 
   it('types `echo hi` in the browser terminal and reads the answer, within the CSP', async () => {
-    await page.goto(hub.url);
-    await page.fill('input[name=token]', ADMIN_TOKEN);
-    await page.click('button[type=submit]');
-    await page.locator('[data-testid=machine-card][data-agent-name="term-box"]').waitFor();
     await page.goto(`${hub.url}/machines/term-box`);
     await page.getByTestId('terminal-button').click();
     await expect.poll(() => page.getByTestId('terminal-status').getAttribute('data-state')).toBe('open');

@@ -1,7 +1,11 @@
 import { readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { generateKeyPair } from 'jose';
+import { Server } from 'socket.io';
 import { describe, expect, it } from 'vitest';
-import { HeartbeatSampleSchema, type ErrorCode } from '@farol/protocol';
+import { AGENT_NAMESPACE, HeartbeatSampleSchema, type ErrorCode } from '@farol/protocol';
 import { defaultCollectorSource } from '../collectors/collector.js';
 import { collectSystemInfo } from '../collectors/system-info.collector.js';
 import { runAgent } from '../commands/run.command.js';
@@ -135,5 +139,73 @@ describe('state dir', () => {
     }, { logger: createMemoryLogger().logger });
     await expect(second).rejects.toThrow(/another farol-agent \(pid \d+\) is already running with/);
     expect(h.hubState.hellos).toBe(1);
+  });
+});
+
+describe('a hub that opens the connection but never accepts or refuses it', () => {
+  /**
+   * A Socket.IO server whose /agent middleware never calls `next` (a token check stuck behind an
+   * overloaded database), counting connect attempts; `closeAfterMs` closes each transport then.
+   */
+  async function silentHub(closeAfterMs: number | null): Promise<{ url: string; attempts: () => number; close: () => Promise<void> }> {
+    const http = createServer();
+    const server = new Server(http, { transports: ['websocket'] });
+    let attempts = 0;
+    server.of(AGENT_NAMESPACE).use((socket) => {
+      attempts++;
+      if (closeAfterMs !== null) setTimeout(() => socket.conn.close(), closeAfterMs);
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+      attempts: () => attempts,
+      close: async () => {
+        await server.close();
+      },
+    };
+  }
+
+  async function linkTo(url: string) {
+    const keys = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const memory = createMemoryLogger('debug');
+    const link = createHubLink({
+      hubs: createHubRotation([url], mathRandom),
+      agentId: 'ag_0123456789abcdef',
+      privateKey: keys.privateKey,
+      hubPublicKey: keys.publicKey,
+      heartbeatIntervalMs: 1_000,
+      systemInfo: () => collectSystemInfo(defaultCollectorSource()),
+      backoff: createBackoff({ baseMs: 50, capMs: 200, random: mathRandom }),
+      clock: systemClock,
+      logger: memory.logger,
+      connectTimeoutMs: 250,
+    });
+    return { link, running: link.run(), messages: () => memory.lines().map((line) => String(line.msg)) };
+  }
+
+  it('tries again when the hub closes the transport before answering (Socket.IO says disconnect, not connect_error)', async () => {
+    const hub = await silentHub(150);
+    const { link, running, messages } = await linkTo(hub.url);
+    try {
+      await waitFor(() => hub.attempts() >= 3, 10_000, 'three connect attempts');
+      expect(messages()).toContain('the connection closed before the hub accepted it; trying again');
+    } finally {
+      link.stop();
+      expect(await running).toEqual({ kind: 'stopped' });
+      await hub.close();
+    }
+  });
+
+  it('tries again when the hub keeps the transport open and never answers', async () => {
+    const hub = await silentHub(null);
+    const { link, running, messages } = await linkTo(hub.url);
+    try {
+      await waitFor(() => hub.attempts() >= 3, 10_000, 'three connect attempts');
+      expect(messages()).toContain('the hub opened the connection but did not accept or refuse it in time; trying again');
+    } finally {
+      link.stop();
+      expect(await running).toEqual({ kind: 'stopped' });
+      await hub.close();
+    }
   });
 });

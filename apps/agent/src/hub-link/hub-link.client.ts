@@ -225,28 +225,49 @@ export function createHubLink(options: HubLinkOptions): HubLink {
       auth: (cb) => cb({ protocolVersion: PROTOCOL_VERSION, token }),
     });
     current = socket;
+    const handshakeMs = options.connectTimeoutMs ?? 20_000;
     return new Promise<AttemptResult>((resolve) => {
+      let settled = false;
+      const settle = (result: AttemptResult): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        stopper.signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      };
       const onAbort = (): void => {
         closeSocket(socket);
-        resolve({ kind: 'stopped' });
+        settle({ kind: 'stopped' });
       };
       stopper.signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('connect', () => {
-        stopper.signal.removeEventListener('abort', onAbort);
-        resolve({ kind: 'linked', socket });
+      // Socket.IO's `timeout` covers the transport's opening only. A hub that opens it and then
+      // never answers the namespace connect (its token check stuck behind an overloaded
+      // database) must not hold this agent forever: give up and try again after the backoff.
+      const deadline = setTimeout(() => {
+        logger.warn({ hubUrl, waitedMs: 2 * handshakeMs }, 'the hub opened the connection but did not accept or refuse it in time; trying again');
+        closeSocket(socket);
+        settle({ kind: 'retry' });
+      }, 2 * handshakeMs);
+      socket.once('connect', () => settle({ kind: 'linked', socket }));
+      // The transport closed before the hub answered the connect: Socket.IO then says
+      // `disconnect`, not `connect_error` (seen with 20,000 agents on three starved hubs).
+      socket.once('disconnect', (reason: string) => {
+        if (settled) return;
+        logger.warn({ hubUrl, reason }, 'the connection closed before the hub accepted it; trying again');
+        closeSocket(socket);
+        settle({ kind: 'retry' });
       });
       socket.once('connect_error', (error: Error & { data?: unknown }) => {
-        stopper.signal.removeEventListener('abort', onAbort);
         closeSocket(socket);
         const data = ConnectErrorDataSchema.safeParse(error.data);
         if (!data.success) {
           // Network errors, TLS failures, timeouts: no refusal from a hub, just try again.
           const unreachable = describeUnreachable(error, hubUrl);
           logger.warn({ err: error, hubUrl, reason: unreachable.kind }, `cannot reach the hub: ${unreachable.text}`);
-          resolve({ kind: 'retry' });
+          settle({ kind: 'retry' });
           return;
         }
-        resolve(classifyRefusal(data.data));
+        settle(classifyRefusal(data.data));
       });
     });
   }

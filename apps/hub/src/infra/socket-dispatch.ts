@@ -6,9 +6,13 @@ import type { Logger } from './logger.js';
 
 type EventTable = Record<string, { payload: z.ZodType; ack: z.ZodType }>;
 
-/** Handlers for every event of a table; each gets the parsed payload and returns ack data. */
-export type EventHandlersOf<T extends EventTable> = {
-  [K in keyof T]: (payload: z.infer<T[K]['payload']>) => Promise<z.infer<T[K]['ack']>> | z.infer<T[K]['ack']>;
+/**
+ * Handlers for every event of a table; each gets the parsed payload (and the socket's context,
+ * when the namespace gives one) and returns ack data. A namespace with thousands of sockets
+ * builds its handlers once and passes each socket's context, instead of closures per socket.
+ */
+export type EventHandlersOf<T extends EventTable, C = undefined> = {
+  [K in keyof T]: (payload: z.infer<T[K]['payload']>, ...context: C extends undefined ? [] : [context: C]) => Promise<z.infer<T[K]['ack']>> | z.infer<T[K]['ack']>;
 };
 
 export interface DispatchOptions {
@@ -27,57 +31,94 @@ export interface DispatchOptions {
   strikeOn?: (event: string, code: ErrorCode) => boolean;
 }
 
+/** What one socket of a dispatcher keeps: its strikes and its context. */
+interface SocketState<C> {
+  strikes: number[];
+  context: C | undefined;
+}
+
 /**
  * Routes every inbound event of a socket through one gate: unknown events and payloads that do
  * not match the protocol schema get an error ack with a stable code; a socket that keeps sending
  * garbage is disconnected. Handlers throw FarolError for expected refusals.
+ *
+ * Built once per namespace: the returned function attaches a socket with its context. Every
+ * socket shares one listener (Socket.IO calls it with the socket as `this`), so a socket costs
+ * its strikes and its context, not a set of closures (10,000 agents on one hub, issue #16).
  */
-export function dispatchSocketEvents<T extends EventTable>(
-  socket: Socket,
+export function socketDispatcher<T extends EventTable, C = undefined>(
   table: T,
-  handlers: EventHandlersOf<T>,
+  handlers: EventHandlersOf<T, C>,
   { logger, clock, maxStrikes = MAX_BAD_MESSAGES, strikeWindowMs = BAD_MESSAGE_WINDOW_MS, onBadMessage, strikeOn }: DispatchOptions,
-): void {
-  let strikes: number[] = [];
-  const strike = (reason: string): void => {
+): (socket: Socket, ...context: C extends undefined ? [] : [context: C]) => void {
+  const states = new WeakMap<Socket, SocketState<C>>();
+
+  function strike(socket: Socket, state: SocketState<C>, reason: string): void {
     const now = clock.now();
-    strikes = strikes.filter((t) => now - t < strikeWindowMs);
-    strikes.push(now);
+    state.strikes = state.strikes.filter((t) => now - t < strikeWindowMs);
+    state.strikes.push(now);
     onBadMessage?.();
-    logger.warn({ socketId: socket.id, reason, strikes: strikes.length }, 'bad socket message');
-    if (strikes.length > maxStrikes) {
+    logger.warn({ socketId: socket.id, reason, strikes: state.strikes.length }, 'bad socket message');
+    if (state.strikes.length > maxStrikes) {
       logger.warn({ socketId: socket.id }, 'disconnecting a socket that keeps sending bad messages');
       socket.disconnect(true);
     }
-  };
+  }
 
-  // The shared table itself, not a per-socket copy of its event names (10,000 sockets, issue #16).
-  const dispatched = dispatchedBySocket.get(socket);
-  if (dispatched) dispatched.push(table);
-  else dispatchedBySocket.set(socket, [table]);
-  const guard = (socket.data as { authorizeEvent?: EventGuard } | undefined)?.authorizeEvent;
-  // Handlers run as the socket's credential when the namespace says how (the audit log's `via`, issue #11).
-  const asActor = (socket.data as { runAsActor?: (work: () => void) => void } | undefined)?.runAsActor ?? ((work: () => void) => work());
+  function handle(socket: Socket, state: SocketState<C>, event: string, args: unknown[], reply: (response: Ack<unknown>) => void): void {
+    const entry = table[event]!;
+    const parsed = entry.payload.safeParse(args.length > 1 ? args[0] : undefined);
+    if (!parsed.success) {
+      strike(socket, state, 'validation_failed');
+      reply(errorAck('validation_failed', `payload of ${event} does not match the protocol`, toFieldIssues(parsed.error)));
+      return;
+    }
+    const handler = handlers[event as keyof T] as (payload: unknown, context: C | undefined) => unknown;
+    Promise.resolve()
+      .then(() => handler(parsed.data, state.context))
+      .then(
+        (data) => reply({ ok: true, data }),
+        (error: unknown) => {
+          if (error instanceof FarolError) {
+            reply(errorAck(error.code, error.message, error.issues));
+            if (strikeOn?.(event, error.code)) strike(socket, state, `${event} refused: ${error.code}`);
+            return;
+          }
+          logger.error({ err: error, event, socketId: socket.id }, 'socket handler failed');
+          reply(errorAck('internal', 'the hub failed to handle this event; see its log'));
+        },
+      );
+  }
 
-  socket.onAny((event: unknown, ...args: unknown[]) => {
+  function onEvent(this: Socket, event: unknown, ...args: unknown[]): void {
+    dispatchEvent(this, event, args);
+  }
+
+  function dispatchEvent(socket: Socket, event: unknown, args: unknown[]): void {
+    const state = states.get(socket);
+    if (!state) return;
     const last = args.at(-1);
     const ack = typeof last === 'function' ? (last as (response: Ack<unknown>) => void) : undefined;
     const reply = (response: Ack<unknown>): void => {
       if (ack) ack(response);
     };
     if (typeof event !== 'string' || !Object.hasOwn(table, event)) {
-      strike('unknown_event');
+      strike(socket, state, 'unknown_event');
       reply(errorAck('unknown_event', `unknown event ${JSON.stringify(String(event)).slice(0, 80)}`));
       return;
     }
     if (!ack) {
-      strike('missing_ack');
+      strike(socket, state, 'missing_ack');
       return;
     }
+    // Handlers run as the socket's credential when the namespace says how (the audit log's `via`, issue #11).
+    const data = socket.data as { authorizeEvent?: EventGuard; runAsActor?: (work: () => void) => void } | undefined;
+    const asActor = data?.runAsActor ?? ((work: () => void) => work());
+    const guard = data?.authorizeEvent;
     if (guard) {
       // Authorization comes before validation: a refused caller learns nothing about payloads.
       guard(event, args.length > 1 ? args[0] : undefined).then(
-        () => asActor(() => handle(event, args, reply)),
+        () => asActor(() => handle(socket, state, event, args, reply)),
         (error: unknown) => {
           if (error instanceof FarolError) reply(errorAck(error.code, error.message));
           else {
@@ -88,33 +129,28 @@ export function dispatchSocketEvents<T extends EventTable>(
       );
       return;
     }
-    asActor(() => handle(event, args, reply));
-  });
-
-  function handle(event: string, args: unknown[], reply: (response: Ack<unknown>) => void): void {
-    const entry = table[event]!;
-    const parsed = entry.payload.safeParse(args.length > 1 ? args[0] : undefined);
-    if (!parsed.success) {
-      strike('validation_failed');
-      reply(errorAck('validation_failed', `payload of ${event} does not match the protocol`, toFieldIssues(parsed.error)));
-      return;
-    }
-    const handler = handlers[event as keyof T]!;
-    Promise.resolve()
-      .then(() => handler(parsed.data as never))
-      .then(
-        (data) => reply({ ok: true, data }),
-        (error: unknown) => {
-          if (error instanceof FarolError) {
-            reply(errorAck(error.code, error.message, error.issues));
-            if (strikeOn?.(event, error.code)) strike(`${event} refused: ${error.code}`);
-            return;
-          }
-          logger.error({ err: error, event, socketId: socket.id }, 'socket handler failed');
-          reply(errorAck('internal', 'the hub failed to handle this event; see its log'));
-        },
-      );
+    asActor(() => handle(socket, state, event, args, reply));
   }
+
+  return (socket, ...[context]) => {
+    // The shared table itself, not a per-socket copy of its event names.
+    const dispatched = dispatchedBySocket.get(socket);
+    if (dispatched) dispatched.push(table);
+    else dispatchedBySocket.set(socket, [table]);
+    states.set(socket, { strikes: [], context });
+    socket.onAny(onEvent);
+  };
+}
+
+/** A dispatcher for one socket (namespaces with few sockets); see `socketDispatcher`. */
+export function dispatchSocketEvents<T extends EventTable, C = undefined>(
+  socket: Socket,
+  table: T,
+  handlers: EventHandlersOf<T, C>,
+  options: DispatchOptions,
+  ...context: C extends undefined ? [] : [context: C]
+): void {
+  socketDispatcher(table, handlers, options)(socket, ...context);
 }
 
 /**

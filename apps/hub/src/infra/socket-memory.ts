@@ -35,3 +35,43 @@ export function releaseUpgradeRequests(engine: UpgradeHandlingEngine): void {
 function isOnceWrapper(listener: unknown): boolean {
   return typeof listener === 'function' && typeof (listener as { listener?: unknown }).listener === 'function';
 }
+
+/** The part of ws's frame receiver (ws 8, `lib/receiver.js`) this module touches. */
+export interface FrameReceiverClass {
+  prototype: { getMask(): void };
+}
+
+interface FrameReceiver {
+  _mask: Buffer | undefined;
+  /** This receiver's own 4 bytes for the mask (unpooled, allocated once). */
+  farolMask?: Buffer;
+}
+
+/**
+ * Stops each WebSocket connection from keeping the last network chunk it received.
+ *
+ * ws reads a client frame's 4-byte mask as a view into the chunk the frame arrived in, and
+ * keeps that view (`_mask`) until the next frame: so every connection held its last chunk
+ * alive, about 2.3 KiB for a heartbeat, 23 MiB with 10,000 agents connected (a heap snapshot,
+ * issue #16; up to a whole 64 KiB read for a larger message). This copies the mask into four
+ * bytes the receiver owns, so the chunk is collected as soon as its frame is handled. Call once
+ * per process; returns a function that undoes it (tests).
+ */
+export function releaseReceivedChunks(Receiver: FrameReceiverClass): () => void {
+  const proto = Receiver.prototype;
+  const getMask = proto.getMask;
+  proto.getMask = function getOwnMask(this: FrameReceiver & { getMask(): void }): void {
+    getMask.call(this);
+    const mask = this._mask;
+    if (mask === undefined || mask.length !== 4) return;
+    // Buffer.alloc never takes from the shared pool, so this holds 4 bytes, not a pool slab.
+    const own = (this.farolMask ??= Buffer.alloc(4));
+    if (own !== mask) {
+      own.set(mask);
+      this._mask = own;
+    }
+  };
+  return () => {
+    proto.getMask = getMask;
+  };
+}

@@ -32,11 +32,23 @@ export function isStorageFailure(error: unknown): boolean {
 export function storageRemedy(code: string, file: string, when: 'running' | 'starting' = 'running'): string {
   const then = when === 'running' ? 'the hub resumes writing by itself' : 'then start the hub again';
   // A PostgreSQL hub (issue #13) names its database postgresql://host:port/db; there is no local file to check.
-  if (file.startsWith('postgresql://')) return `check that the PostgreSQL server ${file} is running, reachable from the hub and not out of disk space; ${then}`;
+  if (file.startsWith('postgresql://')) {
+    // pg-pool's own timeout: every connection of this hub's pool was busy for the whole wait.
+    if (code === 'POOL_TIMEOUT') return `every connection of this hub's pool to ${file} stayed busy: the server or the hub is overloaded; raise FAROL_DATABASE_POOL_SIZE if the server has room; ${then}`;
+    return `check that the PostgreSQL server ${file} is running, reachable from the hub and not out of disk space; ${then}`;
+  }
   if (code.startsWith('SQLITE_FULL')) return `free space on the disk holding ${file} (df -h "${file}"); ${then}`;
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) return `make ${file} and its directory writable by the hub's user; ${then}`;
   if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB')) return `run \`farol db check --data <dir>\` and restore ${file} from a backup (docs/operations.md)`;
   return `check the disk holding ${file} (dmesg, df -h); ${then}`;
+}
+
+/** The driver's error code, or one that says which database failed without one (a pool timeout has none). */
+function storageErrorCode(error: unknown, file: string): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== undefined && code !== null) return String(code);
+  if (!file.startsWith('postgresql://')) return 'SQLITE_ERROR';
+  return /timeout exceeded when trying to connect/.test((error as Error | null)?.message ?? '') ? 'POOL_TIMEOUT' : 'POSTGRES_ERROR';
 }
 
 export interface IntegrityResult {
@@ -70,7 +82,7 @@ export function createStorageHealth(file: string, initialLogger?: Logger) {
       logger = next;
     },
     writeFailed(error: unknown, now = Date.now()): void {
-      const code = String((error as { code?: unknown }).code ?? 'SQLITE_ERROR');
+      const code = storageErrorCode(error, file);
       const message = (error as Error).message;
       if (writeError?.code === code) return;
       writeError = { code, message, since: now };

@@ -1,10 +1,13 @@
 import * as AlertDialog from '@radix-ui/react-alert-dialog';
 import * as Dialog from '@radix-ui/react-dialog';
 import type { ReactNode } from 'react';
+import { describeError } from '../app/query-client.js';
 import { useI18n } from '../i18n/i18n.js';
 import { Button } from './button.js';
+import { ErrorNote } from './card.js';
 import { cn } from './cn.js';
 import { XIcon } from './icons.js';
+import { useToast } from './toast.js';
 
 const overlay = 'fixed inset-0 z-40 bg-slate-950/50 backdrop-blur-[2px] data-[state=open]:animate-[fade-in_150ms_ease-out]';
 // A sheet from the bottom on phones, a centred card from sm up.
@@ -107,5 +110,68 @@ export function ConfirmDialog({
         </AlertDialog.Content>
       </AlertDialog.Portal>
     </AlertDialog.Root>
+  );
+}
+
+/** The buttons that end a dialog's form: Cancel, then submit (disabled while `busy`); on phones they stack, submit on top. */
+export function DialogFormActions({ onCancel, submitLabel, busy }: { onCancel(): void; submitLabel: ReactNode; busy: boolean }) {
+  const { t } = useI18n();
+  return (
+    <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
+      <Button onClick={onCancel}>{t('common.cancel')}</Button>
+      <Button type="submit" variant="primary" disabled={busy}>
+        {submitLabel}
+      </Button>
+    </div>
+  );
+}
+
+/** The slice of a TanStack Query mutation that a {@link ConfirmMutationDialog} drives. */
+export interface ConfirmedMutation<V> {
+  mutate(variables: V, options: { onSuccess(): void }): void;
+  isPending: boolean;
+  error: unknown;
+}
+
+/**
+ * A {@link ConfirmDialog} that runs one mutation with `variables`: busy while it is pending, its
+ * error shown inside, and on success the `doneNotice` toast (if any) and `onClose`.
+ */
+export function ConfirmMutationDialog<V>({
+  mutation,
+  variables,
+  onClose,
+  doneNotice,
+  title,
+  description,
+  confirmLabel,
+}: {
+  mutation: ConfirmedMutation<V>;
+  variables: V;
+  onClose(): void;
+  doneNotice?: string;
+  title: ReactNode;
+  description: ReactNode;
+  confirmLabel: string;
+}) {
+  const notify = useToast();
+  return (
+    <ConfirmDialog
+      open
+      onOpenChange={(open) => !open && onClose()}
+      title={title}
+      description={description}
+      confirmLabel={confirmLabel}
+      busy={mutation.isPending}
+      error={mutation.error ? <ErrorNote>{describeError(mutation.error)}</ErrorNote> : undefined}
+      onConfirm={() =>
+        mutation.mutate(variables, {
+          onSuccess: () => {
+            if (doneNotice !== undefined) notify(doneNotice);
+            onClose();
+          },
+        })
+      }
+    />
   );
 }

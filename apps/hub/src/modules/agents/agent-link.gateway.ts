@@ -9,7 +9,8 @@ import {
 import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Observability } from '../../infra/observability.js';
-import { connectRefusal, dispatchSocketEvents } from '../../infra/socket-dispatch.js';
+import { connectRefusal, socketDispatcher, type EventHandlersOf } from '../../infra/socket-dispatch.js';
+import type { AgentCaller } from './agent-caller.js';
 import type { AgentIdentityService } from '../enrollment/agent-identity.service.js';
 import { jobsAgentHandlers } from '../jobs/jobs.gateway.js';
 import type { JobsService } from '../jobs/jobs.service.js';
@@ -27,8 +28,8 @@ import type { ChecksService } from '../checks/checks.service.js';
 import { networkAgentHandlers } from '../network/network.gateway.js';
 import type { NetworkService } from '../network/network.service.js';
 import type { TerminalService } from '../terminal/terminal.service.js';
-import type { AgentRecord, AgentsRepository } from './agents.repository.js';
-import type { PresenceService } from './presence.service.js';
+import type { AgentRecord, AgentsService } from './agents.service.js';
+import type { AgentSession, PresenceService } from './presence.service.js';
 import { isStorageFailure } from '../../infra/storage-health.js';
 
 /** Per-connection state, kept small: 10,000 of these live at once. */
@@ -37,6 +38,45 @@ interface AgentSocketData {
   greeted: boolean;
   /** An agent:hello arrived (set at once, so two hellos racing cannot both pass). */
   helloSeen: boolean;
+}
+
+/** An agent's connection as presence holds it: methods on the prototype, not closures per socket. */
+class SocketSession implements AgentSession {
+  readonly sessionId: string;
+
+  constructor(private readonly socket: Socket) {
+    this.sessionId = socket.id;
+  }
+
+  disconnect(): void {
+    this.socket.disconnect(true);
+  }
+
+  send(event: string, payload: unknown): void {
+    this.socket.emit(event, payload);
+  }
+}
+
+/** The caller every agent event handler gets: one small object per connection, no closures. */
+class LinkedAgent implements AgentCaller {
+  constructor(
+    readonly agent: AgentSocketData['agent'],
+    readonly data: AgentSocketData,
+    private readonly presence: Pick<PresenceService, 'heard'>,
+  ) {}
+
+  get id(): string {
+    return this.agent.id;
+  }
+
+  get name(): string {
+    return this.agent.name;
+  }
+
+  heard(): void {
+    if (!this.data.greeted) throw new FarolError('bad_request', 'send agent:hello first');
+    this.presence.heard(this.agent.id);
+  }
 }
 
 /**
@@ -64,7 +104,7 @@ export function attachAgentLinkGateway(
     logger,
   }: {
     identity: AgentIdentityService;
-    agents: AgentsRepository;
+    agents: Pick<AgentsService, 'recordHello' | 'findRecord' | 'setSystem'>;
     presence: PresenceService;
     telemetry: TelemetryService;
     live: LiveService;
@@ -127,122 +167,96 @@ export function attachAgentLinkGateway(
     );
   });
 
+  // One handler table for the namespace; each socket passes its own caller (issue #16).
+  const handlers: EventHandlersOf<typeof agentToHubEvents, LinkedAgent> = {
+    'agent:hello': async (hello, link) => {
+      const { agent, data } = link;
+      // One hello per connection (docs/protocol.md): commands were redelivered and the hub
+      // proven once; a peer that wants to start over (or whose hello failed) reconnects.
+      if (data.helloSeen) throw new FarolError('bad_request', 'agent:hello was already sent on this connection; reconnect to start over');
+      data.helloSeen = true;
+      presence.heard(agent.id, hello.heartbeatIntervalMs);
+      let current: AgentRecord | undefined;
+      try {
+        current = await agents.recordHello(agent.seq, hello.system, hello.heartbeatIntervalMs);
+      } catch (error) {
+        // A full disk must not keep agents out (issue #12): they stay connected and keep their buffers.
+        if (!isStorageFailure(error)) throw error;
+        logger.warn({ agentId: agent.id, err: error }, 'could not store the agent\'s system info; accepting its hello anyway');
+        current = await agents.findRecord(agent.id);
+      }
+      if (!current) throw new FarolError('agent_deleted', 'this agent was removed from the hub');
+      data.greeted = true;
+      logger.info({ agentId: agent.id, name: current.name, version: hello.system.agentVersion }, 'agent said hello');
+      const ack = {
+        agentId: agent.id,
+        name: current.name,
+        labels: current.labels,
+        proof: await identity.proveHub(agent.id, hello.challenge),
+        serverTime: clock.now(),
+      };
+      // After the ack, so the agent has verified the hub before it is asked for anything.
+      setImmediate(() => {
+        live.agentReady(agent.id);
+        jobs.agentReady(agent.id);
+        checks?.agentReady({ id: agent.id, name: ack.name, labels: ack.labels });
+      });
+      return ack;
+    },
+    'metrics:report': async (report, link) => {
+      link.heard();
+      return telemetry.record(link.agent, report.samples);
+    },
+    'metrics:live': async ({ sample }, link) => {
+      link.heard();
+      live.relay(link.id, sample);
+      return {};
+    },
+    'agent:info': async (system, link) => {
+      link.heard();
+      await agents.setSystem(link.agent.seq, system);
+      return {};
+    },
+    ...jobsAgentHandlers(jobs),
+    ...terminalAgentHandlers(terminals),
+    ...secretsAgentHandlers(secrets),
+    ...containersAgentHandlers(containerAutoUpdate),
+    ...screenshotsAgentHandlers(screenshots),
+    ...(checks
+      ? checksAgentHandlers(checks)
+      : {
+          'check:results': () => {
+            throw new FarolError('unavailable', 'this hub does not take check results');
+          },
+        }),
+    ...(network
+      ? networkAgentHandlers(network)
+      : {
+          'tailscale:report': () => {
+            throw new FarolError('unavailable', 'this hub does not take tailscale reports');
+          },
+        }),
+  };
+  const dispatch = socketDispatcher(agentToHubEvents, handlers, {
+    logger,
+    clock,
+    onBadMessage: () => observability.badMessages.inc(),
+    strikeOn: (event, code) => code === 'forbidden' && (event.startsWith('command:') || event === 'screenshot:upload'),
+  });
+
   namespace.on('connection', (socket: Socket) => {
     const data = socket.data as AgentSocketData;
     const { agent } = data;
     observability.socketConnections.inc({ namespace: 'agent' });
-    const requireHello = (): void => {
-      if (!data.greeted) throw new FarolError('bad_request', 'send agent:hello first');
-    };
 
-    const session = {
-      sessionId: socket.id,
-      disconnect: () => socket.disconnect(true),
-      send: (event: string, payload: unknown) => socket.emit(event, payload),
-    };
+    const session = new SocketSession(socket);
     // Issue #19: hub round trips from the Engine.IO heartbeat every client already answers.
     const stopRtt = network?.watchConnection(agent, socket.conn, socket.handshake.address);
     presence.connected(agent, session).catch((error: unknown) => {
       logger.error({ err: error, agentId: agent.id }, 'could not record agent as online');
     });
 
-    dispatchSocketEvents(
-      socket,
-      agentToHubEvents,
-      {
-        'agent:hello': async (hello) => {
-          // One hello per connection (docs/protocol.md): commands were redelivered and the hub
-          // proven once; a peer that wants to start over (or whose hello failed) reconnects.
-          if (data.helloSeen) throw new FarolError('bad_request', 'agent:hello was already sent on this connection; reconnect to start over');
-          data.helloSeen = true;
-          presence.heard(agent.id, hello.heartbeatIntervalMs);
-          let current: AgentRecord | undefined;
-          try {
-            current = await agents.recordHello(agent.seq, hello.system, hello.heartbeatIntervalMs);
-          } catch (error) {
-            // A full disk must not keep agents out (issue #12): they stay connected and keep their buffers.
-            if (!isStorageFailure(error)) throw error;
-            logger.warn({ agentId: agent.id, err: error }, 'could not store the agent\'s system info; accepting its hello anyway');
-            current = await agents.findById(agent.id);
-          }
-          if (!current) throw new FarolError('agent_deleted', 'this agent was removed from the hub');
-          data.greeted = true;
-          logger.info({ agentId: agent.id, name: current.name, version: hello.system.agentVersion }, 'agent said hello');
-          const ack = {
-            agentId: agent.id,
-            name: current.name,
-            labels: current.labels,
-            proof: await identity.proveHub(agent.id, hello.challenge),
-            serverTime: clock.now(),
-          };
-          // After the ack, so the agent has verified the hub before it is asked for anything.
-          setImmediate(() => {
-            live.agentReady(agent.id);
-            jobs.agentReady(agent.id);
-            checks?.agentReady({ id: agent.id, name: ack.name, labels: ack.labels });
-          });
-          return ack;
-        },
-        'metrics:report': async (report) => {
-          requireHello();
-          presence.heard(agent.id);
-          return telemetry.record(agent, report.samples);
-        },
-        'metrics:live': async ({ sample }) => {
-          requireHello();
-          presence.heard(agent.id);
-          live.relay(agent.id, sample);
-          return {};
-        },
-        'agent:info': async (system) => {
-          requireHello();
-          presence.heard(agent.id);
-          await agents.setSystem(agent.seq, system, null);
-          return {};
-        },
-        ...jobsAgentHandlers(jobs, agent.id, () => {
-          requireHello();
-          presence.heard(agent.id);
-        }),
-        ...terminalAgentHandlers(terminals, agent.id, () => {
-          requireHello();
-          presence.heard(agent.id);
-        }),
-        ...secretsAgentHandlers(secrets, agent.id, () => {
-          requireHello();
-          presence.heard(agent.id);
-        }),
-        ...containersAgentHandlers(containerAutoUpdate, agent.id, () => {
-          requireHello();
-          presence.heard(agent.id);
-        }),
-        ...screenshotsAgentHandlers(screenshots, agent.id, () => {
-          requireHello();
-          presence.heard(agent.id);
-        }),
-        ...(checks
-          ? checksAgentHandlers(checks, { id: agent.id, name: agent.name }, () => {
-              requireHello();
-              presence.heard(agent.id);
-            })
-          : {
-              'check:results': () => {
-                throw new FarolError('unavailable', 'this hub does not take check results');
-              },
-            }),
-        ...(network
-          ? networkAgentHandlers(network, agent.id, () => {
-              requireHello();
-              presence.heard(agent.id);
-            })
-          : {
-              'tailscale:report': () => {
-                throw new FarolError('unavailable', 'this hub does not take tailscale reports');
-              },
-            }),
-      },
-      { logger, clock, onBadMessage: () => observability.badMessages.inc(), strikeOn: (event, code) => code === 'forbidden' && (event.startsWith('command:') || event === 'screenshot:upload') },
-    );
+    dispatch(socket, new LinkedAgent(agent, data, presence));
 
     socket.on('disconnect', (reason) => {
       observability.socketConnections.dec({ namespace: 'agent' });

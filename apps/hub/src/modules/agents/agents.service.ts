@@ -13,6 +13,7 @@ import {
   type HeartbeatSample,
   type HistoryValues,
   type Labels,
+  type SystemInfo,
 } from '@farol/protocol';
 import type { Bus } from '../../infra/bus.js';
 import type { Clock } from '../../infra/clock.js';
@@ -21,6 +22,8 @@ import type { AuditInput, AuditService } from '../audit/audit.service.js';
 import type { TelemetryService } from '../telemetry/telemetry.service.js';
 import type { AgentRecord, AgentsRepository } from './agents.repository.js';
 import type { PresenceService } from './presence.service.js';
+
+export type { AgentRecord };
 
 /** A machine as other modules name and scope it. */
 export type AgentRef = Pick<AgentRecord, 'id' | 'name' | 'labels'>;
@@ -71,6 +74,24 @@ export function createAgentsService({
   }
 
   return {
+    /**
+     * What an agent said in its hello, stored; the machine as stored now (undefined: removed
+     * meanwhile). For the agent link, which reaches machines only through this service.
+     */
+    recordHello(seq: number, system: SystemInfo, heartbeatIntervalMs: number): Promise<AgentRecord | undefined> {
+      return agents.recordHello(seq, system, heartbeatIntervalMs);
+    },
+
+    /** A machine as stored, by id (undefined: no such machine). */
+    findRecord(agentId: string): Promise<AgentRecord | undefined> {
+      return agents.findById(agentId);
+    },
+
+    /** An agent's system information changed (`agent:info`). */
+    setSystem(seq: number, system: SystemInfo): Promise<void> {
+      return agents.setSystem(seq, system, null);
+    },
+
     /** A machine's labels by id (undefined: no such machine), for scope checks outside this module. */
     async labelsOf(agentId: string): Promise<Labels | undefined> {
       return (await agents.findById(agentId))?.labels;

@@ -26,6 +26,7 @@ import { sendHttp } from '../notify/http-send.js';
 import type { NetworkGuard } from '../notify/net-guard.js';
 import { CHAT_SILENCE_MS, REFUSAL_TEXT, type ChatActions } from './chat-actions.js';
 import type { ChatActionRecord, ChatLinkRecord, ChatRepository } from './chat.repository.js';
+import { pause } from '../../infra/pause.js';
 
 /** A link code is good for this long after the user asked for it. */
 const LINK_CODE_TTL_MS = 10 * 60_000;
@@ -347,12 +348,6 @@ export function createChatService(deps: ChatServiceDeps) {
       let abort: AbortController | null = null;
       let loops = new Map<string, Promise<void>>();
       let rescan: Promise<void> = Promise.resolve();
-      const pause = (ms: number, signal: AbortSignal) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms);
-          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-        });
-
       async function pollChannel(channelId: string, signal: AbortSignal): Promise<void> {
         while (!signal.aborted) {
           const polled = (await repo.pollingChannels()).find((c) => c.channelId === channelId);

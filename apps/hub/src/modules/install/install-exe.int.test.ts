@@ -2,13 +2,12 @@ import { execFile } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import installSh from './install.sh';
 import { renderInstallScript } from './install.service.js';
+import { startStandInHub, type StandInHub } from './testing/stand-in-hub.js';
 
 /** What install.sh says when the line pins no hub key (ADR 0024): it goes on with SHA-256 only. */
 const UNPINNED_WARNING = /^farol: WARNING: no --hub-key: farol-agent\S* is checked only against what the hub sent with it\. [^\n]*\n$/;
@@ -17,7 +16,7 @@ const UNPINNED_WARNING = /^farol: WARNING: no --hub-key: farol-agent\S* is check
 const platform = `${process.platform === 'darwin' ? 'darwin' : 'linux'}-${process.arch === 'arm64' ? 'arm64' : 'x64'}`;
 
 let work: string;
-let server: Server;
+let hub: StandInHub;
 let hubUrl: string;
 let served: { exe: string; sha256: string };
 /** The key this stand-in hub signs downloads with (ADR 0024), and its fingerprint as install lines carry it. */
@@ -58,9 +57,9 @@ beforeEach(async () => {
   const exe = fakeExecutable(path.join(work, 'calls.log'));
   served = { exe, sha256: createHash('sha256').update(exe).digest('hex') };
   // Serves the same stand-in executable for every linux and macOS platform.
-  server = createServer((req, res) => {
+  hub = await startStandInHub((req, res, url) => {
     const download = /^\/download\/(farol-agent-(?:linux|darwin)-(?:x64|arm64))(\.sha256|\.sig)?$/.exec(req.url ?? '');
-    if (req.url === '/install.sh') res.writeHead(200).end(renderInstallScript(installSh, hubUrl));
+    if (req.url === '/install.sh') res.writeHead(200).end(renderInstallScript(installSh, url));
     else if (req.url === '/download/hub-key.pem') res.writeHead(200).end(hubKey.publicKey.export({ type: 'spki', format: 'pem' }));
     else if (download?.[2] === '.sha256') res.writeHead(200).end(`${served.sha256}  ${download[1]!}\n`);
     else if (download?.[2] === '.sig') {
@@ -69,12 +68,11 @@ beforeEach(async () => {
     } else if (download) res.writeHead(200).end(served.exe);
     else res.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  hubUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  hubUrl = hub.url;
 });
 
 afterEach(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await hub.close();
   await rm(work, { recursive: true, force: true });
 });
 

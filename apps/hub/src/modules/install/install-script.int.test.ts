@@ -1,14 +1,13 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import installSh from './install.sh';
 import { renderInstallScript } from './install.service.js';
+import { startStandInHub, type StandInHub } from './testing/stand-in-hub.js';
 
 /** What install.sh says when the line pins no hub key (ADR 0024): it goes on with SHA-256 only. */
 const UNPINNED_WARNING = /^farol: WARNING: no --hub-key: farol-agent\S* is checked only against what the hub sent with it\. [^\n]*\n$/;
@@ -26,7 +25,7 @@ interface ShellResult {
 }
 
 let work: string;
-let server: Server;
+let hub: StandInHub;
 let hubUrl: string;
 let agentLog: string;
 let fakeAgent: string;
@@ -47,6 +46,13 @@ function install(args: string): Promise<ShellResult> {
   return runShell(`curl -fsSL ${hubUrl}/install.sh | sh -s -- ${args}`);
 }
 
+/** The rendered install.sh, for the hub at `url`, and the fake agent. */
+function serveInstall(req: IncomingMessage, res: ServerResponse, url: string): void {
+  if (req.url === '/install.sh') res.writeHead(200, { 'content-type': 'text/x-shellscript' }).end(renderInstallScript(installSh, url));
+  else if (req.url === '/download/farol-agent.mjs') res.writeHead(200, { 'content-type': 'text/javascript' }).end(fakeAgent);
+  else res.writeHead(404).end();
+}
+
 async function enrollCalls(): Promise<string[][]> {
   if (!existsSync(agentLog)) return [];
   return (await readFile(agentLog, 'utf8'))
@@ -65,17 +71,12 @@ beforeEach(async () => {
     "if (args[0] === 'enroll') writeFileSync(args[args.indexOf('--state') + 1] + '/identity.json', '{}');",
     "console.log('enrolled');",
   ].join('\n');
-  server = createServer((req, res) => {
-    if (req.url === '/install.sh') res.writeHead(200, { 'content-type': 'text/x-shellscript' }).end(renderInstallScript(installSh, hubUrl));
-    else if (req.url === '/download/farol-agent.mjs') res.writeHead(200, { 'content-type': 'text/javascript' }).end(fakeAgent);
-    else res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  hubUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  hub = await startStandInHub(serveInstall);
+  hubUrl = hub.url;
 });
 
 afterEach(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await hub.close();
   await rm(work, { recursive: true, force: true });
 });
 
@@ -92,7 +93,7 @@ describe('install.sh run through curl | sh', () => {
     expect(await readFile(path.join(prefix, 'farol-agent.mjs'), 'utf8')).toBe(fakeAgent);
     expect(await enrollCalls()).toEqual([['enroll', '--hub', hubUrl, '--token', 'T0k3n', '--state', state]]);
     const unit = await readFile(path.join(units, 'farol-agent.service'), 'utf8');
-    expect(unit).toContain(`ExecStart="${process.execPath}" "${prefix}/farol-agent.mjs" run --state "${state}"`);
+    expect(unit).toContain(`ExecStart="${process.execPath}" --max-semi-space-size=1 "${prefix}/farol-agent.mjs" run --state "${state}"`);
     expect(unit).toMatch(/^Restart=always$/m);
     expect(unit).toMatch(/^RestartSec=5$/m);
     expect(unit).toMatch(/^WantedBy=multi-user.target$/m);
@@ -194,7 +195,7 @@ describe('install.sh run through curl | sh', () => {
  */
 describe('install.sh and install.ps1 with --ca-file against an https hub', () => {
   let caDir: string;
-  let httpsServer: HttpsServer;
+  let httpsHub: StandInHub;
   let httpsUrl: string;
   const ca = (): string => path.join(caDir, 'ca.pem');
 
@@ -205,17 +206,12 @@ describe('install.sh and install.ps1 with --ca-file against an https hub', () =>
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'hub.key', '-out', 'hub.csr', '-subj', '/CN=localhost');
     await writeFile(path.join(caDir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
     openssl('x509', '-req', '-in', 'hub.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'hub.pem', '-days', '2', '-extfile', 'san.ext');
-    httpsServer = createHttpsServer({ cert: await readFile(path.join(caDir, 'hub.pem')), key: await readFile(path.join(caDir, 'hub.key')) }, (req, res) => {
-      if (req.url === '/install.sh') res.writeHead(200, { 'content-type': 'text/x-shellscript' }).end(renderInstallScript(installSh, httpsUrl));
-      else if (req.url === '/download/farol-agent.mjs') res.writeHead(200, { 'content-type': 'text/javascript' }).end(fakeAgent);
-      else res.writeHead(404).end();
-    });
-    await new Promise<void>((resolve) => httpsServer.listen(0, '127.0.0.1', resolve));
-    httpsUrl = `https://127.0.0.1:${(httpsServer.address() as AddressInfo).port}`;
+    httpsHub = await startStandInHub(serveInstall, { cert: await readFile(path.join(caDir, 'hub.pem')), key: await readFile(path.join(caDir, 'hub.key')) });
+    httpsUrl = httpsHub.url;
   }, 60_000);
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => httpsServer.close(() => resolve()));
+    await httpsHub.close();
     await rm(caDir, { recursive: true, force: true });
   });
 
@@ -235,7 +231,7 @@ describe('install.sh and install.ps1 with --ca-file against an https hub', () =>
     expect(await readFile(path.join(prefix, 'farol-agent.mjs'), 'utf8')).toBe(fakeAgent);
     expect(await enrollCalls()).toEqual([['enroll', '--hub', httpsUrl, '--token', 'T', '--state', state, '--ca-file', kept]]);
     const unit = await readFile(path.join(units, 'farol-agent.service'), 'utf8');
-    expect(unit).toContain(`ExecStart="${process.execPath}" "${prefix}/farol-agent.mjs" run --state "${state}" --ca-file "${kept}"\n`);
+    expect(unit).toContain(`ExecStart="${process.execPath}" --max-semi-space-size=1 "${prefix}/farol-agent.mjs" run --state "${state}" --ca-file "${kept}"\n`);
     expect(result.stdout).toContain(`done: this machine reports to ${httpsUrl}`);
   });
 

@@ -5,7 +5,8 @@ import { noTracing } from '../../infra/tracing.js';
 import type { AgentChannel, Delivery } from '../agents/agent-channel.js';
 import { createJobDispatch } from './job-dispatch.js';
 import { createJobState } from './job-state.js';
-import type { JobRecord, TargetRecord } from './jobs.repository.js';
+import { queuedTarget } from './job-targets.js';
+import type { JobRecord } from './jobs.repository.js';
 
 const AGENT = 'ag_0123456789abcdef';
 const COMMAND = 'cmd_0123456789abcdef';
@@ -51,26 +52,7 @@ function setUp(answers: Delivery[]) {
     finishedAt: null,
     total: 1,
   };
-  const target: TargetRecord = {
-    jobId: job.id,
-    commandId: COMMAND,
-    agentId: AGENT,
-    agentName: 'web-1',
-    state: 'queued',
-    exitCode: null,
-    signal: null,
-    stdout: '',
-    stderr: '',
-    stdoutTruncated: false,
-    stderrTruncated: false,
-    data: null,
-    sentAt: null,
-    startedAt: null,
-    endedAt: null,
-    error: null,
-    resultAt: null,
-  };
-  const live = state.track(job, [target]);
+  const live = state.track(job, [queuedTarget(job.id, COMMAND, { id: AGENT, name: 'web-1' })]);
   return { dispatch, live, port, advance: (ms: number) => (now += ms) };
 }
 

@@ -1,5 +1,6 @@
 import { FarolError, MAX_JOB_TARGETS, matchesLabels, parseLabelSelector, type JobTargets, type Labels } from '@farol/protocol';
 import type { AgentsService } from '../agents/agents.service.js';
+import type { TargetRecord } from './jobs.repository.js';
 
 /** Who may be targeted by a job, decided by the caller's role (issue #6). */
 export interface JobAccess {
@@ -65,4 +66,27 @@ export function checkAccess(resolved: Array<{ name: string; labels: Labels }>, a
     // Issue #11: counts only; the names of machines outside the caller's scope are not theirs to learn.
     throw new FarolError('forbidden', `${outside.length} of the ${resolved.length} targets ${outside.length === 1 ? 'is' : 'are'} outside your scope${access.scope ? ` (${access.scope})` : ''}; narrow the targets`);
   }
+}
+
+/** A job's target on one machine as it starts: queued, with no output or result yet. */
+export function queuedTarget(jobId: string, commandId: string, agent: { id: string; name: string }): TargetRecord {
+  return {
+    commandId,
+    jobId,
+    agentId: agent.id,
+    agentName: agent.name,
+    state: 'queued',
+    exitCode: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    data: null,
+    sentAt: null,
+    startedAt: null,
+    endedAt: null,
+    error: null,
+    resultAt: null,
+  };
 }

@@ -28,7 +28,7 @@ import type { AuditInput, AuditService } from '../audit/audit.service.js';
 import { createJobDispatch, type RunSpan } from './job-dispatch.js';
 import { appendCapped, createJobState, emptyCounts, liveJobView, summaryOf, targetView } from './job-state.js';
 import { createJobSweeper, ownerTtl } from './job-sweeper.js';
-import { checkAccess, resolveTargets, type JobAccess } from './job-targets.js';
+import { checkAccess, queuedTarget, resolveTargets, type JobAccess } from './job-targets.js';
 import { createJobWriter } from './job-writer.js';
 import type { JobRecord, JobsRepository, TargetRecord } from './jobs.repository.js';
 
@@ -264,25 +264,7 @@ export function createJobsService({
       finishedAt: null,
       total: resolved.length,
     };
-    const targets: TargetRecord[] = resolved.map((agent) => ({
-      commandId: randomId('cmd'),
-      jobId: job.id,
-      agentId: agent.id,
-      agentName: agent.name,
-      state: 'queued',
-      exitCode: null,
-      signal: null,
-      stdout: '',
-      stderr: '',
-      stdoutTruncated: false,
-      stderrTruncated: false,
-      data: null,
-      sentAt: null,
-      startedAt: null,
-      endedAt: null,
-      error: null,
-      resultAt: null,
-    }));
+    const targets = resolved.map((agent) => queuedTarget(job.id, randomId('cmd'), agent));
     // Several hubs: owned before it exists, so no other hub's look for ownerless jobs can take it.
     await relay.claim('job', job.id, ownerTtl(job, clock.now())).catch((error: unknown) => {
       logger.error({ err: error, jobId: job.id }, 'could not record this hub as the job\'s owner (Redis); results from agents on other hubs are stored from the database');

@@ -1,6 +1,7 @@
 import type { agentToHubEvents } from '@farol/protocol';
 import type { EventHandlersOf } from '../../infra/socket-dispatch.js';
 import type { NetworkService } from './network.service.js';
+import type { AgentCaller } from '../agents/agent-caller.js';
 
 type NetworkEvents = Pick<typeof agentToHubEvents, 'tailscale:report'>;
 
@@ -9,11 +10,11 @@ type NetworkEvents = Pick<typeof agentToHubEvents, 'tailscale:report'>;
  * status, validated against its schema by the dispatcher (it is the machine's word, not the
  * hub's) and stored under the agent proven at connect.
  */
-export function networkAgentHandlers(network: NetworkService, agentId: string, heard: () => void): EventHandlersOf<NetworkEvents> {
+export function networkAgentHandlers(network: NetworkService): EventHandlersOf<NetworkEvents, AgentCaller> {
   return {
-    'tailscale:report': async (report) => {
-      heard();
-      await network.ingestTailscale(agentId, report);
+    'tailscale:report': async (report, agent) => {
+      agent.heard();
+      await network.ingestTailscale(agent.id, report);
       return {};
     },
   };

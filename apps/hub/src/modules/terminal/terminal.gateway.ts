@@ -3,6 +3,7 @@ import { FarolError, type agentToHubEvents, type TerminalClosed, type TerminalOu
 import type { EventHandlersOf } from '../../infra/socket-dispatch.js';
 import type { Logger } from '../../infra/logger.js';
 import type { OperatorChannel, TerminalOperator, TerminalService } from './terminal.service.js';
+import type { AgentCaller } from '../agents/agent-caller.js';
 
 type TerminalAgentEvents = Pick<typeof agentToHubEvents, 'terminal:opened' | 'terminal:output' | 'terminal:exit'>;
 type TerminalUiEvents = Pick<typeof uiToHubEvents, 'terminal:open' | 'terminal:input' | 'terminal:resize' | 'terminal:close'>;
@@ -60,21 +61,21 @@ export function terminalUiHandlers(terminals: TerminalService, socket: Socket, l
  * The /agent events of terminals, for one connection. `heard` checks the hello came first and
  * marks the agent alive; the agent is the one proven at connect, never a payload id.
  */
-export function terminalAgentHandlers(terminals: TerminalService, agentId: string, heard: () => void): EventHandlersOf<TerminalAgentEvents> {
+export function terminalAgentHandlers(terminals: TerminalService): EventHandlersOf<TerminalAgentEvents, AgentCaller> {
   return {
-    'terminal:opened': async (opened) => {
-      heard();
-      await terminals.agentOpened(agentId, opened);
+    'terminal:opened': async (opened, agent) => {
+      agent.heard();
+      await terminals.agentOpened(agent.id, opened);
       return {};
     },
-    'terminal:output': async (output) => {
-      heard();
-      await terminals.agentOutput(agentId, output);
+    'terminal:output': async (output, agent) => {
+      agent.heard();
+      await terminals.agentOutput(agent.id, output);
       return {};
     },
-    'terminal:exit': async (exit) => {
-      heard();
-      await terminals.agentExit(agentId, exit);
+    'terminal:exit': async (exit, agent) => {
+      agent.heard();
+      await terminals.agentExit(agent.id, exit);
       return {};
     },
   };

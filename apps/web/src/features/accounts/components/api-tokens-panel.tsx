@@ -5,21 +5,17 @@ import { useI18n } from '../../../i18n/i18n.js';
 import { Button } from '../../../ui/button.js';
 import { ErrorNote, Panel, Spinner } from '../../../ui/card.js';
 import { RelativeTime } from '../../../ui/clock.js';
-import { cn } from '../../../ui/cn.js';
 import { CopyLine } from '../../../ui/copy-button.js';
-import { ConfirmDialog } from '../../../ui/dialog.js';
+import { ConfirmMutationDialog } from '../../../ui/dialog.js';
 import { Field, Select, TextInput } from '../../../ui/field.js';
-import { useToast } from '../../../ui/toast.js';
+import { Cell, HeadCell, PanelTable } from '../../../ui/table.js';
 import { useApiTokens, useCreateApiToken, useRevokeApiToken } from '../hooks/use-accounts.js';
 
-const th = 'px-3 py-2 text-left text-xs font-medium whitespace-nowrap text-slate-500 first:pl-0 last:pr-0 dark:text-slate-400';
-const td = 'px-3 py-2.5 first:pl-0 last:pr-0 align-middle';
 const TTLS = ['1d', '30d', '90d', '365d'] as const;
 
 /** The signed-in user's API tokens: create (the secret is shown once), list, revoke. */
 export function ApiTokensPanel() {
   const { t } = useI18n();
-  const notify = useToast();
   const tokens = useApiTokens();
   const create = useCreateApiToken();
   const revoke = useRevokeApiToken();
@@ -63,57 +59,47 @@ export function ApiTokensPanel() {
       {tokens.isPending && <div className="flex justify-center py-6 text-slate-400"><Spinner /></div>}
       {tokens.error && <ErrorNote>{describeError(tokens.error)}</ErrorNote>}
       {tokens.data && (
-        <div className="-mx-4 mt-4 overflow-x-auto px-4 sm:-mx-5 sm:px-5">
-          <table className="w-full text-sm">
-            <thead>
-              <tr>
-                <th scope="col" className={th}>{t('accounts.tokens.name')}</th>
-                <th scope="col" className={th}>{t('accounts.tokens.state')}</th>
-                <th scope="col" className={cn(th, 'hidden md:table-cell')}>{t('accounts.tokens.expires')}</th>
-                <th scope="col" className={cn(th, 'hidden sm:table-cell')}>{t('accounts.tokens.lastUsed')}</th>
-                <th scope="col" className={th}><span className="sr-only">{t('accounts.tokens.revoke')}</span></th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-              {tokens.data.tokens.map((token) => (
-                <tr key={token.id} data-testid="api-token-row">
-                  <td className={td}>
-                    <span className="text-slate-900 dark:text-slate-100">{token.name}</span>
-                    <div className="font-mono text-[11px] text-slate-400">{token.id}</div>
-                  </td>
-                  <td className={cn(td, 'text-xs')}>{t(`accounts.tokens.state.${token.state}`)}</td>
-                  <td className={cn(td, 'hidden text-xs md:table-cell')}>{token.expiresAt === null ? t('accounts.tokens.never') : <RelativeTime at={token.expiresAt} />}</td>
-                  <td className={cn(td, 'hidden text-xs sm:table-cell')}>{token.lastUsedAt === null ? '—' : <RelativeTime at={token.lastUsedAt} />}</td>
-                  <td className={cn(td, 'text-right')}>
-                    {token.state === 'active' && (
-                      <Button size="sm" variant="dangerGhost" onClick={() => setRevoking(token)}>
-                        {t('accounts.tokens.revoke')}
-                      </Button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <PanelTable
+          className="mt-4"
+          head={
+            <>
+              <HeadCell>{t('accounts.tokens.name')}</HeadCell>
+              <HeadCell>{t('accounts.tokens.state')}</HeadCell>
+              <HeadCell className="hidden md:table-cell">{t('accounts.tokens.expires')}</HeadCell>
+              <HeadCell className="hidden sm:table-cell">{t('accounts.tokens.lastUsed')}</HeadCell>
+              <HeadCell><span className="sr-only">{t('accounts.tokens.revoke')}</span></HeadCell>
+            </>
+          }
+        >
+          {tokens.data.tokens.map((token) => (
+            <tr key={token.id} data-testid="api-token-row">
+              <Cell>
+                <span className="text-slate-900 dark:text-slate-100">{token.name}</span>
+                <div className="font-mono text-[11px] text-slate-400">{token.id}</div>
+              </Cell>
+              <Cell className="text-xs">{t(`accounts.tokens.state.${token.state}`)}</Cell>
+              <Cell className="hidden text-xs md:table-cell">{token.expiresAt === null ? t('accounts.tokens.never') : <RelativeTime at={token.expiresAt} />}</Cell>
+              <Cell className="hidden text-xs sm:table-cell">{token.lastUsedAt === null ? '—' : <RelativeTime at={token.lastUsedAt} />}</Cell>
+              <Cell className="text-right">
+                {token.state === 'active' && (
+                  <Button size="sm" variant="dangerGhost" onClick={() => setRevoking(token)}>
+                    {t('accounts.tokens.revoke')}
+                  </Button>
+                )}
+              </Cell>
+            </tr>
+          ))}
+        </PanelTable>
       )}
       {revoking && (
-        <ConfirmDialog
-          open
-          onOpenChange={(open) => !open && setRevoking(null)}
+        <ConfirmMutationDialog
+          mutation={revoke}
+          variables={revoking.id}
+          onClose={() => setRevoking(null)}
           title={t('accounts.tokens.revokeTitle', { name: revoking.name })}
           description={t('accounts.tokens.revokeBody')}
           confirmLabel={t('accounts.tokens.revoke')}
-          busy={revoke.isPending}
-          error={revoke.error ? <ErrorNote>{describeError(revoke.error)}</ErrorNote> : undefined}
-          onConfirm={() =>
-            revoke.mutate(revoking.id, {
-              onSuccess: () => {
-                notify(t('accounts.tokens.revoked', { name: revoking.name }));
-                setRevoking(null);
-              },
-            })
-          }
+          doneNotice={t('accounts.tokens.revoked', { name: revoking.name })}
         />
       )}
     </Panel>

@@ -7,10 +7,8 @@ import { ErrorNote, Panel, Spinner } from '../../../ui/card.js';
 import { RelativeTime } from '../../../ui/clock.js';
 import { cn } from '../../../ui/cn.js';
 import { Field, Select, TextInput } from '../../../ui/field.js';
+import { Cell, HeadCell, PanelTable } from '../../../ui/table.js';
 import { useCreateUser, useRoles, useUpdateUser, useUsers } from '../hooks/use-accounts.js';
-
-const th = 'px-3 py-2 text-left text-xs font-medium whitespace-nowrap text-slate-500 first:pl-0 last:pr-0 dark:text-slate-400';
-const td = 'px-3 py-2.5 first:pl-0 last:pr-0 align-middle';
 
 /** Users and their roles (shown to holders of users:manage): add, change role, disable. */
 export function UsersPanel() {
@@ -61,43 +59,41 @@ export function UsersPanel() {
       {users.isPending && <div className="flex justify-center py-6 text-slate-400"><Spinner /></div>}
       {users.error && <ErrorNote>{describeError(users.error)}</ErrorNote>}
       {users.data && (
-        <div className="-mx-4 mt-4 overflow-x-auto px-4 sm:-mx-5 sm:px-5">
-          <table className="w-full text-sm">
-            <thead>
-              <tr>
-                <th scope="col" className={th}>{t('accounts.users.username')}</th>
-                <th scope="col" className={th}>{t('accounts.users.role')}</th>
-                <th scope="col" className={cn(th, 'hidden md:table-cell')}>{t('accounts.users.scope')}</th>
-                <th scope="col" className={cn(th, 'hidden sm:table-cell')}>{t('accounts.users.lastLogin')}</th>
-                <th scope="col" className={th}><span className="sr-only">{t('accounts.users.state')}</span></th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-              {users.data.users.map((user) => (
-                <tr key={user.id} data-testid="user-row" className={cn(user.disabled && 'opacity-60')}>
-                  <td className={td}>
-                    <span className="text-slate-900 dark:text-slate-100">{user.username}</span>
-                    <div className="text-[11px] text-slate-400">{user.disabled ? t('accounts.users.disabled') : user.mfaEnabled ? t('accounts.users.mfaOn') : t('accounts.users.mfaOff')}</div>
-                  </td>
-                  <td className={td}>
-                    <Select aria-label={t('accounts.users.roleOf', { name: user.username })} value={user.role} onChange={(e) => change(user, { role: e.target.value })} className="w-36">
-                      {roleNames.map((name) => (
-                        <option key={name} value={name}>{name}</option>
-                      ))}
-                    </Select>
-                  </td>
-                  <td className={cn(td, 'hidden font-mono text-xs md:table-cell')}>{user.scope ?? t('accounts.users.allMachines')}</td>
-                  <td className={cn(td, 'hidden text-xs sm:table-cell')}>{user.lastLoginAt === null ? '—' : <RelativeTime at={user.lastLoginAt} />}</td>
-                  <td className={cn(td, 'text-right')}>
-                    <Button size="sm" variant={user.disabled ? 'secondary' : 'dangerGhost'} onClick={() => change(user, { disabled: !user.disabled })}>
-                      {user.disabled ? t('accounts.users.enable') : t('accounts.users.disable')}
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <PanelTable
+          className="mt-4"
+          head={
+            <>
+              <HeadCell>{t('accounts.users.username')}</HeadCell>
+              <HeadCell>{t('accounts.users.role')}</HeadCell>
+              <HeadCell className="hidden md:table-cell">{t('accounts.users.scope')}</HeadCell>
+              <HeadCell className="hidden sm:table-cell">{t('accounts.users.lastLogin')}</HeadCell>
+              <HeadCell><span className="sr-only">{t('accounts.users.state')}</span></HeadCell>
+            </>
+          }
+        >
+          {users.data.users.map((user) => (
+            <tr key={user.id} data-testid="user-row" className={cn(user.disabled && 'opacity-60')}>
+              <Cell>
+                <span className="text-slate-900 dark:text-slate-100">{user.username}</span>
+                <div className="text-[11px] text-slate-400">{user.disabled ? t('accounts.users.disabled') : user.mfaEnabled ? t('accounts.users.mfaOn') : t('accounts.users.mfaOff')}</div>
+              </Cell>
+              <Cell>
+                <Select aria-label={t('accounts.users.roleOf', { name: user.username })} value={user.role} onChange={(e) => change(user, { role: e.target.value })} className="w-36">
+                  {roleNames.map((name) => (
+                    <option key={name} value={name}>{name}</option>
+                  ))}
+                </Select>
+              </Cell>
+              <Cell className="hidden font-mono text-xs md:table-cell">{user.scope ?? t('accounts.users.allMachines')}</Cell>
+              <Cell className="hidden text-xs sm:table-cell">{user.lastLoginAt === null ? '—' : <RelativeTime at={user.lastLoginAt} />}</Cell>
+              <Cell className="text-right">
+                <Button size="sm" variant={user.disabled ? 'secondary' : 'dangerGhost'} onClick={() => change(user, { disabled: !user.disabled })}>
+                  {user.disabled ? t('accounts.users.enable') : t('accounts.users.disable')}
+                </Button>
+              </Cell>
+            </tr>
+          ))}
+        </PanelTable>
       )}
     </Panel>
   );

@@ -6,13 +6,13 @@ import { useI18n } from '../../../i18n/i18n.js';
 import { Button } from '../../../ui/button.js';
 import { ErrorNote } from '../../../ui/card.js';
 import { cn } from '../../../ui/cn.js';
-import { Modal } from '../../../ui/dialog.js';
-import { Field, inputClasses, Select, TextInput } from '../../../ui/field.js';
+import { DialogFormActions, Modal } from '../../../ui/dialog.js';
+import { Field, inputClasses, TextInput } from '../../../ui/field.js';
 import { PlusIcon, TrashIcon } from '../../../ui/icons.js';
 import { useToast } from '../../../ui/toast.js';
 import { ChannelEditError, editFormOf, patchOf, toLocalInput, type ChannelEditForm } from '../channel-edit.js';
 import { useUpdateChannel } from '../hooks/use-alerts.js';
-import { SETTINGS } from './channels-panel.js';
+import { SettingInput, SETTINGS } from './channels-panel.js';
 
 function Section({ title, hint, children }: { title: string; hint?: string; children: ReactNode }) {
   return (
@@ -89,37 +89,16 @@ export function ChannelEditDialog({ channel, onClose }: { channel: Channel; onCl
           <div className="grid gap-4 sm:grid-cols-2">
             {fields.map((field) => (
               <Field key={field.key} label={field.key}>
-                {({ id }) =>
-                  field.kind === 'boolean' ? (
-                    <Select id={id} name={field.key} value={form.settings[field.key] === 'true' ? 'true' : 'false'} onChange={(event) => set({ settings: { ...form.settings, [field.key]: event.target.value } })}>
-                      <option value="false">false</option>
-                      <option value="true">true</option>
-                    </Select>
-                  ) : field.kind === 'choice' ? (
-                    <Select id={id} name={field.key} value={form.settings[field.key] || field.choices?.[0] || ''} onChange={(event) => set({ settings: { ...form.settings, [field.key]: event.target.value } })}>
-                      {field.choices?.map((choice) => (
-                        <option key={choice} value={choice}>
-                          {choice}
-                        </option>
-                      ))}
-                    </Select>
-                  ) : (
-                    <TextInput
-                      id={id}
-                      name={field.key}
-                      type={field.kind === 'secret' ? 'password' : 'text'}
-                      inputMode={field.kind === 'number' ? 'numeric' : undefined}
-                      autoComplete={field.kind === 'secret' ? 'new-password' : 'off'}
-                      value={form.settings[field.key] ?? ''}
-                      // A secret is never sent back: the mask says one is stored, typing replaces it.
-                      placeholder={field.kind === 'secret' ? (channel.settings[field.key] !== undefined ? t('channelEdit.secretUnchanged', { mask: SECRET_MASK }) : t('channelEdit.secretNone')) : field.placeholder}
-                      onChange={(event) => set({ settings: { ...form.settings, [field.key]: event.target.value } })}
-                      spellCheck={false}
-                      autoCapitalize="off"
-                      className="font-mono"
-                    />
-                  )
-                }
+                {({ id }) => (
+                  <SettingInput
+                    field={field}
+                    id={id}
+                    value={form.settings[field.key]}
+                    // A secret is never sent back: the mask says one is stored, typing replaces it.
+                    placeholder={field.kind === 'secret' ? (channel.settings[field.key] !== undefined ? t('channelEdit.secretUnchanged', { mask: SECRET_MASK }) : t('channelEdit.secretNone')) : field.placeholder}
+                    onChange={(value) => set({ settings: { ...form.settings, [field.key]: value } })}
+                  />
+                )}
               </Field>
             ))}
           </div>
@@ -198,12 +177,7 @@ export function ChannelEditDialog({ channel, onClose }: { channel: Channel; onCl
             {serverIssues && serverIssues.length > 0 && ` (${serverIssues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')})`}
           </ErrorNote>
         )}
-        <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button type="submit" variant="primary" disabled={update.isPending}>
-            {t('channelEdit.save')}
-          </Button>
-        </div>
+        <DialogFormActions onCancel={onClose} submitLabel={t('channelEdit.save')} busy={update.isPending} />
       </form>
     </Modal>
   );

@@ -6,7 +6,7 @@ import { useI18n } from '../../../i18n/i18n.js';
 import { Button } from '../../../ui/button.js';
 import { EmptyState, ErrorNote, Panel, Spinner } from '../../../ui/card.js';
 import { cn } from '../../../ui/cn.js';
-import { ConfirmDialog, Modal } from '../../../ui/dialog.js';
+import { ConfirmMutationDialog, DialogFormActions, Modal } from '../../../ui/dialog.js';
 import { Field, Select, TextInput } from '../../../ui/field.js';
 import { BellIcon, PlusIcon, TrashIcon } from '../../../ui/icons.js';
 import { useToast } from '../../../ui/toast.js';
@@ -83,6 +83,45 @@ export function settingsOf(type: ChannelType, values: Record<string, string>): R
   return settings;
 }
 
+/**
+ * The control for one channel setting: a select for true/false and for a choice, else a text
+ * input (a password field for secrets, numeric keyboard for numbers).
+ */
+export function SettingInput({ field, id, value, placeholder, onChange }: { field: SettingField; id: string; value: string | undefined; placeholder: string | undefined; onChange(value: string): void }) {
+  if (field.kind === 'boolean')
+    return (
+      <Select id={id} name={field.key} value={value === 'true' ? 'true' : 'false'} onChange={(event) => onChange(event.target.value)}>
+        <option value="false">false</option>
+        <option value="true">true</option>
+      </Select>
+    );
+  if (field.kind === 'choice')
+    return (
+      <Select id={id} name={field.key} value={value || field.choices?.[0] || ''} onChange={(event) => onChange(event.target.value)}>
+        {field.choices?.map((choice) => (
+          <option key={choice} value={choice}>
+            {choice}
+          </option>
+        ))}
+      </Select>
+    );
+  return (
+    <TextInput
+      id={id}
+      name={field.key}
+      type={field.kind === 'secret' ? 'password' : 'text'}
+      inputMode={field.kind === 'number' ? 'numeric' : undefined}
+      autoComplete={field.kind === 'secret' ? 'new-password' : 'off'}
+      value={value ?? ''}
+      placeholder={placeholder}
+      onChange={(event) => onChange(event.target.value)}
+      spellCheck={false}
+      autoCapitalize="off"
+      className="font-mono"
+    />
+  );
+}
+
 function NewChannelDialog({ onClose }: { onClose(): void }) {
   const { t } = useI18n();
   const notify = useToast();
@@ -140,51 +179,25 @@ function NewChannelDialog({ onClose }: { onClose(): void }) {
         <div className="grid gap-4 sm:grid-cols-2">
           {SETTINGS[type].map((field) => (
             <Field key={`${type}.${field.key}`} label={`${field.key}${field.required ? '' : ` (${t('alerts.channels.optional')})`}`}>
-              {({ id }) =>
-                field.kind === 'boolean' ? (
-                  <Select id={id} name={field.key} value={values[field.key] ?? 'false'} onChange={(event) => setValues({ ...values, [field.key]: event.target.value })}>
-                    <option value="false">false</option>
-                    <option value="true">true</option>
-                  </Select>
-                ) : field.kind === 'choice' ? (
-                  <Select id={id} name={field.key} value={values[field.key] ?? field.choices?.[0] ?? ''} onChange={(event) => setValues({ ...values, [field.key]: event.target.value })}>
-                    {field.choices?.map((choice) => (
-                      <option key={choice} value={choice}>
-                        {choice}
-                      </option>
-                    ))}
-                  </Select>
-                ) : (
-                  <TextInput
-                    id={id}
-                    name={field.key}
-                    type={field.kind === 'secret' ? 'password' : 'text'}
-                    inputMode={field.kind === 'number' ? 'numeric' : undefined}
-                    autoComplete={field.kind === 'secret' ? 'new-password' : 'off'}
-                    value={values[field.key] ?? ''}
-                    placeholder={field.placeholder}
-                    onChange={(event) => {
-                      setValues({ ...values, [field.key]: event.target.value });
-                      setInvalid(null);
-                    }}
-                    spellCheck={false}
-                    autoCapitalize="off"
-                    className="font-mono"
-                  />
-                )
-              }
+              {({ id }) => (
+                <SettingInput
+                  field={field}
+                  id={id}
+                  value={values[field.key]}
+                  placeholder={field.placeholder}
+                  onChange={(value) => {
+                    setValues({ ...values, [field.key]: value });
+                    setInvalid(null);
+                  }}
+                />
+              )}
             </Field>
           ))}
         </div>
         <p className="text-xs text-slate-500 dark:text-slate-400">{t('alerts.channels.secretsNote', { fields: CHANNEL_SECRET_FIELDS[type].join(', ') })}</p>
         {invalid && <ErrorNote>{invalid}</ErrorNote>}
         {create.error && <ErrorNote>{describeError(create.error)}</ErrorNote>}
-        <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button type="submit" variant="primary" disabled={create.isPending}>
-            {t('alerts.channels.create')}
-          </Button>
-        </div>
+        <DialogFormActions onCancel={onClose} submitLabel={t('alerts.channels.create')} busy={create.isPending} />
       </form>
     </Modal>
   );
@@ -317,15 +330,13 @@ export function ChannelsPanel() {
       {creating && <NewChannelDialog onClose={stopCreating} />}
       {editing && <ChannelEditDialog channel={editing} onClose={() => setEditing(null)} />}
       {deleting && (
-        <ConfirmDialog
-          open
-          onOpenChange={(open) => !open && setDeleting(null)}
+        <ConfirmMutationDialog
+          mutation={remove}
+          variables={deleting.id}
+          onClose={() => setDeleting(null)}
           title={t('alerts.channels.deleteTitle', { name: deleting.name })}
           description={t('alerts.channels.deleteBody')}
           confirmLabel={t('alerts.channels.deleteConfirm')}
-          busy={remove.isPending}
-          error={remove.error ? <ErrorNote>{describeError(remove.error)}</ErrorNote> : undefined}
-          onConfirm={() => remove.mutate(deleting.id, { onSuccess: () => setDeleting(null) })}
         />
       )}
     </Panel>

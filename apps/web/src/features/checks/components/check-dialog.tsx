@@ -1,9 +1,8 @@
 import { CHECK_KINDS, DNS_RECORD_TYPES, type Check, type CheckKind } from '@farol/protocol';
 import { useState, type FormEvent } from 'react';
 import { useI18n } from '../../../i18n/i18n.js';
-import { Button } from '../../../ui/button.js';
 import { ErrorNote } from '../../../ui/card.js';
-import { Modal } from '../../../ui/dialog.js';
+import { DialogFormActions, Modal } from '../../../ui/dialog.js';
 import { Field, Select, TextInput } from '../../../ui/field.js';
 import { useToast } from '../../../ui/toast.js';
 import { describeError } from '../../../app/query-client.js';
@@ -165,14 +164,7 @@ export function CheckDialog({ check, onClose, onSaved }: { check: Check | null; 
         </label>
         {invalid && <ErrorNote>{invalid}</ErrorNote>}
         {save.error && <ErrorNote>{describeError(save.error)}</ErrorNote>}
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            {t('common.cancel')}
-          </Button>
-          <Button type="submit" variant="primary" disabled={save.isPending}>
-            {check ? t('checks.save') : t('checks.create')}
-          </Button>
-        </div>
+        <DialogFormActions onCancel={onClose} submitLabel={check ? t('checks.save') : t('checks.create')} busy={save.isPending} />
       </form>
     </Modal>
   );

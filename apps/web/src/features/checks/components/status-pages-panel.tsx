@@ -4,7 +4,7 @@ import { describeError } from '../../../app/query-client.js';
 import { useI18n } from '../../../i18n/i18n.js';
 import { Button } from '../../../ui/button.js';
 import { EmptyState, ErrorNote, Panel } from '../../../ui/card.js';
-import { ConfirmDialog, Modal } from '../../../ui/dialog.js';
+import { ConfirmMutationDialog, DialogFormActions, Modal } from '../../../ui/dialog.js';
 import { Field, Select, TextInput } from '../../../ui/field.js';
 import { PencilIcon, PlusIcon, TrashIcon } from '../../../ui/icons.js';
 import { useToast } from '../../../ui/toast.js';
@@ -18,7 +18,6 @@ export function StatusPagesPanel({ canManage, checks }: { canManage: boolean; ch
   const [editing, setEditing] = useState<StatusPage | 'new' | null>(null);
   const [deleting, setDeleting] = useState<StatusPage | null>(null);
   const remove = useDeleteStatusPage();
-  const notify = useToast();
 
   return (
     <Panel
@@ -68,24 +67,17 @@ export function StatusPagesPanel({ canManage, checks }: { canManage: boolean; ch
         ))}
       </ul>
       {editing && <StatusPageDialog page={editing === 'new' ? null : editing} checks={checks} onClose={() => setEditing(null)} />}
-      <ConfirmDialog
-        open={deleting !== null}
-        onOpenChange={(open) => !open && setDeleting(null)}
-        title={t('statusPages.deleteTitle', { slug: deleting?.slug ?? '' })}
-        description={t('statusPages.deleteBody')}
-        confirmLabel={t('statusPages.deleteConfirm')}
-        busy={remove.isPending}
-        error={remove.error ? <ErrorNote>{describeError(remove.error)}</ErrorNote> : undefined}
-        onConfirm={() =>
-          deleting &&
-          remove.mutate(deleting.slug, {
-            onSuccess: () => {
-              notify(t('statusPages.deleted', { slug: deleting.slug }));
-              setDeleting(null);
-            },
-          })
-        }
-      />
+      {deleting && (
+        <ConfirmMutationDialog
+          mutation={remove}
+          variables={deleting.slug}
+          onClose={() => setDeleting(null)}
+          title={t('statusPages.deleteTitle', { slug: deleting.slug })}
+          description={t('statusPages.deleteBody')}
+          confirmLabel={t('statusPages.deleteConfirm')}
+          doneNotice={t('statusPages.deleted', { slug: deleting.slug })}
+        />
+      )}
     </Panel>
   );
 }
@@ -185,14 +177,7 @@ function StatusPageDialog({ page, checks, onClose }: { page: StatusPage | null; 
         </fieldset>
         {invalid && <ErrorNote>{invalid}</ErrorNote>}
         {save.error && <ErrorNote>{describeError(save.error)}</ErrorNote>}
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            {t('common.cancel')}
-          </Button>
-          <Button type="submit" variant="primary" disabled={save.isPending}>
-            {page ? t('checks.save') : t('statusPages.publish')}
-          </Button>
-        </div>
+        <DialogFormActions onCancel={onClose} submitLabel={page ? t('checks.save') : t('statusPages.publish')} busy={save.isPending} />
       </form>
     </Modal>
   );

@@ -6,11 +6,11 @@ import { Button } from '../../../ui/button.js';
 import { ErrorNote, Panel, Spinner } from '../../../ui/card.js';
 import { RelativeTime } from '../../../ui/clock.js';
 import { cn } from '../../../ui/cn.js';
-import { ConfirmDialog } from '../../../ui/dialog.js';
+import { ConfirmMutationDialog } from '../../../ui/dialog.js';
 import { formatDateTime } from '../../../ui/format.js';
 import { PlusIcon } from '../../../ui/icons.js';
 import { LabelChip } from '../../../ui/status.js';
-import { useToast } from '../../../ui/toast.js';
+import { Cell, HeadCell, PanelTable } from '../../../ui/table.js';
 import { useJoinTokens, useRevokeJoinToken } from '../hooks/use-join-tokens.js';
 import { CreateTokenDialog } from './create-token-dialog.js';
 
@@ -21,13 +21,9 @@ const STATE_STYLE: Record<JoinToken['state'], string> = {
   used_up: 'bg-amber-50 text-amber-800 ring-amber-600/20 dark:bg-amber-500/10 dark:text-amber-300 dark:ring-amber-400/20',
 };
 
-const th = 'px-3 py-2 text-left text-xs font-medium whitespace-nowrap text-slate-500 first:pl-0 last:pr-0 dark:text-slate-400';
-const td = 'px-3 py-2.5 first:pl-0 last:pr-0 align-middle';
-
 /** Join tokens: list with state and uses, create (shown once), revoke. */
 export function JoinTokensPanel() {
   const { t, locale } = useI18n();
-  const notify = useToast();
   const tokens = useJoinTokens();
   const revoke = useRevokeJoinToken();
   const [creating, setCreating] = useState(false);
@@ -54,76 +50,65 @@ export function JoinTokensPanel() {
       {tokens.error && <ErrorNote onRetry={() => void tokens.refetch()} retryLabel={t('common.retry')}>{t('tokens.loadError', { detail: describeError(tokens.error) })}</ErrorNote>}
       {tokens.data && list.length === 0 && <p className="py-6 text-center text-sm text-slate-500 dark:text-slate-400">{t('tokens.empty')}</p>}
       {list.length > 0 && (
-        <div className="-mx-4 overflow-x-auto px-4 sm:-mx-5 sm:px-5">
-          <table className="w-full text-sm">
-            <thead>
-              <tr>
-                <th scope="col" className={th}>{t('tokens.id')}</th>
-                <th scope="col" className={th}>{t('tokens.state')}</th>
-                <th scope="col" className={th}>{t('tokens.uses')}</th>
-                <th scope="col" className={cn(th, 'hidden md:table-cell')}>{t('tokens.expires')}</th>
-                <th scope="col" className={cn(th, 'hidden lg:table-cell')}>{t('tokens.labels')}</th>
-                <th scope="col" className={cn(th, 'hidden sm:table-cell')}>{t('tokens.note')}</th>
-                <th scope="col" className={th}>
-                  <span className="sr-only">{t('tokens.revoke')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-              {list.map((token) => (
-                <tr key={token.id} data-testid="join-token-row">
-                  <td className={cn(td, 'font-mono text-xs text-slate-900 dark:text-slate-100')}>
-                    {token.id}
-                    <div className="mt-0.5 font-sans text-[11px] text-slate-400">
-                      <RelativeTime at={token.createdAt} />
-                    </div>
-                  </td>
-                  <td className={td}>
-                    <span className={cn('inline-flex rounded-full px-2 py-0.5 text-xs font-medium whitespace-nowrap ring-1 ring-inset', STATE_STYLE[token.state])}>{t(`tokens.state.${token.state}`)}</span>
-                  </td>
-                  <td className={cn(td, 'text-xs whitespace-nowrap tabular-nums')}>{t('tokens.usesValue', { uses: token.uses, max: token.maxUses })}</td>
-                  <td className={cn(td, 'hidden text-xs whitespace-nowrap text-slate-600 md:table-cell dark:text-slate-300')}>{formatDateTime(token.expiresAt, locale)}</td>
-                  <td className={cn(td, 'hidden lg:table-cell')}>
-                    <div className="flex flex-wrap gap-1">
-                      {Object.entries(token.labels).map(([key, value]) => (
-                        <LabelChip key={key} labelKey={key} value={value} />
-                      ))}
-                    </div>
-                  </td>
-                  <td className={cn(td, 'hidden max-w-56 truncate text-xs text-slate-600 sm:table-cell dark:text-slate-300')} title={token.note ?? undefined}>
-                    {token.note ?? '—'}
-                  </td>
-                  <td className={cn(td, 'text-right')}>
-                    {token.state === 'active' && (
-                      <Button size="sm" variant="dangerGhost" onClick={() => setRevoking(token)}>
-                        {t('tokens.revoke')}
-                      </Button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <PanelTable
+          head={
+            <>
+              <HeadCell>{t('tokens.id')}</HeadCell>
+              <HeadCell>{t('tokens.state')}</HeadCell>
+              <HeadCell>{t('tokens.uses')}</HeadCell>
+              <HeadCell className="hidden md:table-cell">{t('tokens.expires')}</HeadCell>
+              <HeadCell className="hidden lg:table-cell">{t('tokens.labels')}</HeadCell>
+              <HeadCell className="hidden sm:table-cell">{t('tokens.note')}</HeadCell>
+              <HeadCell>
+                <span className="sr-only">{t('tokens.revoke')}</span>
+              </HeadCell>
+            </>
+          }
+        >
+          {list.map((token) => (
+            <tr key={token.id} data-testid="join-token-row">
+              <Cell className="font-mono text-xs text-slate-900 dark:text-slate-100">
+                {token.id}
+                <div className="mt-0.5 font-sans text-[11px] text-slate-400">
+                  <RelativeTime at={token.createdAt} />
+                </div>
+              </Cell>
+              <Cell>
+                <span className={cn('inline-flex rounded-full px-2 py-0.5 text-xs font-medium whitespace-nowrap ring-1 ring-inset', STATE_STYLE[token.state])}>{t(`tokens.state.${token.state}`)}</span>
+              </Cell>
+              <Cell className="text-xs whitespace-nowrap tabular-nums">{t('tokens.usesValue', { uses: token.uses, max: token.maxUses })}</Cell>
+              <Cell className="hidden text-xs whitespace-nowrap text-slate-600 md:table-cell dark:text-slate-300">{formatDateTime(token.expiresAt, locale)}</Cell>
+              <Cell className="hidden lg:table-cell">
+                <div className="flex flex-wrap gap-1">
+                  {Object.entries(token.labels).map(([key, value]) => (
+                    <LabelChip key={key} labelKey={key} value={value} />
+                  ))}
+                </div>
+              </Cell>
+              <Cell className="hidden max-w-56 truncate text-xs text-slate-600 sm:table-cell dark:text-slate-300" title={token.note ?? undefined}>
+                {token.note ?? '—'}
+              </Cell>
+              <Cell className="text-right">
+                {token.state === 'active' && (
+                  <Button size="sm" variant="dangerGhost" onClick={() => setRevoking(token)}>
+                    {t('tokens.revoke')}
+                  </Button>
+                )}
+              </Cell>
+            </tr>
+          ))}
+        </PanelTable>
       )}
       {creating && <CreateTokenDialog open={creating} onOpenChange={setCreating} />}
       {revoking && (
-        <ConfirmDialog
-          open
-          onOpenChange={(open) => !open && setRevoking(null)}
+        <ConfirmMutationDialog
+          mutation={revoke}
+          variables={revoking.id}
+          onClose={() => setRevoking(null)}
           title={t('tokens.revokeTitle', { id: revoking.id })}
           description={t('tokens.revokeBody')}
           confirmLabel={t('tokens.revoke')}
-          busy={revoke.isPending}
-          error={revoke.error ? <ErrorNote>{describeError(revoke.error)}</ErrorNote> : undefined}
-          onConfirm={() =>
-            revoke.mutate(revoking.id, {
-              onSuccess: () => {
-                notify(t('tokens.revoked', { id: revoking.id }));
-                setRevoking(null);
-              },
-            })
-          }
+          doneNotice={t('tokens.revoked', { id: revoking.id })}
         />
       )}
     </Panel>
