@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The real agent's own cost when idle: one bundled agent enrolled to a local hub, heartbeats
 // every 10 s, measured from /proc after a warm-up.
-//   node bench/agent-idle.mjs --duration 300
+//   node bench/agent-idle.mjs --duration 300 [--node-args '--max-semi-space-size=1']
+// --node-args: Node flags for the agent, by default those install.sh's service units and the agent
+// image give it (pass '' for none).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,12 @@ import { parseArgs } from 'node:util';
 import { agentBundle, api, machine, root, sleep, startHub, waitExit, watchProcess } from './lib.mjs';
 
 const { values: args } = parseArgs({
-  options: { duration: { type: 'string', default: '300' }, warmup: { type: 'string', default: '30' }, interval: { type: 'string', default: '10s' } },
+  options: {
+    duration: { type: 'string', default: '300' },
+    warmup: { type: 'string', default: '30' },
+    interval: { type: 'string', default: '10s' },
+    'node-args': { type: 'string', default: '--max-semi-space-size=1' },
+  },
 });
 const dataDir = mkdtempSync(path.join(tmpdir(), 'farol-bench-agent-'));
 const hub = await startHub({ dataDir });
@@ -19,7 +26,8 @@ const { token } = await api(hub, 'POST', '/api/join-tokens', { note: 'bench agen
 const state = path.join(dataDir, 'agent');
 const enroll = spawn(process.execPath, [agentBundle, 'enroll', '--hub', hub.url, '--token', token, '--state', state], { stdio: 'inherit' });
 if ((await waitExit(enroll)) !== 0) throw new Error('enroll failed');
-const agent = spawn(process.execPath, [agentBundle, 'run', '--state', state, '--interval', args.interval], {
+const nodeArgs = args['node-args'].split(' ').filter(Boolean);
+const agent = spawn(process.execPath, [...nodeArgs, agentBundle, 'run', '--state', state, '--interval', args.interval], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: { ...process.env, FAROL_LOG_LEVEL: 'warn' },
 });
@@ -36,6 +44,7 @@ const result = {
   when: new Date().toISOString(),
   machine: machine(),
   interval: args.interval,
+  nodeArgs,
   measuredSeconds: Math.round(stats.seconds),
   agentOnline: agents[0]?.status === 'online',
   agent: {
