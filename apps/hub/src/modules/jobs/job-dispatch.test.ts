@@ -125,41 +125,4 @@ describe('job dispatch (issue #14)', () => {
     await vi.advanceTimersByTimeAsync(3_000);
     expect(port.sent).toHaveLength(1);
   });
-
-  it('sends a command still queued for a connected agent that never became ready here (a missed broadcast), once it is overdue', async () => {
-    const { dispatch, live, port, advance } = setUp([]);
-    // No hello and no online event reached this hub: the agent is connected but not ready.
-    dispatch.sendStuckQueued(15_000);
-    await settle();
-    expect(port.sent).toHaveLength(0);
-    advance(15_000);
-    dispatch.sendStuckQueued(15_000);
-    await settle();
-    expect(port.sent).toHaveLength(1);
-    expect(live.targets.get(COMMAND)!.state).toBe('sent');
-    expect(dispatch.isReady(AGENT)).toBe(true);
-    // Sent: nothing stuck any more.
-    advance(15_000);
-    dispatch.sendStuckQueued(15_000);
-    await settle();
-    expect(port.sent).toHaveLength(1);
-  });
-
-  it('leaves a queued command alone while its agent is connected nowhere, and a failed hand-over to its own retry', async () => {
-    const offline = setUp([]);
-    offline.port.disconnect();
-    offline.advance(60_000);
-    offline.dispatch.sendStuckQueued(15_000);
-    await settle();
-    expect(offline.port.sent).toHaveLength(0);
-    expect(offline.live.targets.get(COMMAND)!.state).toBe('queued');
-
-    const failed = setUp(['failed']);
-    failed.dispatch.deliverPending(AGENT);
-    await settle();
-    failed.advance(60_000);
-    failed.dispatch.sendStuckQueued(15_000);
-    await settle();
-    expect(failed.port.sent).toHaveLength(0);
-  });
 });

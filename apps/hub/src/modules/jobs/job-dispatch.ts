@@ -223,31 +223,6 @@ export function createJobDispatch({
       }
     },
 
-    /**
-     * Sends the targets still queued `afterMs` after their job was made whose agent is connected
-     * (some hub holds it), making that agent ready. The backstop for a signal this hub missed:
-     * an `agent.ready` or `agent.status` broadcast lost while Redis was away leaves a command
-     * waiting for a hello that never comes (seen in the several-hubs outage test). The agent runs
-     * a command once however often it arrives, and holds one that comes before its hello.
-     */
-    sendStuckQueued(afterMs: number): void {
-      const now = clock.now();
-      for (const [agentId, commandIds] of state.pendingByAgent) {
-        if (!channel.isConnected(agentId)) continue;
-        const stuck = [...commandIds].flatMap((commandId) => {
-          const entry = state.byCommand.get(commandId);
-          if (!entry || entry.target.state !== 'queued' || entry.live.job.cancelledAt !== null) return [];
-          // A failed hand-over has its own retry (retryFailedSends).
-          if (failedSends.has(commandId) || now - entry.live.job.createdAt < afterMs) return [];
-          return [entry];
-        });
-        if (stuck.length === 0) continue;
-        if (!ready.has(agentId)) logger.warn({ agentId, commands: stuck.length }, 'commands were still queued for a connected agent; sending them now');
-        ready.add(agentId);
-        for (const entry of stuck) void deliver(entry.live, entry.target);
-      }
-    },
-
     /** A job's dispatch span: its commands' runs become its children. */
     traceDispatch(jobId: string, traceparent: string): void {
       dispatchTrace.set(jobId, traceparent);

@@ -13,11 +13,6 @@ const ADOPT_EVERY_MS = 10_000;
 const OWNER_GRACE_MS = 10 * 60_000;
 /** How long after a failed hand-over (agent still connected) a command is sent again. */
 export const RETRY_FAILED_SEND_MS = 5_000;
-/**
- * How long a target may stay queued while its agent is connected before the sweeper sends it
- * anyway (a readiness signal this hub missed): longer than a hello or `readyWithoutHello` takes.
- */
-export const STUCK_QUEUED_MS = 15_000;
 
 /** How long a job's owner record (several hubs) is kept from `now`. */
 export function ownerTtl(job: Pick<JobRecord, 'expiresAt' | 'timeoutMs'>, now: number): number {
@@ -44,7 +39,7 @@ export function createJobSweeper({
   relay: HubRelay;
   state: Pick<JobState, 'active' | 'decide' | 'track' | 'forget' | 'publishSummary'>;
   writer: Pick<JobWriter, 'hasPending' | 'scheduleFlush'>;
-  dispatch: Pick<JobDispatch, 'deliverAll' | 'retryFailedSends' | 'sendStuckQueued'>;
+  dispatch: Pick<JobDispatch, 'deliverAll' | 'retryFailedSends'>;
   clock: Clock;
   logger: Logger;
   /** How often expiry and overdue results are checked. */
@@ -61,7 +56,6 @@ export function createJobSweeper({
   function sweep(): void {
     if (writer.hasPending()) void writer.scheduleFlush();
     dispatch.retryFailedSends(RETRY_FAILED_SEND_MS);
-    dispatch.sendStuckQueued(STUCK_QUEUED_MS);
     const now = clock.now();
     // Right after a restart, agents have not had the chance to re-send the results they kept.
     const settled = now >= startedAt + resultGraceMs;
