@@ -1,6 +1,7 @@
 import { isFinalTargetState, toHistoryValues, type AgentStatusEvent, type HeartbeatSample, type HistoryValues, type JobTargetEvent, type RuleCondition } from '@farol/protocol';
 import type { BusEvents } from '../../infra/bus.js';
 import type { Clock } from '../../infra/clock.js';
+import type { Logger } from '../../infra/logger.js';
 import { containerIsDown, evaluateCheckCondition, formatSpan, formatValue, metricHolds, selectContainers } from './alert-conditions.js';
 import { keyOf, type AlertEngine, type Change, type Observation } from './alert-engine.js';
 import type { AgentEntry, AlertRules, CompiledRule } from './alert-rules.js';
@@ -33,17 +34,19 @@ export function createAlertEvaluators({
   commit,
   isOnline,
   clock,
+  logger,
   followsStoredSamples,
 }: {
-  rules: Pick<AlertRules, 'directory' | 'enabledRules' | 'sampleRulesFor' | 'agentFor' | 'forgetAgent'>;
+  rules: Pick<AlertRules, 'directory' | 'enabledRules' | 'sampleRulesFor' | 'agentFor' | 'settledAgent' | 'isSettled' | 'forgetAgent'>;
   engine: Pick<AlertEngine, 'active' | 'activeByAgent' | 'startAlert' | 'resolve' | 'observe' | 'clearVanished' | 'oneShot'>;
   commit: (batch: Change[]) => void;
   isOnline: (agentId: string) => boolean;
   clock: Clock;
+  logger: Pick<Logger, 'error'>;
   /** Several hubs: samples also come back from the database, so the newest values are kept for the report. */
   followsStoredSamples: boolean;
 }) {
-  const { directory, enabledRules, sampleRulesFor, agentFor } = rules;
+  const { directory, enabledRules, sampleRulesFor, agentFor, settledAgent, isSettled } = rules;
   const { active, activeByAgent, startAlert, resolve, observe, clearVanished, oneShot } = engine;
   const knownOffline = new Set<string>();
   const restartHistory = new Map<string, Array<{ at: number; count: number }>>();
@@ -52,6 +55,8 @@ export function createAlertEvaluators({
   const evaluatedTs = new Map<string, number>();
   /** Several hubs: the newest values of every machine the leader followed (the report's busiest list). */
   const followedValues = new Map<string, HistoryValues>();
+  /** Heartbeats of machines not read yet, evaluated once their name and labels are. */
+  const deferred = new Set<Promise<void>>();
 
   function evaluateMetric(compiled: CompiledRule, agent: AgentEntry, sample: HeartbeatSample, now: number, batch: Change[]): void {
     const condition = compiled.rule.condition as Extract<RuleCondition, { kind: 'metric' }>;
@@ -132,7 +137,27 @@ export function createAlertEvaluators({
     if ((evaluatedTs.get(agentId) ?? -Infinity) >= sample.ts) return;
     evaluatedTs.set(agentId, sample.ts);
     if (followsStoredSamples) followedValues.set(agentId, toHistoryValues(sample));
-    const agent = agentFor(agentId);
+    if (isSettled(agentId)) {
+      evaluateSample(directory.get(agentId)!, sample);
+      return;
+    }
+    // A machine not read yet: its name and labels first, so the alert and the rules' scopes are right.
+    const evaluation = settledAgent(agentId)
+      .then((agent) => {
+        if (agent) evaluateSample(agent, sample);
+      })
+      .catch((error: unknown) => logger.error({ err: error, agentId }, 'evaluating a heartbeat for alerts failed'))
+      .finally(() => deferred.delete(evaluation));
+    deferred.add(evaluation);
+  }
+
+  /** Resolves once every heartbeat waiting for its machine's name and labels has been evaluated. */
+  async function evaluated(): Promise<void> {
+    while (deferred.size > 0) await Promise.all([...deferred]);
+  }
+
+  function evaluateSample(agent: AgentEntry, sample: HeartbeatSample): void {
+    const now = clock.now();
     const applicable = sampleRulesFor(agent);
     if (applicable.length === 0) return;
     const batch: Change[] = [];
@@ -247,6 +272,7 @@ export function createAlertEvaluators({
     onCheckState,
     onRemoved,
     reconcileOffline,
+    evaluated,
 
     /** The newest values of a machine the leader followed from the database (several hubs). */
     followedValuesOf(agentId: string): HistoryValues | undefined {

@@ -65,6 +65,8 @@ export function createAlertRules({
   const rules = new Map<string, CompiledRule>();
   const directory = new Map<string, AgentEntry>();
   const sampleRulesByAgent = new Map<string, CompiledRule[]>();
+  /** Machines in the directory by id only, until the next reload reads their name and labels. */
+  const provisional = new Set<string>();
   let reloading: Promise<void> | undefined;
 
   function compile(rule: RuleRecord): CompiledRule {
@@ -103,9 +105,23 @@ export function createAlertRules({
     for (const agent of list) {
       seen.add(agent.id);
       directory.set(agent.id, { id: agent.id, name: agent.name, labels: agent.labels, lastSeen: agent.lastSeen });
+      provisional.delete(agent.id);
     }
-    for (const id of [...directory.keys()]) if (!seen.has(id)) directory.delete(id);
+    for (const id of [...directory.keys()]) {
+      if (seen.has(id)) continue;
+      directory.delete(id);
+      provisional.delete(id);
+    }
     sampleRulesByAgent.clear();
+  }
+
+  function reloadSoon(): Promise<void> {
+    reloading ??= reloadDirectory()
+      .catch((error: unknown) => logger.error({ err: error }, 'reloading machines for alerts failed'))
+      .finally(() => {
+        reloading = undefined;
+      });
+    return reloading;
   }
 
   /** A machine the engine has not heard of (just enrolled): known by id now, labels shortly. */
@@ -114,11 +130,8 @@ export function createAlertRules({
     if (!agent) {
       agent = { id: agentId, name: name ?? agentId, labels: {}, lastSeen: null };
       directory.set(agentId, agent);
-      reloading ??= reloadDirectory()
-        .catch((error: unknown) => logger.error({ err: error }, 'reloading machines for alerts failed'))
-        .finally(() => {
-          reloading = undefined;
-        });
+      provisional.add(agentId);
+      void reloadSoon();
     } else if (name !== undefined && agent.name === agentId) {
       // Known by id only (its first sample came before its status event, issue #13): now by name.
       agent.name = name;
@@ -126,16 +139,37 @@ export function createAlertRules({
     return agent;
   }
 
+  /**
+   * A machine with its stored name and labels, read first when the directory does not hold them
+   * yet (a heartbeat can come before the machine's status event): what an alert records and which
+   * rules cover it must not come from a placeholder. Undefined when the machine is not stored.
+   */
+  async function settledAgent(agentId: string): Promise<AgentEntry | undefined> {
+    const agent = directory.get(agentId);
+    if (agent && !provisional.has(agentId)) return agent;
+    // A reload under way may have read the machines before this one was stored: one more after it.
+    if (reloading) await reloading;
+    if (!directory.has(agentId) || provisional.has(agentId)) await reloadSoon();
+    return provisional.has(agentId) ? undefined : directory.get(agentId);
+  }
+
+  /** Whether the directory holds the machine's stored name and labels (no read needed). */
+  function isSettled(agentId: string): boolean {
+    return directory.has(agentId) && !provisional.has(agentId);
+  }
+
   /** A machine renamed or relabelled (`agent.updated`). */
   function updateAgent(agentId: string, name: string, labels: Record<string, string>): void {
     const agent = agentFor(agentId, name);
     agent.name = name;
     agent.labels = labels;
+    provisional.delete(agentId);
     sampleRulesByAgent.delete(agentId);
   }
 
   function forgetAgent(agentId: string): void {
     directory.delete(agentId);
+    provisional.delete(agentId);
     sampleRulesByAgent.delete(agentId);
   }
 
@@ -223,6 +257,8 @@ export function createAlertRules({
     sampleRulesFor,
     reloadDirectory,
     agentFor,
+    settledAgent,
+    isSettled,
     updateAgent,
     forgetAgent,
     findRule,

@@ -186,6 +186,19 @@ describe('metric alerts', () => {
     ]);
   });
 
+  it('a machine enrolled after the start, heard first by a heartbeat: the alert names it and label-scoped rules cover it', async () => {
+    await onlyRules({ name: 'prod cpu', condition: { kind: 'metric', metric: 'cpu', threshold: 85 }, scope: { selector: 'env=prod' } });
+    const late = 'ag_late000000000001';
+    await repos.agents.insert({ id: late, name: 'late-host', hostname: 'late-host', publicKey: late, keyFingerprint: late, labels: { env: 'prod' }, system: null, createdAt: START, joinTokenId: 'jt' });
+    online.add(late);
+    // Its heartbeat reaches the alerts before its status event does.
+    await heartbeat(late, 97);
+    expect(calls).toHaveLength(1);
+    expect(notices(calls[0]!)[0]).toMatchObject({ event: 'firing', agentId: late, agentName: 'late-host' });
+    const [alert] = (await service.listAlerts({ state: 'firing' })).alerts;
+    expect(alert).toMatchObject({ agentId: late, agentName: 'late-host' });
+  });
+
   it('reads one alert per mount and per GPU', async () => {
     await onlyRules(
       { name: 'disk', condition: { kind: 'metric', metric: 'disk', threshold: 90 } },

@@ -162,7 +162,7 @@ export function createAlertsService({
     groupWindowMs: options.groupWindowMs,
     timersEnabled,
   });
-  const evaluators = createAlertEvaluators({ rules, engine, commit, isOnline, clock, followsStoredSamples: storedSamples !== undefined });
+  const evaluators = createAlertEvaluators({ rules, engine, commit, isOnline, clock, logger, followsStoredSamples: storedSamples !== undefined });
   const report = options.report
     ? {
         ...options.report,
@@ -321,6 +321,7 @@ export function createAlertsService({
 
     /** Waits for pending writes and hands every queued notice over (tests, shutdown). */
     async settle(): Promise<void> {
+      await evaluators.evaluated();
       await engine.logsFetched();
       await delivery.written();
       await delivery.flush();
