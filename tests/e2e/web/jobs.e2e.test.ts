@@ -165,13 +165,26 @@ describe('Jobs and Audit in a browser', () => {
   });
 
   it('loads the fleet from the summary view and follows a rename made elsewhere without a reload', async () => {
+    // Independent of an earlier try of this test: the machine starts under its own name.
+    await api(hub.url, 'PATCH', `/api/agents/${agentId}`, { name: agentName, labels: { role: 'jobs-e2e' } });
+    // The live connection is held back until after the rename: the list was read before it, so
+    // only the list read again on connect can show the rename.
+    const held: Array<{ connect: () => void }> = [];
+    await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+      held.push({ connect: () => ws.connectToServer() });
+    });
     const summary = page.waitForResponse((response) => response.url().endsWith('/api/agents?view=summary'));
     await page.goto(hub.url);
     expect((await summary).status()).toBe(200);
     const card = page.locator(`[data-testid=machine-card][data-agent-name="${agentName}"]`);
     await card.waitFor();
+    await expect.poll(() => held.length).toBe(1);
 
     await api(hub.url, 'PATCH', `/api/agents/${agentId}`, { name: 'renamed-elsewhere', labels: { role: 'jobs-e2e', site: 'lab' } });
+    const relisted = page.waitForResponse((response) => response.url().endsWith('/api/agents?view=summary'));
+    held[0]!.connect();
+    await page.unrouteAll();
+    expect((await relisted).status()).toBe(200);
     const renamed = page.locator('[data-testid=machine-card][data-agent-name="renamed-elsewhere"]');
     await renamed.waitFor();
     expect(await renamed.textContent()).toContain('site=lab');
@@ -188,6 +201,8 @@ describe('Jobs and Audit in a browser', () => {
 
   // Last: the agent is gone afterwards.
   it('asks before restarting or stopping the agent, and links the stop to its job', async () => {
+    // Under its own name even when the rename test above failed half-way.
+    await api(hub.url, 'PATCH', `/api/agents/${agentId}`, { name: agentName, labels: { role: 'jobs-e2e' } });
     await page.goto(`${hub.url}/machines/${agentName}`);
     const actions = page.getByTestId('machine-actions');
     const jobsBefore = (await api<{ jobs: unknown[] }>(hub.url, 'GET', '/api/jobs?limit=500')).body.jobs.length;

@@ -27,7 +27,7 @@ function channelOf(answers: Delivery[]) {
     isConnected: () => connected,
     connectionOf: () => (connected ? 'conn_1' : null),
   };
-  return { channel, sent, disconnect: () => (connected = false) };
+  return { channel, sent, disconnect: () => (connected = false), reconnect: () => (connected = true) };
 }
 
 function setUp(answers: Delivery[]) {
@@ -87,12 +87,69 @@ describe('job dispatch (issue #14)', () => {
     expect(port.sent).toHaveLength(1);
   });
 
-  it('leaves a failed command to the next hello when its agent is gone by the time the retry is due', async () => {
+  it('leaves a failed command to the next hello when its agent went offline by the time the retry is due', async () => {
     const { dispatch, live, port, advance } = setUp(['failed']);
     dispatch.deliverPending(AGENT);
     await settle();
     port.disconnect();
+    dispatch.notReady(AGENT);
     advance(5_000);
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    expect(port.sent).toHaveLength(0);
+    expect(live.targets.get(COMMAND)!.state).toBe('queued');
+    // Even when it can be reached again: without a hello it is not ready, and the hello sends it.
+    port.reconnect();
+    advance(5_000);
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    expect(port.sent).toHaveLength(0);
+    dispatch.deliverPending(AGENT);
+    await settle();
+    expect(port.sent).toHaveLength(1);
+  });
+
+  it('keeps a command whose ready agent no hub is named for a moment (Redis restarted empty), and sends it once one is', async () => {
+    const { dispatch, live, port, advance } = setUp([]);
+    // The agent said hello; the directory, reloaded from an empty Redis, names no hub for it yet.
+    port.disconnect();
+    dispatch.deliverPending(AGENT);
+    await settle();
+    expect(port.sent).toHaveLength(0);
+    advance(5_000);
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    expect(port.sent).toHaveLength(0);
+    // Its hub wrote it again: the next pass sends it, once.
+    port.reconnect();
+    advance(1_000);
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    expect(port.sent).toHaveLength(1);
+    expect(live.targets.get(COMMAND)!.state).toBe('sent');
+    advance(10_000);
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    expect(port.sent).toHaveLength(1);
+  });
+
+  it('sends again a command nobody answered for on the holder\'s inbox (not_connected while ready)', async () => {
+    const { dispatch, live, port, advance } = setUp(['not_connected']);
+    dispatch.deliverPending(AGENT);
+    await settle();
+    expect(port.sent).toHaveLength(0);
+    advance(5_000);
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    expect(port.sent).toHaveLength(1);
+    expect(live.targets.get(COMMAND)!.state).toBe('sent');
+  });
+
+  it('drops what it keeps for the sweeper once the job expires', async () => {
+    const { dispatch, live, port, advance } = setUp(['failed']);
+    dispatch.deliverPending(AGENT);
+    await settle();
+    advance(600_000);
     dispatch.retryFailedSends(5_000);
     await settle();
     expect(port.sent).toHaveLength(0);
@@ -114,6 +171,27 @@ describe('job dispatch (issue #14)', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(dispatch.isReady(AGENT)).toBe(true);
     expect(port.sent).toHaveLength(2);
+  });
+
+  it('is ready after the wait even when no hub is named for it at that moment; an offline event during the wait stops it', async () => {
+    const { dispatch, port, advance } = setUp([]);
+    port.disconnect();
+    dispatch.readyWithoutHello(AGENT, 3_000);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(dispatch.isReady(AGENT)).toBe(true);
+    expect(port.sent).toHaveLength(0);
+    port.reconnect();
+    advance(5_000);
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    expect(port.sent).toHaveLength(1);
+
+    const other = setUp([]);
+    other.dispatch.readyWithoutHello(AGENT, 3_000);
+    other.dispatch.notReady(AGENT);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(other.dispatch.isReady(AGENT)).toBe(false);
+    expect(other.port.sent).toHaveLength(0);
   });
 
   it('sends nothing twice when a hello comes before the wait ends', async () => {

@@ -54,10 +54,23 @@ export function createJobDispatch({
   const dispatchTrace = new Map<string, string>();
   const runSpans = new Map<string, RunSpan>();
   /**
-   * Commands whose hand-over failed while their agent stayed connected (the hub holding it
-   * unreachable, Redis away): no hello will come to send them again, so the sweeper does.
+   * Commands not handed over while their agent counted as ready: the send failed (the hub holding
+   * it unreachable, Redis away), the directory named no hub for a moment (Redis restarted empty,
+   * its hub not yet written again), or nobody answered on the holder's inbox. No hello will come
+   * to send them again, so the sweeper does once the agent can be reached (retryFailedSends).
    */
   const failedSends = new Map<string, number>();
+  /** Agents online again on the same connection, waiting for `readyWithoutHello`'s moment. */
+  const readyTimers = new Map<string, NodeJS.Timeout>();
+
+  /**
+   * Remembers a command that could not go out while its agent is ready, for the sweeper; an agent
+   * that is not ready gets it at its next hello instead.
+   */
+  function sendLater(live: LiveJob, target: LiveTarget, now: number): void {
+    if (target.state !== 'queued' || live.job.cancelledAt !== null || now >= live.job.expiresAt || !ready.has(target.agentId)) return;
+    if (!failedSends.has(target.commandId)) failedSends.set(target.commandId, now);
+  }
 
   /** Whether a target can be sent now: its agent is here and proven, and the job has not expired. */
   function deliverable(live: LiveJob, target: LiveTarget, now: number): boolean {
@@ -69,12 +82,11 @@ export function createJobDispatch({
     if (isFinalTargetState(target.state) || live.job.cancelledAt !== null) return;
     const outcome = await channel.send(target.agentId, 'command:run', tracing.enabled ? withTraceparent(live, target, run) : run);
     // Not handed over: the target stays queued and is sent again at the agent's next hello, or
-    // by the sweeper when the agent stays connected (retryFailedSends).
+    // by the sweeper while the agent stays ready (retryFailedSends).
     if (outcome !== 'delivered') {
-      if (outcome === 'failed') {
-        failedSends.set(target.commandId, clock.now());
-        logger.warn({ agentId: target.agentId, commandId: target.commandId, jobId: live.job.id }, 'could not send a command; it is sent again shortly, or at the agent\'s next hello');
-      }
+      failedSends.delete(target.commandId);
+      sendLater(live, target, clock.now());
+      if (outcome === 'failed') logger.warn({ agentId: target.agentId, commandId: target.commandId, jobId: live.job.id }, 'could not send a command; it is sent again shortly, or at the agent\'s next hello');
       return;
     }
     failedSends.delete(target.commandId);
@@ -96,7 +108,10 @@ export function createJobDispatch({
   /** Signs the target's command on its own (off the event loop) and sends it. */
   function deliver(live: LiveJob, target: LiveTarget): Promise<void> {
     const now = clock.now();
-    if (!deliverable(live, target, now)) return Promise.resolve();
+    if (!deliverable(live, target, now)) {
+      sendLater(live, target, now);
+      return Promise.resolve();
+    }
     const claims: CommandClaims = {
       iss: HUB_PROOF_ISSUER,
       aud: COMMAND_AUDIENCE,
@@ -124,7 +139,11 @@ export function createJobDispatch({
    */
   async function deliverAll(live: LiveJob, targets: LiveTarget[]): Promise<void> {
     const now = clock.now();
-    const due = targets.filter((target) => deliverable(live, target, now));
+    const due: LiveTarget[] = [];
+    for (const target of targets) {
+      if (deliverable(live, target, now)) due.push(target);
+      else sendLater(live, target, now);
+    }
     if (due.length < 2) {
       await Promise.all(due.map((target) => deliver(live, target)));
       return;
@@ -185,9 +204,11 @@ export function createJobDispatch({
     sendCancel,
     deliverPending,
 
-    /** Until its next hello (an agent offline or removed). */
+    /** Until its next hello (an agent offline or removed); what it was owed waits for that hello. */
     notReady(agentId: string): void {
       ready.delete(agentId);
+      clearTimeout(readyTimers.get(agentId));
+      readyTimers.delete(agentId);
     },
 
     /** Whether the agent said hello (on some hub) since it last went offline. */
@@ -201,11 +222,16 @@ export function createJobDispatch({
      * (a new connection's), and then its pending commands go out.
      */
     readyWithoutHello(agentId: string, afterMs: number): void {
-      if (ready.has(agentId)) return;
+      if (ready.has(agentId) || readyTimers.has(agentId)) return;
+      // Ready then even when the directory does not name its hub at that moment (Redis restarted
+      // empty, that hub not written again yet): what cannot go out now waits for the sweeper. An
+      // offline event before then (notReady) stops it.
       const later = setTimeout(() => {
-        if (!ready.has(agentId) && channel.isConnected(agentId)) deliverPending(agentId);
+        readyTimers.delete(agentId);
+        if (!ready.has(agentId)) deliverPending(agentId);
       }, afterMs);
       later.unref();
+      readyTimers.set(agentId, later);
     },
 
     /**
@@ -216,9 +242,15 @@ export function createJobDispatch({
       const now = clock.now();
       for (const [commandId, failedAt] of [...failedSends]) {
         if (now - failedAt < afterMs) continue;
-        failedSends.delete(commandId);
         const entry = state.byCommand.get(commandId);
-        if (!entry || entry.target.state !== 'queued' || entry.live.job.cancelledAt !== null) continue;
+        // Sent, finished, cancelled, expired, or its agent went offline (its next hello sends it).
+        if (!entry || entry.target.state !== 'queued' || entry.live.job.cancelledAt !== null || now >= entry.live.job.expiresAt || !ready.has(entry.target.agentId)) {
+          failedSends.delete(commandId);
+          continue;
+        }
+        // Ready but not reachable this moment (no hub named for it): tried again at the next pass.
+        if (!deliverable(entry.live, entry.target, now)) continue;
+        failedSends.delete(commandId);
         void deliver(entry.live, entry.target);
       }
     },

@@ -108,7 +108,7 @@ async function takePrefetchedList(token: string): Promise<({ requestedAt: number
 
 /**
  * The fleet for every page: the agent list from REST, kept current by /ui events through the
- * batching store. Reloads the list after a reconnect, since events may have been missed.
+ * batching store. Reloads the list after each connect, since events may have been missed.
  */
 export function FleetProvider({ children }: { children: ReactNode }) {
   const { client, token } = useSignedIn();
@@ -154,10 +154,12 @@ export function FleetProvider({ children }: { children: ReactNode }) {
   }, [loaded, store]);
 
   useEffect(() => {
-    let wasConnected = socket.connected;
+    // Events are heard only while connected: on every connect, the first included, a list asked
+    // for before it is read again (a rename between the list and the connect would be missed).
+    // The fleet shows the first list meanwhile; the store merges the second with the events.
     const onConnect = () => {
-      if (wasConnected) void queryClient.invalidateQueries({ queryKey: AGENTS_QUERY_KEY });
-      wasConnected = true;
+      const listed = queryClient.getQueryState(AGENTS_QUERY_KEY);
+      if (listed && (listed.dataUpdatedAt > 0 || listed.fetchStatus === 'fetching')) void queryClient.invalidateQueries({ queryKey: AGENTS_QUERY_KEY });
     };
     socket.on('connect', onConnect);
     const unsubscribers = [
