@@ -3,9 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket as NetSocket } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import type { Socket } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Agent, Job, MetricsResponse, TerminalOpenAck } from '@farol/protocol';
+import { UI_NAMESPACE, type Agent, type Job, type MetricsResponse, type TerminalOpenAck } from '@farol/protocol';
 import { emitAck } from '../../apps/hub/src/testing/protocol-peer.js';
 import { enrollMachine, uiSocket, type MachinePeer } from './support/machine-peer.js';
 import { agentBundle, api, freePort, joinToken, run, tempDir, waitFor, type Proc } from './support/processes.js';
@@ -129,6 +129,7 @@ let onC: MachinePeer;
 /** The command made on A, for the machine on B, while Redis was down. */
 let whileDown: { jobId: string; commandId: string } | undefined;
 
+const USER_PASSWORD = 'outage-password-9f3k2';
 const hubUrl = (name: string): string => fleet.hub(name).url;
 const ready = async (name: string): Promise<{ status: number; body: { status: string; database?: string; redis?: string } }> => {
   const response = await fetch(`${hubUrl(name)}/ready`);
@@ -172,6 +173,26 @@ afterAll(async () => {
 describe.skipIf(severalHubsSkipReason !== null)('three hubs when Redis or PostgreSQL goes away', () => {
   it('Redis restarted empty: the hubs reconnect by themselves, accept commands meanwhile, presence and routing come back, agents stay connected', async () => {
     for (const peer of [onB, onC]) await waitFor(async () => ((await agentOn('a', peer.peer.agentId)).status === 'online' ? true : undefined), 15_000, `${peer.peer.name} online on A`);
+    // A user whose dashboard is open on B, disabled on A while Redis is down (below).
+    const username = `outage-user-${fleet.runId}`;
+    const user = await api<{ id: string }>(hubUrl('a'), 'POST', '/api/users', { username, password: USER_PASSWORD, role: 'operator' });
+    expect(user.status, JSON.stringify(user.body)).toBe(201);
+    const login = await api<{ token: { token: string } }>(hubUrl('a'), 'POST', '/api/auth/login', { username, password: USER_PASSWORD, issue: 'token' });
+    expect(login.status).toBe(200);
+    const dashboardOnB = io(`${hubUrl('b')}${UI_NAMESPACE}`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: login.body.token.token } });
+    sockets.push(dashboardOnB);
+    await new Promise<void>((resolve, reject) => {
+      dashboardOnB.once('connect', () => resolve());
+      dashboardOnB.once('connect_error', reject);
+    });
+    const dashboardClosed = new Promise<string>((resolve) => dashboardOnB.once('disconnect', (reason) => resolve(reason)));
+    const ruleName = `made while Redis was down ${fleet.runId}`;
+    // An admin's dashboard on C: told to read its lists again once C has Redis back.
+    const dashboardOnC = await uiSocket(hubUrl('c'));
+    sockets.push(dashboardOnC);
+    const resyncs: Array<{ lostForMs: number }> = [];
+    dashboardOnC.on('hub:resync', (event: { lostForMs: number }) => resyncs.push(event));
+
     await redis.kill();
     const killedAt = Date.now();
     await waitFor(async () => {
@@ -184,6 +205,9 @@ describe.skipIf(severalHubsSkipReason !== null)('three hubs when Redis or Postgr
     const queued = await api<Job>(hubUrl('a'), 'POST', `/api/agents/${onB.peer.agentId}/command?wait=false`, { command: { kind: 'shell', argv: ['/bin/echo', 'while down'] }, ttlMs: 300_000 });
     expect(queued.status, JSON.stringify(queued.body)).toBe(202);
     whileDown = { jobId: queued.body.id, commandId: queued.body.targets[0]!.commandId };
+    // Changes whose broadcasts cannot reach the other hubs: B and C must learn them all the same.
+    expect((await api(hubUrl('a'), 'PATCH', `/api/users/${user.body.id}`, { disabled: true })).status).toBe(200);
+    expect((await api(hubUrl('a'), 'POST', '/api/alert-rules', { name: ruleName, condition: { kind: 'metric', metric: 'cpu', op: '>', threshold: 99, for: '5m' } })).status).toBe(201);
 
     await redis.start();
     const restartedAt = Date.now();
@@ -192,6 +216,19 @@ describe.skipIf(severalHubsSkipReason !== null)('three hubs when Redis or Postgr
       return true;
     }, 60_000, 'every hub ready again');
     const reconnectedAfterMs = Date.now() - restartedAt;
+
+    // What A announced while Redis was down, missed by B and C, is read again there: the disabled
+    // user's dashboard on B is closed, and the rule made on A is known on B and C.
+    expect(await Promise.race([dashboardClosed, new Promise((resolve) => setTimeout(() => resolve('still open after 20 s'), 20_000))])).toBe('io server disconnect');
+    await waitFor(async () => (resyncs.length > 0 ? true : undefined), 10_000, 'hub:resync on the dashboard on C');
+    expect(resyncs[0]!.lostForMs).toBeGreaterThan(0);
+    expect(resyncs[0]!.lostForMs).toBeLessThan(Date.now() - killedAt + 1_000);
+    for (const name of ['b', 'c']) {
+      await waitFor(async () => {
+        const { body } = await api<{ rules: Array<{ name: string }> }>(hubUrl(name), 'GET', '/api/alert-rules');
+        return body.rules.some((rule) => rule.name === ruleName) ? true : undefined;
+      }, 20_000, `the rule made while Redis was down, known on ${name.toUpperCase()}`);
+    }
 
 
     // Presence, lost with Redis's keys, is written again by the hubs that hold the machines.

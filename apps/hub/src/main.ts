@@ -245,6 +245,11 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
   const clusterLogger = logger.child({ component: 'several-hubs', hub: hubId });
   const redisBus = redis ? createRedisBus({ redis, hubId, logger: clusterLogger }) : null;
   const bus = redisBus ?? createMemoryBus(logger);
+  // Broadcasts sent while Redis was away are not replayed: whatever follows them re-reads its state.
+  redis?.onRegained((lostForMs) => {
+    clusterLogger.warn({ lostForMs }, 'Redis is back; re-reading what other hubs may have announced meanwhile');
+    bus.publish('broadcasts.resumed', { lostForMs });
+  });
   const redisRelay = redis ? createRedisHubRelay({ redis, hubId, logger: clusterLogger }) : null;
   const relay = redisRelay ?? createLocalHubRelay(hubId);
   const directory = redis ? createRedisPresenceDirectory({ redis, hubId, bus, logger: clusterLogger }) : createMemoryPresenceDirectory(hubId);

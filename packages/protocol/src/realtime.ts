@@ -241,6 +241,14 @@ export const AgentUpdatedEventSchema = z.object({
 });
 export type AgentUpdatedEvent = z.infer<typeof AgentUpdatedEventSchema>;
 
+/**
+ * Several hubs (issue #14): the hub was cut off from the others for `lostForMs` (Redis away),
+ * so events of that time may never have reached this socket. A dashboard reads again what it
+ * shows (the fleet, open jobs, alerts) instead of trusting its copy.
+ */
+export const HubResyncEventSchema = z.object({ lostForMs: z.number().int().nonnegative() });
+export type HubResyncEvent = z.infer<typeof HubResyncEventSchema>;
+
 /** A live sample of a watched machine, sent only to the sockets watching it. */
 export const MetricsLiveEventSchema = z.object({ agentId: AgentIdSchema, sample: HeartbeatSampleSchema });
 export type MetricsLiveEvent = z.infer<typeof MetricsLiveEventSchema>;
@@ -259,6 +267,8 @@ export const hubToUiEvents = {
   'terminal:closed': TerminalClosedSchema,
   /** An alert changed state or was sent again (issue #4). */
   'alert:changed': AlertChangedEventSchema,
+  /** Events may have been missed (issue #14): read again what is shown. */
+  'hub:resync': HubResyncEventSchema,
 } as const;
 
 export type UiServerToClientEvents = {

@@ -57,6 +57,13 @@ export interface BusEvents {
   'outbox.queued': { origin: string };
   /** Event-webhook subscriptions were created, changed or deleted on some hub (issue #14): the leader reads them again. */
   'notify.webhooks': Record<string, never>;
+  /**
+   * Local (several hubs): Redis came back after `lostForMs` without it, so this hub may have
+   * missed broadcasts meanwhile, and they are not replayed. Each follower of a broadcast that
+   * keeps state re-reads it from the database: roles and open sockets' credentials, alert rules,
+   * silences and machines, secrets to redact, webhooks, checks, the commands its agents are owed.
+   */
+  'broadcasts.resumed': { lostForMs: number };
 }
 export type BusTopic = keyof BusEvents;
 type Handler<T extends BusTopic> = (event: BusEvents[T]) => void;

@@ -80,7 +80,12 @@ interface Request {
   from: string;
   method: string;
   payload: unknown;
+  /** When the caller gives up (its clock): a request still in transit then is not served. Absent from hubs before it. */
+  expiresAt?: number;
 }
+
+/** How far another hub's clock may be ahead of this one's before its late requests are served anyway. */
+const CLOCK_SKEW_MS = 2_000;
 interface Reply {
   kind: 'reply';
   id: string;
@@ -136,6 +141,12 @@ export function createRedisHubRelay({ redis, hubId, logger, defaultTimeoutMs = 5
       return;
     }
     if (message.kind === 'request') {
+      // Its caller has given up and treats it as failed (it may try again): serving it now would
+      // do the work twice. Redis hands over a request late after a lost connection came back.
+      if (message.expiresAt !== undefined && Date.now() > message.expiresAt + CLOCK_SKEW_MS) {
+        logger.warn({ method: message.method, from: message.from, lateMs: Date.now() - message.expiresAt }, 'dropped a request from another hub that arrived after its caller gave up');
+        return;
+      }
       void serve(message);
       return;
     }
@@ -165,6 +176,9 @@ export function createRedisHubRelay({ redis, hubId, logger, defaultTimeoutMs = 5
     },
     call<T>(target: string, method: string, payload: unknown, timeoutMs = defaultTimeoutMs): Promise<T> {
       const id = randomUUID();
+      // Not queued while Redis is away (it would go out when Redis is back, long after this gave up).
+      if (!redis.isUp()) return Promise.reject(new FarolError('unavailable', `could not reach hub ${target}: Redis is unreachable`));
+      const expiresAt = Date.now() + timeoutMs;
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiting.delete(id);
@@ -172,7 +186,7 @@ export function createRedisHubRelay({ redis, hubId, logger, defaultTimeoutMs = 5
         }, timeoutMs);
         timer.unref();
         waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-        redis.client.publish(inbox(target), encodeMessage({ kind: 'request', id, from: hubId, method, payload } satisfies Request)).then(
+        redis.client.publish(inbox(target), encodeMessage({ kind: 'request', id, from: hubId, method, payload, expiresAt } satisfies Request)).then(
           (receivers) => {
             // Nobody subscribed: that hub is gone. Said at once, not after the timeout.
             if (receivers > 0) return;

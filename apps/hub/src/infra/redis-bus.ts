@@ -57,6 +57,12 @@ export function createRedisBus({
     publish(topic, event) {
       local.deliver(topic, event);
       if (!BROADCAST_TOPICS.has(topic)) return;
+      // Not queued for later: what the other hubs missed meanwhile they re-read when Redis is back
+      // (`broadcasts.resumed`), and a flood of stale events then would only mislead them.
+      if (!redis.isUp()) {
+        reportFailure(topic, new Error(`Redis is unreachable (${redis.client.status})`));
+        return;
+      }
       let text: string;
       try {
         text = encodeMessage({ o: hubId, t: topic, e: event } satisfies Envelope);

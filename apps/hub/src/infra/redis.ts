@@ -27,8 +27,19 @@ export interface RedisConnection {
    */
   readonly prefix: string;
   status(): RedisStatus;
+  /**
+   * Whether the command connection is up now. Fire-and-forget messages (broadcasts, requests to
+   * other hubs) are not sent while it is not: ioredis would queue them and send them all when
+   * Redis is back, long after their senders gave up on them.
+   */
+  isUp(): boolean;
   /** Resolves once both connections are ready (start-up waits; a hub without Redis does not start). */
   ready(timeoutMs?: number): Promise<void>;
+  /**
+   * Calls `listener` each time both connections are ready again after Redis was lost (not at the
+   * first connect): whatever was broadcast meanwhile was missed. Returns the unsubscribe.
+   */
+  onRegained(listener: (lostForMs: number) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -60,13 +71,22 @@ export function connectRedis({ url, logger, commandTimeoutMs = 5_000, prefix }: 
   const subscriber = new Redis(url, { ...options, connectionName: 'farol-hub-sub' });
   let lostSince: number | null = null;
   let lastError: string | null = null;
+  const regainedListeners = new Set<(lostForMs: number) => void>();
 
   const watch = (connection: Redis, role: string): void => {
     connection.on('ready', () => {
       if (lostSince !== null && client.status === 'ready' && subscriber.status === 'ready') {
-        logger.info({ redis: label, lostForMs: Date.now() - lostSince }, 'Redis is back');
+        const lostForMs = Date.now() - lostSince;
+        logger.info({ redis: label, lostForMs }, 'Redis is back');
         lostSince = null;
         lastError = null;
+        for (const listener of regainedListeners) {
+          try {
+            listener(lostForMs);
+          } catch (error) {
+            logger.error({ err: error }, 'a listener for Redis coming back failed');
+          }
+        }
       }
     });
     connection.on('error', (error: Error) => {
@@ -97,6 +117,7 @@ export function connectRedis({ url, logger, commandTimeoutMs = 5_000, prefix }: 
       const since = lostSince === null ? '' : ` since ${new Date(lostSince).toISOString()}`;
       return { state: 'lost', detail: `Redis ${label} unreachable${since}${lastError ? ` (${lastError})` : ''}: check that it is running and reachable; the hub reconnects by itself` };
     },
+    isUp: () => client.status === 'ready',
     async ready(timeoutMs = 10_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       while (client.status !== 'ready' || subscriber.status !== 'ready') {
@@ -104,7 +125,12 @@ export function connectRedis({ url, logger, commandTimeoutMs = 5_000, prefix }: 
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },
+    onRegained(listener) {
+      regainedListeners.add(listener);
+      return () => regainedListeners.delete(listener);
+    },
     async close(): Promise<void> {
+      regainedListeners.clear();
       await Promise.all([client.quit().catch(() => client.disconnect()), subscriber.quit().catch(() => subscriber.disconnect())]);
     },
   };

@@ -111,6 +111,7 @@ export function createAlertsService({
   const isEngaged = (): boolean => engaged;
   const unsubscribers: Array<() => void> = [];
   let configUnsubscribe: (() => void) | undefined;
+  let resumedUnsubscribe: (() => void) | undefined;
 
   // The parts call each other: the scheduler and the writer are reached through these two.
   const wake = (at: number): void => scheduler.wake(at);
@@ -217,6 +218,21 @@ export function createAlertsService({
   }
 
   /**
+   * Redis came back (issue #14): what other hubs announced meanwhile was missed, so rules,
+   * silences and machines are read again, and the leader's engine takes in the acknowledgements
+   * stored elsewhere (its repeats and escalations stop).
+   */
+  async function resync(): Promise<void> {
+    await applyRemoteChange({ origin: '', rules: true, silences: true, acknowledged: null });
+    await rules.reloadDirectory();
+    if (!engaged) return;
+    for (const stored of await alerts.activeAlerts()) {
+      if (stored.acknowledgedAt === null || stored.acknowledgedBy === null) continue;
+      await applyRemoteChange({ origin: '', rules: false, silences: false, acknowledged: { alertId: stored.id, at: stored.acknowledgedAt, by: stored.acknowledgedBy, note: stored.acknowledgeNote } });
+    }
+  }
+
+  /**
    * An acknowledgement on a hub whose engine is not running (not the leader): stored here, and
    * the leader's engine takes it into its live alert so its repeats and escalations stop.
    */
@@ -254,6 +270,9 @@ export function createAlertsService({
       configUnsubscribe ??= bus.subscribe('alerts.config', (event) => {
         if (event.origin === origin) return;
         applyRemoteChange(event).catch((error: unknown) => logger.error({ err: error }, 'applying an alerts change from another hub failed'));
+      });
+      resumedUnsubscribe ??= bus.subscribe('broadcasts.resumed', () => {
+        resync().catch((error: unknown) => logger.error({ err: error }, 're-reading alert rules, silences and acknowledgements after Redis came back failed'));
       });
     },
 
@@ -314,6 +333,8 @@ export function createAlertsService({
     async stop(): Promise<void> {
       configUnsubscribe?.();
       configUnsubscribe = undefined;
+      resumedUnsubscribe?.();
+      resumedUnsubscribe = undefined;
       await service.disengage();
     },
 

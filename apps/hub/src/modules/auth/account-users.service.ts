@@ -48,8 +48,10 @@ export function createAccountUsers({ accounts, audit, bus, clock, logger, random
   // Issue #14: every change, made here or on any other hub of the fleet (the bus carries it, and
   // hands this hub's own to these subscribers synchronously), moves the generation; a role
   // created or deleted anywhere is re-read here.
+  /** The newest re-read of the roles that another hub's change started (resolved when none is). */
+  let rolesReload: Promise<void> = Promise.resolve();
   const reloadRoles = (): void => {
-    loadRoles().catch((error: unknown) => logger.error({ err: error }, 'could not re-read the roles after another hub changed them'));
+    rolesReload = loadRoles().catch((error: unknown) => logger.error({ err: error }, 'could not re-read the roles after another hub changed them'));
   };
   bus.subscribe('auth.changed', (event) => {
     generation++;
@@ -58,6 +60,11 @@ export function createAccountUsers({ accounts, audit, bus, clock, logger, random
   bus.subscribe('auth.refreshed', (event) => {
     generation++;
     if (event.roles) reloadRoles();
+  });
+  // Changes announced while Redis was away were missed: every credential is read again, roles too.
+  bus.subscribe('broadcasts.resumed', () => {
+    generation++;
+    reloadRoles();
   });
 
   function validateScope(scope: string | null | undefined): void {
@@ -71,6 +78,8 @@ export function createAccountUsers({ accounts, audit, bus, clock, logger, random
 
   return {
     loadRoles,
+    /** Resolves once the roles re-read after another hub's change (or Redis coming back) are in. */
+    rolesReloaded: (): Promise<void> => rolesReload,
     roleOf,
     generation: () => generation,
     /** Moves the generation (here and on every hub) without closing sockets: their next event re-reads the credential (a step-up). */

@@ -118,6 +118,8 @@ export function createAccountsService({
     settings,
     /** How many times access rules changed; sockets re-authenticate when it moves. */
     generation: users.generation,
+    /** Resolves once the roles re-read after another hub's change (or Redis coming back) are in. */
+    rolesReloaded: users.rolesReloaded,
 
     bootstrap: authentication.bootstrap,
     authenticateToken: authentication.authenticateToken,

@@ -198,7 +198,21 @@ export function attachUiGuard(
       closeSocket(socket);
     }
   });
-  return unsubscribe;
+  // A revocation or role change announced while Redis was away was missed: every socket is re-checked.
+  // The roles are read again first (account-users.service.ts follows the same event).
+  const unsubscribeResumed = bus.subscribe('broadcasts.resumed', () => {
+    void accounts.rolesReloaded().then(() => {
+      for (const socket of namespace.sockets.values()) {
+        const state = (socket.data as { uiAuth?: UiSocketAuth }).uiAuth;
+        if (!state) continue;
+        recheck(socket, state).catch((error: unknown) => logger.error({ err: error, socketId: socket.id }, 're-checking a socket after Redis came back failed'));
+      }
+    });
+  });
+  return () => {
+    unsubscribe();
+    unsubscribeResumed();
+  };
 }
 
 function closeSocket(socket: Socket): void {

@@ -449,6 +449,11 @@ export function createChecksService({
         bus.subscribe('checks.changed', ({ checkIds }) => {
           onChanged(checkIds).catch((error: unknown) => logger.error({ err: error }, 'applying changed checks failed'));
         }),
+        // Changes announced while Redis was away were missed: every check is read again, and
+        // those gone meanwhile end their alerts.
+        bus.subscribe('broadcasts.resumed', () => {
+          onChanged([...checks.keys()]).catch((error: unknown) => logger.error({ err: error }, 're-reading the checks after Redis came back failed'));
+        }),
         bus.subscribe('agent.updated', ({ agentId, name, labels }) => {
           agentNames.set(agentId, name);
           // A relabel can move a machine into or out of a selector.

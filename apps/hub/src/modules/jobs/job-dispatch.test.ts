@@ -156,21 +156,60 @@ describe('job dispatch (issue #14)', () => {
     expect(live.targets.get(COMMAND)!.state).toBe('queued');
   });
 
-  it('makes an agent that came back online on the same connection ready again, so its commands go out', async () => {
+  it('makes an agent that came back online on the same connection ready again, so what it was never handed goes out', async () => {
+    const { dispatch, live, port } = setUp(['not_connected']);
+    dispatch.deliverPending(AGENT);
+    await settle();
+    expect(port.sent).toHaveLength(0);
+    // Offline (its hub's lease lapsed) while the connection stayed: not ready until a hello.
+    dispatch.notReady(AGENT);
+    expect(dispatch.isReady(AGENT)).toBe(false);
+    // Online again with no hello to come: ready after the wait, and what it was never handed is sent.
+    dispatch.readyWithoutHello(AGENT, 3_000);
+    await vi.advanceTimersByTimeAsync(2_999);
+    expect(port.sent).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(dispatch.isReady(AGENT)).toBe(true);
+    expect(port.sent).toHaveLength(1);
+    expect(live.targets.get(COMMAND)!.state).toBe('sent');
+  });
+
+  it('sends again what an agent was handed only after a hello (a new connection), not when it is ready again on the same one', async () => {
     const { dispatch, port } = setUp([]);
     dispatch.deliverPending(AGENT);
     await settle();
     expect(port.sent).toHaveLength(1);
-    // Offline (its hub's lease lapsed) while the connection stayed: not ready until a hello.
     dispatch.notReady(AGENT);
-    expect(dispatch.isReady(AGENT)).toBe(false);
-    // Online again with no hello to come: ready after the wait, and what it has not finished is sent again.
     dispatch.readyWithoutHello(AGENT, 3_000);
-    await vi.advanceTimersByTimeAsync(2_999);
-    expect(port.sent).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(1);
+    await vi.advanceTimersByTimeAsync(3_000);
     expect(dispatch.isReady(AGENT)).toBe(true);
+    dispatch.notReady(AGENT);
+    dispatch.readyIfConnected();
+    await settle();
+    expect(port.sent).toHaveLength(1);
+    // A hello: the agent may have lost what the old connection carried.
+    dispatch.deliverPending(AGENT);
+    await settle();
     expect(port.sent).toHaveLength(2);
+  });
+
+  it('does not send a command twice while its first send is still under way (a retry and a ready again at once)', async () => {
+    let release: (outcome: Delivery) => void = () => undefined;
+    const { dispatch, port, advance } = setUp(['failed']);
+    dispatch.deliverPending(AGENT);
+    await settle();
+    // The retry's send hangs (a relay to the holder waiting for its answer).
+    const slow = port.channel.send;
+    port.channel.send = (agentId, event, payload) => (event === 'command:run' ? new Promise<Delivery>((resolve) => (release = resolve)).then((outcome) => (outcome === 'delivered' && port.sent.push(event), outcome)) : slow(agentId, event, payload));
+    advance(5_000);
+    dispatch.retryFailedSends(5_000);
+    await settle();
+    dispatch.notReady(AGENT);
+    dispatch.readyIfConnected();
+    await settle();
+    release('delivered');
+    await settle();
+    expect(port.sent).toHaveLength(1);
   });
 
   it('is ready after the wait even when no hub is named for it at that moment; an offline event during the wait stops it', async () => {

@@ -60,6 +60,8 @@ export function createJobDispatch({
    * to send them again, so the sweeper does once the agent can be reached (retryFailedSends).
    */
   const failedSends = new Map<string, number>();
+  /** Commands being signed or handed over now: a second send meanwhile (a retry, a ready again) would only repeat them. */
+  const inFlight = new Set<string>();
   /** Agents online again on the same connection, waiting for `readyWithoutHello`'s moment. */
   const readyTimers = new Map<string, NodeJS.Timeout>();
 
@@ -79,6 +81,14 @@ export function createJobDispatch({
 
   /** Sends a signed command, if its agent is still connected and the target still due (signing takes a moment). */
   async function send(live: LiveJob, target: LiveTarget, run: CommandRun): Promise<void> {
+    try {
+      await handOver(live, target, run);
+    } finally {
+      inFlight.delete(target.commandId);
+    }
+  }
+
+  async function handOver(live: LiveJob, target: LiveTarget, run: CommandRun): Promise<void> {
     if (isFinalTargetState(target.state) || live.job.cancelledAt !== null) return;
     const outcome = await channel.send(target.agentId, 'command:run', tracing.enabled ? withTraceparent(live, target, run) : run);
     // Not handed over: the target stays queued and is sent again at the agent's next hello, or
@@ -106,12 +116,14 @@ export function createJobDispatch({
   }
 
   /** Signs the target's command on its own (off the event loop) and sends it. */
-  function deliver(live: LiveJob, target: LiveTarget): Promise<void> {
+  function deliver(live: LiveJob, target: LiveTarget, evenInFlight = false): Promise<void> {
     const now = clock.now();
+    if (inFlight.has(target.commandId) && !evenInFlight) return Promise.resolve();
     if (!deliverable(live, target, now)) {
       sendLater(live, target, now);
       return Promise.resolve();
     }
+    inFlight.add(target.commandId);
     const claims: CommandClaims = {
       iss: HUB_PROOF_ISSUER,
       aud: COMMAND_AUDIENCE,
@@ -127,7 +139,10 @@ export function createJobDispatch({
     };
     return signer.sign(claims, COMMAND_JWS_TYPE).then(
       (token) => send(live, target, { token }),
-      (error: unknown) => logger.error({ err: error, commandId: target.commandId, jobId: live.job.id }, 'could not sign a command; it is sent again at the next hello'),
+      (error: unknown) => {
+        inFlight.delete(target.commandId);
+        logger.error({ err: error, commandId: target.commandId, jobId: live.job.id }, 'could not sign a command; it is sent again at the next hello');
+      },
     );
   }
 
@@ -141,6 +156,7 @@ export function createJobDispatch({
     const now = clock.now();
     const due: LiveTarget[] = [];
     for (const target of targets) {
+      if (inFlight.has(target.commandId)) continue;
       if (deliverable(live, target, now)) due.push(target);
       else sendLater(live, target, now);
     }
@@ -148,6 +164,7 @@ export function createJobDispatch({
       await Promise.all(due.map((target) => deliver(live, target)));
       return;
     }
+    for (const target of due) inFlight.add(target.commandId);
     const leaves = due.map((target) => ({ sub: target.agentId, commandId: target.commandId, jti: randomUUID() }));
     const { root, paths } = merkleTree(
       sha256,
@@ -168,6 +185,7 @@ export function createJobDispatch({
     try {
       token = await signer.sign(claims, COMMAND_BATCH_JWS_TYPE);
     } catch (error) {
+      for (const target of due) inFlight.delete(target.commandId);
       logger.error({ err: error, jobId: live.job.id }, 'could not sign a job; its targets are sent again at their next hello');
       return;
     }
@@ -185,16 +203,22 @@ export function createJobDispatch({
     });
   }
 
-  /** An agent is ready (it said hello on some hub): send it everything of this hub's jobs it has not finished. */
-  function deliverPending(agentId: string): void {
+  /**
+   * An agent is ready: send it what it is owed of this hub's jobs. After a hello (a new
+   * connection, `sinceHello`) that is everything it has not finished, since the agent may have
+   * lost what the old connection carried. Ready again on the same connection, only what was
+   * never handed over: the rest reached it on that connection.
+   */
+  function deliverPending(agentId: string, sinceHello = true): void {
     ready.add(agentId);
     for (const commandId of state.pendingByAgent.get(agentId) ?? []) {
       const entry = state.byCommand.get(commandId);
       if (!entry) continue;
       if (entry.live.job.cancelledAt !== null) {
-        if (entry.target.state !== 'queued') sendCancel(entry.target);
-      } else {
-        void deliver(entry.live, entry.target);
+        if (entry.target.state !== 'queued' && (sinceHello || entry.target.cancelSentAt === null)) sendCancel(entry.target);
+      } else if (sinceHello || entry.target.state === 'queued') {
+        // After a hello even one being sent now: it may be going to the connection that ended.
+        void deliver(entry.live, entry.target, sinceHello);
       }
     }
   }
@@ -228,10 +252,21 @@ export function createJobDispatch({
       // offline event before then (notReady) stops it.
       const later = setTimeout(() => {
         readyTimers.delete(agentId);
-        if (!ready.has(agentId)) deliverPending(agentId);
+        if (!ready.has(agentId)) deliverPending(agentId, false);
       }, afterMs);
       later.unref();
       readyTimers.set(agentId, later);
+    },
+
+    /**
+     * Redis came back (issue #14): a hello another hub announced meanwhile was missed. Agents owed
+     * commands of this hub's jobs that are connected somewhere now and not ready here are sent
+     * them; an agent that connected during the outage has said its hello by then.
+     */
+    readyIfConnected(): void {
+      for (const agentId of state.pendingByAgent.keys()) {
+        if (!ready.has(agentId) && !readyTimers.has(agentId) && channel.isConnected(agentId)) deliverPending(agentId, false);
+      }
     },
 
     /**

@@ -71,6 +71,8 @@ export type ResultHook = (context: { agentId: string; jobId: string; command: Co
  */
 /** How long an agent that came back online with no new connection waits for a hello before it counts as ready. */
 const READY_WITHOUT_HELLO_MS = 3_000;
+/** After Redis came back: when agents owed commands here and connected elsewhere are looked for (hellos announced meanwhile were missed). */
+const RESUMED_READY_CHECKS_MS = [3_000, 8_000, 15_000, 30_000];
 
 export function createJobsService({
   jobs,
@@ -119,6 +121,8 @@ export function createJobsService({
   const redact = (text: string): string => (secrets && text ? secrets.redact(text) : text);
   const resultHooks: ResultHook[] = [];
   const unsubscribers: Array<() => void> = [];
+  /** Pending looks for agents ready elsewhere after Redis came back (cleared at stop). */
+  const resumedChecks = new Set<NodeJS.Timeout>();
 
   // The state hands final targets to the writer, the writer finished jobs back to the state.
   const state = createJobState({
@@ -565,6 +569,22 @@ export function createJobsService({
           else dispatch.readyWithoutHello(event.agentId, READY_WITHOUT_HELLO_MS);
         }),
         bus.subscribe('agent.removed', (event) => dispatch.notReady(event.agentId)),
+        bus.subscribe('broadcasts.resumed', () => {
+          // The directory is written again by every hub within a tick or two of Redis coming
+          // back: looked at a few times, not once.
+          for (const afterMs of RESUMED_READY_CHECKS_MS) {
+            const check = setTimeout(() => {
+              resumedChecks.delete(check);
+              dispatch.readyIfConnected();
+            }, afterMs);
+            check.unref();
+            resumedChecks.add(check);
+          }
+        }),
+        () => {
+          for (const check of resumedChecks) clearTimeout(check);
+          resumedChecks.clear();
+        },
       );
       sweeper.start(startedAt);
     },

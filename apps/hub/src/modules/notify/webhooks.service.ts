@@ -303,7 +303,8 @@ export function createWebhooksService({ repo, box, guard, bus, clock, logger, ag
     attach(): () => void {
       // Changes made while this hub did not follow the bus are not in an old copy.
       forget();
-      const offs = [bus.subscribe('notify.webhooks', forget), bus.subscribe('agent.status', onAgentStatus), bus.subscribe('alert.changed', onAlertChanged), bus.subscribe('job.update', onJobUpdate)];
+      // Changes announced while Redis was away were missed: read again too.
+      const offs = [bus.subscribe('notify.webhooks', forget), bus.subscribe('broadcasts.resumed', forget), bus.subscribe('agent.status', onAgentStatus), bus.subscribe('alert.changed', onAlertChanged), bus.subscribe('job.update', onJobUpdate)];
       return () => {
         for (const off of offs) off();
       };

@@ -149,7 +149,7 @@ export function createSecretsService({
     throw new FarolError('forbidden', reason);
   }
 
-  return {
+  const service = {
     /**
      * At start: every value sealed in this hub is remembered by the redactor, so logs and job
      * output are redacted from the first line, not only after a read. Read-through values are
@@ -160,7 +160,12 @@ export function createSecretsService({
      * sealed value, or the backend) and remembers it. Returns the unsubscribe.
      */
     followOtherHubs(): () => void {
-      return bus.subscribe('secret.known', ({ name, version }) => {
+      // Values announced while Redis was away were missed: every stored one is read again
+      // (read-through values are learned again at their next read on this hub).
+      const unsubscribeResumed = bus.subscribe('broadcasts.resumed', () => {
+        service.primeRedactor().catch((error: unknown) => logger.error({ err: error }, 'could not read the secrets again after Redis came back; some may not be redacted here until read'));
+      });
+      const unsubscribeKnown = bus.subscribe('secret.known', ({ name, version }) => {
         if (announcing || learned.get(name) === version) return;
         void (async () => {
           const record = await secrets.findByName(name);
@@ -169,6 +174,10 @@ export function createSecretsService({
           if (record.source === 'hub') learned.set(record.name, record.version);
         })().catch((error: unknown) => logger.error({ err: error, name }, 'could not read a secret another hub announced; it is not redacted here until read'));
       });
+      return () => {
+        unsubscribeKnown();
+        unsubscribeResumed();
+      };
     },
 
     async primeRedactor(): Promise<void> {
@@ -357,5 +366,6 @@ export function createSecretsService({
 
     redact: (text: string): string => redactor.redact(text),
   };
+  return service;
 }
 export type SecretsService = ReturnType<typeof createSecretsService>;

@@ -5,6 +5,8 @@ import type { AgentChannel } from '../agents/agent-channel.js';
 
 /** How often a watched machine streams samples. */
 export const LIVE_INTERVAL_MS = 1_000;
+/** After Redis came back: when this hub's watches are announced again. */
+const RESUMED_ANNOUNCE_MS = 3_000;
 
 /**
  * Live mode: while anyone watches a machine, its agent streams a sample every second; when
@@ -30,6 +32,19 @@ export function createLiveService({ channel, hubId, bus, logger }: { channel: Ag
     }
   });
   const watchedAnywhere = (agentId: string): boolean => watchers.has(agentId) || watchedElsewhere.has(agentId);
+  // Redis came back: a watch started here meanwhile reached neither the other hubs nor an agent
+  // held by one. Said again once every hub had time to subscribe again.
+  let resumed: NodeJS.Timeout | undefined;
+  const unsubscribeResumed = bus.subscribe('broadcasts.resumed', () => {
+    clearTimeout(resumed);
+    resumed = setTimeout(() => {
+      for (const agentId of watchers.keys()) {
+        bus.publish('live.watching', { agentId, hubId, watching: true });
+        tellAgent(agentId, LIVE_INTERVAL_MS);
+      }
+    }, RESUMED_ANNOUNCE_MS);
+    resumed.unref();
+  });
 
   function tellAgent(agentId: string, intervalMs: number | null): void {
     void channel.send(agentId, 'telemetry:live', { intervalMs }).then((delivery) => {
@@ -89,6 +104,8 @@ export function createLiveService({ channel, hubId, bus, logger }: { channel: Ag
 
     stop(): void {
       unsubscribe();
+      unsubscribeResumed();
+      clearTimeout(resumed);
     },
   };
 }

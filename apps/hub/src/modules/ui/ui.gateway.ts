@@ -238,6 +238,12 @@ export function attachUiGateway(
     // job changes 10,000 targets.
     bus.subscribe('job.target', (event) => isWatched(event.jobId) && namespace.to(jobRoom(event.jobId)).emit('job:target', event)),
     bus.subscribe('job.output', (event) => isWatched(event.jobId) && namespace.to(jobRoom(event.jobId)).emit('job:output', event)),
+    // Redis came back: relabels announced meanwhile were missed (the scope cache is read again),
+    // and every dashboard reads again what it shows.
+    bus.subscribe('broadcasts.resumed', ({ lostForMs }) => {
+      labelsOf.clear();
+      namespace.emit('hub:resync', { lostForMs: Math.max(0, Math.round(lostForMs)) });
+    }),
   ];
   return () => unsubscribers.forEach((unsubscribe) => unsubscribe());
 }

@@ -167,6 +167,9 @@ export function FleetProvider({ children }: { children: ReactNode }) {
       onUiEvent(socket, 'metrics:update', (event) => store.enqueue({ type: 'metrics', event, receivedAt: Date.now() }), logInvalid),
       onUiEvent(socket, 'agent:removed', ({ agentId }) => store.enqueue({ type: 'removed', agentId }), logInvalid),
       onUiEvent(socket, 'agent:updated', (event) => store.enqueue({ type: 'updated', event }), logInvalid),
+      // The hub was cut off from the others (several hubs): events may be missing, so every list
+      // shown (the fleet's, alerts, jobs) is read again; the store merges the fleet's.
+      onUiEvent(socket, 'hub:resync', () => void queryClient.invalidateQueries(), logInvalid),
     ];
     return () => {
       socket.off('connect', onConnect);

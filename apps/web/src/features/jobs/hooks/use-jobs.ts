@@ -121,6 +121,8 @@ export function useLiveJob(jobId: string, initial?: Job): { live: LiveJob | null
       onUiEvent(socket, 'job:output', (event) => event.jobId === jobId && enqueue((current) => applyOutput(current, event)), logInvalid),
       onUiEvent(socket, 'job:target', (event) => event.jobId === jobId && enqueue((current) => applyTarget(current, event.jobId, event.target)), logInvalid),
       onUiEvent(socket, 'job:update', ({ job }) => job.id === jobId && enqueue((current) => applySummary(current, job)), logInvalid),
+      // Events may have been missed (the hub was cut off from the others): a fresh snapshot.
+      onUiEvent(socket, 'hub:resync', () => watch(), logInvalid),
     ];
     const onConnect = () => watch();
     socket.on('connect', onConnect);
