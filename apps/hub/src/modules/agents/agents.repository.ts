@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { AgentStatus, Labels, SystemInfo } from '@farol/protocol';
+import { updateRowsByKey } from '../../infra/bulk-sql.js';
 import type { AgentsTable, Db } from '../../infra/database.js';
 import { dialectOf } from '../../infra/dialect.js';
 
@@ -115,6 +116,15 @@ export function createAgentsRepository(db: Db) {
         .set({ status, ...(lastSeen === null ? {} : { last_seen: lastSeen }) })
         .where('seq', '=', seq)
         .execute();
+    },
+
+    /**
+     * Stores several agents' status and last-seen time in one statement per 500 (presence batches
+     * the status changes of a reconnect storm: thousands at once, one commit).
+     */
+    async setStatuses(rows: ReadonlyArray<{ seq: number; status: AgentStatus; lastSeen: number }>): Promise<void> {
+      if (rows.length === 0) return;
+      await updateRowsByKey(db, 'agents', 'seq', ['status', 'last_seen'], rows.map((row) => [row.seq, row.status, row.lastSeen]), 500);
     },
 
     /** Records when connected agents were last heard from (one transaction for all). */

@@ -9,11 +9,16 @@ import { createPresenceService, type AgentSession } from './presence.service.js'
 /** Only what presence writes: statuses, in memory. */
 function statusStore() {
   const statuses = new Map<number, string>();
+  /** How many statuses each write stored. */
+  const writes: number[] = [];
   const agents = {
-    setStatus: async (seq: number, status: string) => void statuses.set(seq, status),
+    setStatuses: async (rows: Array<{ seq: number; status: string }>) => {
+      for (const row of rows) statuses.set(row.seq, row.status);
+      writes.push(rows.length);
+    },
     touchLastSeen: async () => undefined,
   } as unknown as AgentsRepository;
-  return { agents, statuses };
+  return { agents, statuses, writes };
 }
 
 const session: AgentSession = { sessionId: 's1', disconnect: () => undefined, send: () => undefined };
@@ -73,6 +78,30 @@ describe('presence with a directory of several hubs (issue #14)', () => {
     };
     return { directory, held };
   }
+
+  it('stores the status changes of a burst of connects in one write, and each connect resolves once its status is stored', async () => {
+    const { agents, statuses, writes } = statusStore();
+    const logger = createLogger('silent');
+    const bus = createMemoryBus(logger);
+    const events: Array<[string, string]> = [];
+    bus.subscribe('agent.status', (event) => events.push([event.agentId, event.status]));
+    const presence = createPresenceService({ agents, bus, clock: { now: () => 1_000_000 }, logger, missedHeartbeats: 3 });
+    const ids = Array.from({ length: 300 }, (_, i) => `ag_${String(i).padStart(16, '0')}`);
+    await Promise.all(ids.map((id, i) => presence.connected({ seq: i + 1, id, name: `m${i}`, heartbeatIntervalMs: 10_000 }, { ...session, sessionId: `s${i}` })));
+    expect(writes).toEqual([300]);
+    expect([...statuses.values()].every((status) => status === 'online')).toBe(true);
+    // Shown only once stored: every online event came after the write.
+    expect(events).toHaveLength(300);
+    // The same agent online then offline in one burst: stored once, as offline; both shown, in order.
+    const first = ids[0]!;
+    await Promise.all([presence.disconnected(first, 's0'), presence.connected({ seq: 1, id: first, name: 'm0', heartbeatIntervalMs: 10_000 }, { ...session, sessionId: 'again' })]);
+    expect(writes.at(-1)).toBe(1);
+    expect(events.slice(-2)).toEqual([
+      [first, 'offline'],
+      [first, 'online'],
+    ]);
+    expect(statuses.get(1)).toBe('online');
+  });
 
   it('does not take offline an agent whose old connection closes after it moved to another hub, and names its hub', async () => {
     const { agents, statuses } = statusStore();

@@ -82,15 +82,54 @@ export function createPresenceService({
   /** Status changes the disk refused (full, read-only), stored again by the sweeper (issue #12). */
   const unsaved = new Map<number, { status: 'online' | 'offline'; lastSeen: number }>();
 
-  async function saveStatus(seq: number, status: 'online' | 'offline', lastSeen: number): Promise<void> {
-    try {
-      await agents.setStatus(seq, status, lastSeen);
-      unsaved.delete(seq);
-    } catch (error) {
-      // The connection is real whatever the disk says: keep the agent online and store it later.
-      if (!isStorageFailure(error)) throw error;
-      unsaved.set(seq, { status, lastSeen });
+  /**
+   * Status changes waiting for the next write, newest per agent. A reconnect storm changes
+   * thousands at once: one statement stores all that came meanwhile (one commit on PostgreSQL,
+   * where a commit per agent made the storm wait on the disk).
+   */
+  const statusQueue = new Map<number, { status: 'online' | 'offline'; lastSeen: number; waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> }>();
+  let statusWriting = false;
+
+  /** Stores an agent's status; resolves once it is written (or kept for later when the disk refused). */
+  function saveStatus(seq: number, status: 'online' | 'offline', lastSeen: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const queued = statusQueue.get(seq);
+      if (queued) {
+        queued.status = status;
+        queued.lastSeen = lastSeen;
+        queued.waiters.push({ resolve, reject });
+      } else {
+        statusQueue.set(seq, { status, lastSeen, waiters: [{ resolve, reject }] });
+      }
+      if (!statusWriting) {
+        statusWriting = true;
+        // After the current turn: the changes of one burst of connects go together.
+        setImmediate(() => void writeStatuses());
+      }
+    });
+  }
+
+  async function writeStatuses(): Promise<void> {
+    while (statusQueue.size > 0) {
+      const batch = [...statusQueue];
+      statusQueue.clear();
+      let failure: unknown = null;
+      try {
+        await agents.setStatuses(batch.map(([seq, { status, lastSeen }]) => ({ seq, status, lastSeen })));
+      } catch (error) {
+        failure = error;
+      }
+      for (const [seq, { status, lastSeen, waiters }] of batch) {
+        if (failure === null) unsaved.delete(seq);
+        // The connection is real whatever the disk says: keep the agent online and store it later.
+        else if (isStorageFailure(failure)) unsaved.set(seq, { status, lastSeen });
+        for (const waiter of waiters) {
+          if (failure === null || isStorageFailure(failure)) waiter.resolve();
+          else waiter.reject(failure);
+        }
+      }
     }
+    statusWriting = false;
   }
 
   async function changeStatus(entry: LiveAgent, status: 'online' | 'offline', reason: AgentStatusEvent['reason']): Promise<void> {
