@@ -53,7 +53,13 @@ function setUp(answers: Delivery[]) {
     total: 1,
   };
   const live = state.track(job, [queuedTarget(job.id, COMMAND, { id: AGENT, name: 'web-1' })]);
-  return { dispatch, live, port, advance: (ms: number) => (now += ms) };
+  /** `ms` later, the sweeper's retry pass, and what it sent settled. */
+  const retryAfter = async (ms: number): Promise<void> => {
+    now += ms;
+    dispatch.retryFailedSends(5_000);
+    await settle();
+  };
+  return { dispatch, live, port, advance: (ms: number) => (now += ms), retryAfter };
 }
 
 /** Lets the signing and sending promises settle. */
@@ -64,45 +70,36 @@ describe('job dispatch (issue #14)', () => {
   afterEach(() => vi.useRealTimers());
 
   it('sends again a command whose hand-over failed while its agent stayed connected, once the retry is due', async () => {
-    const { dispatch, live, port, advance } = setUp(['failed']);
+    const { dispatch, live, port, retryAfter } = setUp(['failed']);
     dispatch.deliverPending(AGENT);
     await settle();
     expect(port.sent).toHaveLength(0);
     expect(live.targets.get(COMMAND)!.state).toBe('queued');
 
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(0);
     expect(port.sent).toHaveLength(0);
 
-    advance(5_000);
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(5_000);
     expect(port.sent).toHaveLength(1);
     expect(live.targets.get(COMMAND)!.state).toBe('sent');
 
     // Handed over: nothing is left to send again.
-    advance(60_000);
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(60_000);
     expect(port.sent).toHaveLength(1);
   });
 
   it('leaves a failed command to the next hello when its agent went offline by the time the retry is due', async () => {
-    const { dispatch, live, port, advance } = setUp(['failed']);
+    const { dispatch, live, port, retryAfter } = setUp(['failed']);
     dispatch.deliverPending(AGENT);
     await settle();
     port.disconnect();
     dispatch.notReady(AGENT);
-    advance(5_000);
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(5_000);
     expect(port.sent).toHaveLength(0);
     expect(live.targets.get(COMMAND)!.state).toBe('queued');
     // Even when it can be reached again: without a hello it is not ready, and the hello sends it.
     port.reconnect();
-    advance(5_000);
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(5_000);
     expect(port.sent).toHaveLength(0);
     dispatch.deliverPending(AGENT);
     await settle();
@@ -110,48 +107,38 @@ describe('job dispatch (issue #14)', () => {
   });
 
   it('keeps a command whose ready agent no hub is named for a moment (Redis restarted empty), and sends it once one is', async () => {
-    const { dispatch, live, port, advance } = setUp([]);
+    const { dispatch, live, port, retryAfter } = setUp([]);
     // The agent said hello; the directory, reloaded from an empty Redis, names no hub for it yet.
     port.disconnect();
     dispatch.deliverPending(AGENT);
     await settle();
     expect(port.sent).toHaveLength(0);
-    advance(5_000);
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(5_000);
     expect(port.sent).toHaveLength(0);
     // Its hub wrote it again: the next pass sends it, once.
     port.reconnect();
-    advance(1_000);
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(1_000);
     expect(port.sent).toHaveLength(1);
     expect(live.targets.get(COMMAND)!.state).toBe('sent');
-    advance(10_000);
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(10_000);
     expect(port.sent).toHaveLength(1);
   });
 
   it('sends again a command nobody answered for on the holder\'s inbox (not_connected while ready)', async () => {
-    const { dispatch, live, port, advance } = setUp(['not_connected']);
+    const { dispatch, live, port, retryAfter } = setUp(['not_connected']);
     dispatch.deliverPending(AGENT);
     await settle();
     expect(port.sent).toHaveLength(0);
-    advance(5_000);
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(5_000);
     expect(port.sent).toHaveLength(1);
     expect(live.targets.get(COMMAND)!.state).toBe('sent');
   });
 
   it('drops what it keeps for the sweeper once the job expires', async () => {
-    const { dispatch, live, port, advance } = setUp(['failed']);
+    const { dispatch, live, port, retryAfter } = setUp(['failed']);
     dispatch.deliverPending(AGENT);
     await settle();
-    advance(600_000);
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(600_000);
     expect(port.sent).toHaveLength(0);
     expect(live.targets.get(COMMAND)!.state).toBe('queued');
   });
@@ -195,15 +182,13 @@ describe('job dispatch (issue #14)', () => {
 
   it('does not send a command twice while its first send is still under way (a retry and a ready again at once)', async () => {
     let release: (outcome: Delivery) => void = () => undefined;
-    const { dispatch, port, advance } = setUp(['failed']);
+    const { dispatch, port, retryAfter } = setUp(['failed']);
     dispatch.deliverPending(AGENT);
     await settle();
     // The retry's send hangs (a relay to the holder waiting for its answer).
     const slow = port.channel.send;
     port.channel.send = (agentId, event, payload) => (event === 'command:run' ? new Promise<Delivery>((resolve) => (release = resolve)).then((outcome) => (outcome === 'delivered' && port.sent.push(event), outcome)) : slow(agentId, event, payload));
-    advance(5_000);
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(5_000);
     dispatch.notReady(AGENT);
     dispatch.readyIfConnected();
     await settle();
@@ -213,16 +198,14 @@ describe('job dispatch (issue #14)', () => {
   });
 
   it('is ready after the wait even when no hub is named for it at that moment; an offline event during the wait stops it', async () => {
-    const { dispatch, port, advance } = setUp([]);
+    const { dispatch, port, retryAfter } = setUp([]);
     port.disconnect();
     dispatch.readyWithoutHello(AGENT, 3_000);
     await vi.advanceTimersByTimeAsync(3_000);
     expect(dispatch.isReady(AGENT)).toBe(true);
     expect(port.sent).toHaveLength(0);
     port.reconnect();
-    advance(5_000);
-    dispatch.retryFailedSends(5_000);
-    await settle();
+    await retryAfter(5_000);
     expect(port.sent).toHaveLength(1);
 
     const other = setUp([]);
