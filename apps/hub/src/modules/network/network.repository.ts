@@ -37,7 +37,8 @@ export interface NetworkRepository {
   /** Per-hour mean of minute medians, and how many minutes, for hours starting in [since, before). */
   hourP50s(since: number, before: number): Promise<Array<{ agentId: string; ts: number; p50Ms: number; minutes: number }>>;
   rttHistory(agentId: string, since: number, resolution: '1m' | '1h'): Promise<Array<{ ts: number; p50Ms: number | null; minMs: number; maxMs: number; n: number }>>;
-  setRemoteAddress(agentId: string, address: string | null): Promise<void>;
+  /** Several agents' addresses in one statement per 500 (a reconnect storm connects thousands at once). */
+  setRemoteAddresses(rows: ReadonlyArray<{ agentId: string; address: string | null }>): Promise<void>;
   setTailscale(agentId: string, report: TailscaleReport, at: number, directPeers: readonly string[], allPeers: readonly string[]): Promise<void>;
   agents(): Promise<NetworkAgentRow[]>;
   peerLinks(): Promise<Array<{ agentId: string; peerKey: string; lastDirectAt: number | null }>>;
@@ -141,12 +142,14 @@ export function createNetworkRepository(db: Kysely<NetworkTables>): NetworkRepos
       // An hour's p50 is the mean of its minutes' medians (an hour row is summed, not re-sorted).
       return rows.map((r) => ({ ts: num(r.ts), p50Ms: num(r.p50_n) > 0 ? num(r.p50_sum) / num(r.p50_n) : null, minMs: num(r.min_ms), maxMs: num(r.max_ms), n: num(r.n) }));
     },
-    async setRemoteAddress(agentId, address) {
-      await db
-        .insertInto('network_agents')
-        .values({ agent_id: agentId, remote_address: address, tailscale: null, tailscale_at: null, rtt_last_ms: null, rtt_last_at: null })
-        .onConflict((oc) => oc.column('agent_id').doUpdateSet({ remote_address: address }))
-        .execute();
+    async setRemoteAddresses(rows) {
+      for (let i = 0; i < rows.length; i += 500) {
+        await db
+          .insertInto('network_agents')
+          .values(rows.slice(i, i + 500).map((row) => ({ agent_id: row.agentId, remote_address: row.address, tailscale: null, tailscale_at: null, rtt_last_ms: null, rtt_last_at: null })))
+          .onConflict((oc) => oc.column('agent_id').doUpdateSet({ remote_address: sql`excluded.remote_address` }))
+          .execute();
+      }
     },
     async setTailscale(agentId, report, at, directPeers, allPeers) {
       await db.transaction().execute(async (tx) => {

@@ -144,6 +144,22 @@ export function createNetworkService({
   const disconnectWrites = new Set<Promise<void>>();
   let unsubscribe: (() => void) | undefined;
 
+  /** Addresses of agents that connected since the last write: one statement for a burst of connects. */
+  const addressQueue = new Map<string, string | null>();
+  let addressWrite: Promise<void> | null = null;
+  function storeAddress(agentId: string, address: string | null): void {
+    addressQueue.set(agentId, address);
+    if (addressWrite) return;
+    addressWrite = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      while (addressQueue.size > 0) {
+        const rows = [...addressQueue].map(([id, value]) => ({ agentId: id, address: value }));
+        addressQueue.clear();
+        await repo.setRemoteAddresses(rows).catch((error: unknown) => logger.error({ err: error, agents: rows.length }, 'storing the agents\' addresses failed'));
+      }
+      addressWrite = null;
+    });
+  }
+
   function record(agentId: string, ms: number): void {
     const entry = held.get(agentId);
     if (!entry) return;
@@ -196,8 +212,10 @@ export function createNetworkService({
   /** A machine was removed: forget it here and delete its rows once no write of its is in flight. */
   async function forgetAgent(agentId: string): Promise<void> {
     held.delete(agentId);
+    addressQueue.delete(agentId);
     await flushing;
     await Promise.allSettled([...disconnectWrites]);
+    if (addressWrite) await addressWrite;
     await repo.deleteAgent(agentId);
   }
 
@@ -323,9 +341,7 @@ export function createNetworkService({
       entry.connections += 1;
       entry.name = agent.name;
       held.set(agent.id, entry);
-      if (remoteAddress) {
-        repo.setRemoteAddress(agent.id, plainAddress(remoteAddress)).catch((error: unknown) => logger.error({ err: error, agentId: agent.id }, 'storing the agent\'s address failed'));
-      }
+      if (remoteAddress) storeAddress(agent.id, plainAddress(remoteAddress));
       // A monotonic clock: a duration must not jump with the wall clock.
       let pingAt: number | null = null;
       const onCreate = (packet: { type: string }): void => {
