@@ -18,6 +18,7 @@ const COMMAND = 'cmd_0123456789abcdef';
 function channelOf(answers: Delivery[]) {
   const sent: string[] = [];
   let connected = true;
+  let connectionId = 'conn_1';
   const channel: AgentChannel = {
     send: (_agentId, event) => {
       const outcome = answers.shift() ?? 'delivered';
@@ -25,9 +26,14 @@ function channelOf(answers: Delivery[]) {
       return Promise.resolve(outcome);
     },
     isConnected: () => connected,
-    connectionOf: () => (connected ? 'conn_1' : null),
+    connectionOf: () => (connected ? connectionId : null),
   };
-  return { channel, sent, disconnect: () => (connected = false), reconnect: () => (connected = true) };
+  /** A new connection (`id`), made on some hub: its hello may not have been heard here. */
+  const moveTo = (id: string) => {
+    connected = true;
+    connectionId = id;
+  };
+  return { channel, sent, disconnect: () => (connected = false), reconnect: () => (connected = true), moveTo };
 }
 
 function setUp(answers: Delivery[]) {
@@ -176,6 +182,24 @@ describe('job dispatch (issue #14)', () => {
     expect(port.sent).toHaveLength(1);
     // A hello: the agent may have lost what the old connection carried.
     dispatch.deliverPending(AGENT);
+    await settle();
+    expect(port.sent).toHaveLength(2);
+  });
+
+  it('sends a handed-over command again, without a hello heard here, only when the agent is on another connection now', async () => {
+    const { dispatch, port } = setUp([]);
+    dispatch.deliverPending(AGENT);
+    await settle();
+    expect(port.sent).toHaveLength(1);
+    // Same connection, ready again (Redis came back): nothing is owed.
+    dispatch.notReady(AGENT);
+    dispatch.readyIfConnected();
+    await settle();
+    expect(port.sent).toHaveLength(1);
+    // It reconnected elsewhere while Redis was away, and its hello there was missed here.
+    dispatch.notReady(AGENT);
+    port.moveTo('conn_2');
+    dispatch.readyIfConnected();
     await settle();
     expect(port.sent).toHaveLength(2);
   });

@@ -62,6 +62,8 @@ export function createJobDispatch({
   const failedSends = new Map<string, number>();
   /** Commands being signed or handed over now: a second send meanwhile (a retry, a ready again) would only repeat them. */
   const inFlight = new Set<string>();
+  /** The connection each handed-over command went to (so a command is sent again only to a new connection). */
+  const sentOn = new WeakMap<LiveTarget, string | null>();
   /** Agents online again on the same connection, waiting for `readyWithoutHello`'s moment. */
   const readyTimers = new Map<string, NodeJS.Timeout>();
 
@@ -100,6 +102,7 @@ export function createJobDispatch({
       return;
     }
     failedSends.delete(target.commandId);
+    sentOn.set(target, channel.connectionOf(target.agentId));
     if (target.state === 'queued') state.transition(live, target, 'sent', { sentAt: clock.now() });
   }
 
@@ -204,19 +207,21 @@ export function createJobDispatch({
   }
 
   /**
-   * An agent is ready: send it what it is owed of this hub's jobs. After a hello (a new
-   * connection, `sinceHello`) that is everything it has not finished, since the agent may have
-   * lost what the old connection carried. Ready again on the same connection, only what was
-   * never handed over: the rest reached it on that connection.
+   * An agent is ready: send it what it is owed of this hub's jobs. After a hello (`sinceHello`)
+   * that is everything it has not finished, since the agent may have lost what the old connection
+   * carried. Ready without a hello heard here, what was never handed over, and what went to a
+   * connection other than the one it has now (a hello on another hub this one missed).
    */
   function deliverPending(agentId: string, sinceHello = true): void {
     ready.add(agentId);
+    const connection = sinceHello ? null : channel.connectionOf(agentId);
     for (const commandId of state.pendingByAgent.get(agentId) ?? []) {
       const entry = state.byCommand.get(commandId);
       if (!entry) continue;
+      const owed = sinceHello || entry.target.state === 'queued' || sentOn.get(entry.target) !== connection;
       if (entry.live.job.cancelledAt !== null) {
-        if (entry.target.state !== 'queued' && (sinceHello || entry.target.cancelSentAt === null)) sendCancel(entry.target);
-      } else if (sinceHello || entry.target.state === 'queued') {
+        if (entry.target.state !== 'queued' && (owed || entry.target.cancelSentAt === null)) sendCancel(entry.target);
+      } else if (owed) {
         // After a hello even one being sent now: it may be going to the connection that ended.
         void deliver(entry.live, entry.target, sinceHello);
       }
