@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteDatabase, type Db } from '../../infra/database.js';
-import { openPostgresDatabase } from '../../infra/postgres.js';
-import { createTestDatabase, isPostgresRun } from '../../testing/postgres-test-db.js';
+import type { Db } from '../../infra/database.js';
+import { openTestDatabase } from '../../testing/test-database.js';
 import { createAgentsRepository, type AgentsRepository } from './agents.repository.js';
 
 /*
@@ -21,21 +17,7 @@ let agents: AgentsRepository;
 let seqs: number[];
 
 beforeEach(async () => {
-  if (isPostgresRun()) {
-    const database = await createTestDatabase();
-    ({ db } = await openPostgresDatabase({ url: database.url, poolSize: 4 }));
-    close = async () => {
-      await db.destroy();
-      await database.drop();
-    };
-  } else {
-    const dir = mkdtempSync(path.join(tmpdir(), 'farol-agents-repo-'));
-    ({ db } = await openSqliteDatabase(dir));
-    close = async () => {
-      await db.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    };
-  }
+  ({ db, close } = await openTestDatabase('agents-repo'));
   agents = createAgentsRepository(db);
   seqs = [];
   for (let i = 0; i < FLEET; i++) {

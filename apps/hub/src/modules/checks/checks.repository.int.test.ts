@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CheckStatus } from '@farol/protocol';
 import { createMemoryBus } from '../../infra/bus.js';
-import { openSqliteDatabase, type Db } from '../../infra/database.js';
+import type { Db } from '../../infra/database.js';
 import { createLogger } from '../../infra/logger.js';
 import { migrations } from '../../infra/migrations.js';
-import { openPostgresDatabase } from '../../infra/postgres.js';
-import { createTestDatabase, isPostgresRun } from '../../testing/postgres-test-db.js';
+import { openTestDatabase } from '../../testing/test-database.js';
 import { createChecksRepository, type CheckBucket, type ChecksRepository, type ResultRecord } from './checks.repository.js';
 import { createChecksService, type ChecksRetention } from './checks.service.js';
 
@@ -25,21 +21,7 @@ let repo: ChecksRepository;
 
 /** SQLite in the `int` project, PostgreSQL in `int-pg` (FAROL_TEST_DB=postgres). */
 beforeEach(async () => {
-  if (isPostgresRun()) {
-    const database = await createTestDatabase();
-    ({ db } = await openPostgresDatabase({ url: database.url, poolSize: 4 }));
-    close = async () => {
-      await db.destroy();
-      await database.drop();
-    };
-  } else {
-    const dir = mkdtempSync(path.join(tmpdir(), 'farol-check-history-'));
-    ({ db } = await openSqliteDatabase(dir));
-    close = async () => {
-      await db.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    };
-  }
+  ({ db, close } = await openTestDatabase('check-history'));
   repo = createChecksRepository(db);
   await repo.insert({
     id: 'chk_a',

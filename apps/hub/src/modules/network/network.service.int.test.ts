@@ -1,15 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Labels } from '@farol/protocol';
 import { createMemoryBus, type Bus } from '../../infra/bus.js';
-import { openSqliteDatabase, type Db } from '../../infra/database.js';
+import type { Db } from '../../infra/database.js';
 import { createLogger } from '../../infra/logger.js';
-import { openPostgresDatabase } from '../../infra/postgres.js';
-import { createTestDatabase, isPostgresRun } from '../../testing/postgres-test-db.js';
+import { openTestDatabase } from '../../testing/test-database.js';
 import type { AgentRecord } from '../agents/agents.repository.js';
 import { createNetworkRepository, type NetworkTables } from './network.repository.js';
 import { createNetworkService, type NetworkService } from './network.service.js';
@@ -32,21 +28,7 @@ const machines = [record('ag_steady0000000001', 'steady'), record('ag_slower0000
 const MACHINES = [...machines];
 
 beforeEach(async () => {
-  if (isPostgresRun()) {
-    const database = await createTestDatabase();
-    ({ db } = await openPostgresDatabase({ url: database.url, poolSize: 4 }));
-    close = async () => {
-      await db.destroy();
-      await database.drop();
-    };
-  } else {
-    const dir = mkdtempSync(path.join(tmpdir(), 'farol-network-'));
-    ({ db } = await openSqliteDatabase(dir));
-    close = async () => {
-      await db.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    };
-  }
+  ({ db, close } = await openTestDatabase('network'));
   now = START;
   machines.splice(0, machines.length, ...MACHINES);
   bus = createMemoryBus(createLogger('silent'));
