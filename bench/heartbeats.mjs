@@ -7,6 +7,8 @@
 // --wait-online stretches the warm-up (up to --warmup) until every agent is online, for a loaded
 // machine; --heap-snapshot writes one heap snapshot of the hub at the end of the measurement and
 // reports its live heap (a snapshot collects first), the figure that does not depend on load.
+// --scrape 15 reads /metrics every 15 s while measuring, as Prometheus would, and reports how long
+// each scrape took (its cost lands in the hub's event loop, so in the commit lag too).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +28,7 @@ const { values: args } = parseArgs({
     'database-url': { type: 'string' },
     'wait-online': { type: 'boolean', default: false },
     'heap-snapshot': { type: 'boolean', default: false },
+    scrape: { type: 'string', default: '0' },
   },
 });
 const agents = Number(args.agents);
@@ -68,6 +71,15 @@ const simWatch = watchProcess(sim.pid);
 const dbWatch = pgClient ? watchDatabaseCpu(pgClient, database.name) : null;
 const loadDuring = [];
 const loadTimer = setInterval(() => loadDuring.push(loadAverage()[0]), 10_000);
+const scrapeMs = [];
+const scrapeTimer =
+  Number(args.scrape) > 0
+    ? setInterval(async () => {
+        const started = performance.now();
+        await (await fetch(`${hub.url}/metrics`)).text();
+        scrapeMs.push(performance.now() - started);
+      }, Number(args.scrape) * 1000)
+    : null;
 let heap = null;
 let hubStats = null;
 let prom = null;
@@ -82,6 +94,7 @@ if (args['heap-snapshot']) {
 }
 const simExit = await waitExit(sim);
 clearInterval(loadTimer);
+if (scrapeTimer) clearInterval(scrapeTimer);
 hubStats ??= hubWatch.stop();
 const simStats = simWatch.stop();
 const dbStats = dbWatch ? await dbWatch.stop() : null;
@@ -183,6 +196,10 @@ const result = {
       p99: histogramQuantile(prom, 'farol_heartbeat_commit_lag_seconds', 0.99, promAtWarmup),
     },
   },
+  // /metrics read every --scrape seconds while measuring: how long each took, as the scraper saw it.
+  metricsScrapes: scrapeMs.length
+    ? { count: scrapeMs.length, p50Ms: +[...scrapeMs].sort((a, b) => a - b)[Math.floor(scrapeMs.length / 2)].toFixed(1), maxMs: +Math.max(...scrapeMs).toFixed(1) }
+    : null,
   // PostgreSQL's server processes for the hub's pool (not counted in the hub's CPU above).
   databaseServer: dbStats,
   simulatorProcess: { cpuPercentOfOneCore: +simStats.cpuPercentOfOneCore.toFixed(1), rssMaxMiB: +simStats.rssMaxMiB.toFixed(1) },

@@ -257,7 +257,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   app.get(PROTOCOL_SCHEMA_PATH, { schema: { hide: true } }, async () => protocolSchema);
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  await typed.register(systemRoutes({ registry: deps.observability.registry, checkDatabase: deps.checkDatabase, ...(deps.storage ? { storage: deps.storage } : {}), ...(deps.redisHealth ? { redis: deps.redisHealth } : {}), clock: deps.clock, startedAt: deps.startedAt }));
+  await typed.register(systemRoutes({ registry: deps.observability.registry, metricsText: deps.observability.metricsText, checkDatabase: deps.checkDatabase, ...(deps.storage ? { storage: deps.storage } : {}), ...(deps.redisHealth ? { redis: deps.redisHealth } : {}), clock: deps.clock, startedAt: deps.startedAt }));
   await typed.register(enrollmentRoutes({ enrollment: deps.enrollment }));
   await typed.register(installRoutes({ publicUrl: deps.publicUrl, agentBundlePath: deps.agentBundlePath, agentExeDir: deps.agentExeDir ?? null, signer: deps.downloadSigner ?? null }));
   await typed.register(webRoutes({ distPath: deps.webDistPath }));
@@ -287,7 +287,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   });
   // Each hub reports the agents connected to it (issue #14); the leader also the offline ones.
   const heldHere = (agentId: string): boolean => deps.presence.sessionOf(agentId) !== undefined;
-  registerFleetMetrics(deps.observability.registry, deps.agents, { heldHere, reportsUnheld: () => deps.metricsLeader?.isLeader() ?? true });
+  registerFleetMetrics(deps.observability, deps.agents, { heldHere, reportsUnheld: () => deps.metricsLeader?.isLeader() ?? true });
   registerAlertMetrics(deps.observability.registry, deps.alerts, () => deps.metricsLeader?.isLeader() ?? true);
   const detachContainerMetrics = registerContainerMetrics(deps.observability.registry, deps.bus, heldHere);
   if (deps.network) registerNetworkMetrics(deps.observability.registry, deps.network);

@@ -74,6 +74,11 @@ export interface AgentLatestTable {
   sample: string;
   /** When the hub stored it (the hub's clock): the leader's alerts engine follows it (issue #14). */
   stored_at: Generated<number>;
+  /**
+   * Containers in the sample that have a newer image digest to update to (any state): the
+   * automatic container updater reads only these rows' samples, not the whole fleet's (issue #16).
+   */
+  updates_offered: Generated<number>;
 }
 
 export interface KvTable {

@@ -843,4 +843,14 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('status_pages').addColumn('language', 'text', (c) => c.notNull().defaultTo('auto')).execute();
     },
   },
+  '0235_agent_latest_updates_offered': {
+    // Issue #16: how many containers of the newest sample offer an update, so the automatic
+    // container updater reads the few samples that matter instead of parsing the whole fleet's
+    // every 30 s. Rows stored before are counted from their JSON (a superset is harmless: the
+    // updater checks each sample it reads); the next heartbeat stores the exact count.
+    async up(db: AnyDb) {
+      await db.schema.alterTable('agent_latest').addColumn('updates_offered', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await sql`update agent_latest set updates_offered = 1 where sample like '%"availableDigest":"%'`.execute(db);
+    },
+  },
 };

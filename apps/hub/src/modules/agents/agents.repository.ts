@@ -84,6 +84,12 @@ export function createAgentsRepository(db: Db) {
       return (await query.execute()).map(toRecord);
     },
 
+    /** Every agent's id, name and stored presence, without parsing labels and system facts (metrics scrapes). */
+    async listBrief(): Promise<Array<Pick<AgentRecord, 'seq' | 'id' | 'name' | 'status' | 'lastSeen'>>> {
+      const rows = await db.selectFrom('agents').select(['seq', 'id', 'name', 'status', 'last_seen']).orderBy('name').execute();
+      return rows.map((row) => ({ seq: row.seq, id: row.id, name: row.name, status: row.status === 'online' ? 'online' : 'offline', lastSeen: row.last_seen === null ? null : Number(row.last_seen) }));
+    },
+
     async namesStartingWith(prefix: string): Promise<Set<string>> {
       const escaped = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
       const rows = await db

@@ -168,7 +168,7 @@ export function createAgentsService({
 
     /** A light view of every agent for metrics: no samples are rebuilt. */
     async listSummaries(): Promise<Array<Pick<Agent, 'id' | 'name' | 'status' | 'lastSeen'> & { values: HistoryValues | null }>> {
-      return (await agents.list()).map((record) => ({
+      return (await agents.listBrief()).map((record) => ({
         id: record.id,
         name: record.name,
         status: presence.isOnline(record.id) ? 'online' : 'offline',

@@ -75,7 +75,10 @@ describe('maintenance windows of label-only opt-ins (#18)', () => {
         save: async (rollout: ContainerRollout) => void rollouts.splice(rollouts.findIndex((r) => r.id === rollout.id), 1, structuredClone(rollout)),
       } as unknown as AutoUpdateRepository,
       agents: { list: async () => machines, findById: async (id: string) => machines.find((m) => m.id === id) },
-      telemetry: { latestSamples: async (seqs?: number[]) => new Map(machines.filter((m) => !seqs || seqs.includes(m.seq)).map((m) => [m.seq, sampleOf(m.name as 'a-box' | 'b-box')])) },
+      telemetry: {
+        latestSamples: async (seqs?: number[]) => new Map(machines.filter((m) => !seqs || seqs.includes(m.seq)).map((m) => [m.seq, sampleOf(m.name as 'a-box' | 'b-box')])),
+        latestOfferingUpdates: async () => new Map(machines.map((m) => [m.seq, sampleOf(m.name as 'a-box' | 'b-box')])),
+      },
       jobs: {
         create: async (input: { targets: { agents?: string[] } }) => {
           created.push({ agents: input.targets.agents ?? [] });

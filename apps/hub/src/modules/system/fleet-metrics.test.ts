@@ -1,5 +1,6 @@
-import { Registry } from 'prom-client';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { createObservability } from '../../infra/observability.js';
 import type { AgentsService } from '../agents/agents.service.js';
 import { registerFleetMetrics, type FleetMetricsScope } from './fleet-metrics.js';
 
@@ -13,10 +14,9 @@ const fleet: Summary[] = [
 
 /** One hub's /metrics over `fleet`, as Prometheus would scrape it. */
 async function scrape(hubId: string, scope?: FleetMetricsScope): Promise<string> {
-  const registry = new Registry();
-  registry.setDefaultLabels({ hub: hubId });
-  registerFleetMetrics(registry, { listSummaries: async () => fleet } as unknown as AgentsService, scope);
-  return registry.metrics();
+  const observability = createObservability({ hubId });
+  registerFleetMetrics(observability, { listSummaries: async () => fleet }, scope);
+  return observability.metricsText();
 }
 
 /** The value of one series, or undefined when absent. */
@@ -56,5 +56,37 @@ describe('fleet metrics per hub (issue #14)', () => {
     expect(sum('offline')).toBe(1);
     expect(value(a, 'farol_hub_reports_offline_agents', {})).toBe(1);
     expect(value(b, 'farol_hub_reports_offline_agents', {})).toBe(0);
+  });
+});
+
+describe('fleet metrics as text (#16)', () => {
+  const odd: Summary[] = [
+    { id: 'ag_odd', name: 'we"ird\\box\nline', status: 'online', lastSeen: 1_500, values: { cpu: 12.5, memory: null, disk: Number.NaN } as unknown as Summary['values'] },
+  ];
+
+  it('escapes label values, leaves out unknown values and parses as the text format', async () => {
+    const observability = createObservability({ hubId: 'hub-"x"' });
+    registerFleetMetrics(observability, { listSummaries: async () => odd });
+    const text = await observability.metricsText();
+    expect(text).toContain('farol_agent_cpu_percent{agent_id="ag_odd",name="we\\"ird\\\\box\\nline",hub="hub-\\"x\\""} 12.5\n');
+    expect(text).toContain('farol_agent_last_seen_seconds{agent_id="ag_odd",name="we\\"ird\\\\box\\nline",hub="hub-\\"x\\""} 1.5\n');
+    expect(text).not.toMatch(/^farol_agent_memory_percent\{/m);
+    expect(text).not.toMatch(/^farol_agent_disk_percent\{/m);
+    expect(text).toContain('farol_hub_reports_offline_agents{hub="hub-\\"x\\""} 1\n');
+    // The registry's own series come first, each family once.
+    expect(text.indexOf('farol_heartbeats_received_total')).toBeLessThan(text.indexOf('farol_agent_up'));
+    expect(text.match(/^# TYPE farol_agent_up gauge$/gm)).toHaveLength(1);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (promtool.error) return; // promtool is not installed here (Debian's prometheus package)
+    expect(`${promtool.stdout}${promtool.stderr}`.trim()).toBe('');
+    expect(promtool.status).toBe(0);
+  });
+
+  it('without a hub id, no hub label', async () => {
+    const observability = createObservability();
+    registerFleetMetrics(observability, { listSummaries: async () => fleet });
+    const text = await observability.metricsText();
+    expect(text).toContain('farol_agent_up{agent_id="ag_gone",name="gone"} 0\n');
+    expect(text).toContain('farol_hub_reports_offline_agents 1\n');
   });
 });

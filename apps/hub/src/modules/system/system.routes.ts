@@ -8,6 +8,7 @@ import type { StorageHealth } from '../../infra/storage-health.js';
 /** Liveness, readiness and Prometheus metrics: unauthenticated so probes and scrapers work. */
 export function systemRoutes({
   registry,
+  metricsText = () => registry.metrics(),
   checkDatabase,
   storage,
   clock,
@@ -15,6 +16,8 @@ export function systemRoutes({
   redis,
 }: {
   registry: Registry;
+  /** The whole /metrics text: the registry and the sections rendered beside it (observability.metricsText). */
+  metricsText?: () => Promise<string>;
   checkDatabase: () => Promise<void>;
   storage?: StorageHealth;
   /** Several hubs (issue #14): a hub that lost the Redis they share is not ready until it is back. */
@@ -71,7 +74,7 @@ export function systemRoutes({
       },
     );
     app.get('/metrics', { schema: { tags: ['system'], summary: 'Prometheus metrics (hub and per-agent gauges)' } }, async (_request, reply) => {
-      const text = await registry.metrics();
+      const text = await metricsText();
       return reply.type(registry.contentType).send(text);
     });
   };

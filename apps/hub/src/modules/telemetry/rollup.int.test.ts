@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HISTORY_METRICS, type HistoryValues } from '@farol/protocol';
-import { openSqliteDatabase, type Db } from '../../infra/database.js';
+import type { Db } from '../../infra/database.js';
 import { createLogger } from '../../infra/logger.js';
-import { createRepositories, createUnitOfWork, type Repositories } from '../repositories.js';
+import { openTestDatabase } from '../../testing/test-database.js';
+import { createRepositories, createUnitOfWork, type Repositories, type UnitOfWork } from '../repositories.js';
 import { createRollupService } from './rollup.service.js';
 import { pickResolution } from './telemetry.service.js';
 
@@ -15,8 +14,8 @@ const MINUTE = 60_000;
 const START = Date.UTC(2026, 0, 1); // a synthetic day, aligned to midnight UTC
 const retention = { raw: 2 * DAY, minute: 30 * DAY, hour: 365 * DAY };
 
-let dir: string;
 let db: Db;
+let close: () => Promise<void>;
 let repos: Repositories;
 
 function values(cpu: number | null): HistoryValues {
@@ -34,8 +33,7 @@ function syntheticCpu(ts: number): number | null {
 }
 
 beforeEach(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'farol-rollup-'));
-  ({ db } = await openSqliteDatabase(dir));
+  ({ db, close } = await openTestDatabase('rollup'));
   repos = createRepositories(db);
   await repos.agents.insert({
     id: 'ag_rollup000000000',
@@ -50,12 +48,11 @@ beforeEach(async () => {
   });
 });
 afterEach(async () => {
-  await db.destroy();
-  rmSync(dir, { recursive: true, force: true });
+  await close();
 });
 
-function rollupAt(now: number) {
-  return createRollupService({ telemetry: repos.telemetry, unitOfWork: createUnitOfWork(db), clock: { now: () => now }, logger: createLogger('silent'), retention });
+function rollupAt(now: number, unitOfWork: UnitOfWork = createUnitOfWork(db)) {
+  return createRollupService({ telemetry: repos.telemetry, unitOfWork, clock: { now: () => now }, logger: createLogger('silent'), retention });
 }
 
 describe('rollups', () => {
@@ -104,6 +101,61 @@ describe('rollups', () => {
     const [minute] = await repos.telemetry.queryRange(1, '1m', t0, t0);
     expect(minute!.values.cpu).toEqual({ avg: 20, min: 10, max: 30 });
     const [hour] = await repos.telemetry.queryRange(1, '1h', START + 5 * HOUR, START + 5 * HOUR);
+    expect(hour!.values.cpu).toEqual({ avg: 20, min: 10, max: 30 });
+  });
+
+  it('rolls up the hours of a fleet once per pass, in several transactions, each hour exact (#16)', async () => {
+    // More agents than one hour transaction takes (500), each with a minute of samples in two hours.
+    const fleet = 1_100;
+    for (let i = 2; i <= fleet; i++) {
+      await repos.agents.insert({ id: `ag_rollup${String(i).padStart(9, '0')}`, name: `r-${i}`, hostname: `r-${i}`, publicKey: `k${i}`, keyFingerprint: `fp${i}`, labels: {}, system: null, createdAt: START, joinTokenId: 'jt' });
+    }
+    const seqs = (await repos.agents.list()).map((agent) => agent.seq);
+    expect(seqs).toHaveLength(fleet);
+    const rows = seqs.flatMap((agentSeq) => [0, 10_000, HOUR, HOUR + 30_000].map((offset) => ({ agentSeq, ts: START + offset, values: values((agentSeq % 50) + offset / 10_000) })));
+    await repos.telemetry.insertSamples(rows);
+    let transactions = 0;
+    const counting: UnitOfWork = (work) => {
+      transactions++;
+      return createUnitOfWork(db)(work);
+    };
+    await rollupAt(START + DAY, counting).runOnce();
+    // 4,400 raw rows: 3 transactions of minutes; 2,200 hour buckets: 5 of hours.
+    expect(transactions).toBe(3 + 5);
+    for (const agentSeq of [seqs[0]!, seqs[499]!, seqs[500]!, seqs[fleet - 1]!]) {
+      const base = agentSeq % 50;
+      const hours = await repos.telemetry.queryRange(agentSeq, '1h', START, START + 2 * HOUR);
+      expect(hours.map((h) => [h.ts, h.values.cpu])).toEqual([
+        [START, { avg: base + 0.5, min: base, max: base + 1 }],
+        [START + HOUR, { avg: base + 361.5, min: base + 360, max: base + 363 }],
+      ]);
+    }
+  });
+
+  it('finishes the hours of a pass cut short by a failed write at the next pass (#16)', async () => {
+    await repos.telemetry.insertSamples([
+      { agentSeq: 1, ts: START, values: values(10) },
+      { agentSeq: 1, ts: START + 20_000, values: values(20) },
+    ]);
+    // The minutes are stored, then the hour's write fails.
+    let calls = 0;
+    const failingHours: UnitOfWork = (work) => (++calls === 2 ? Promise.reject(new Error('disk I/O error')) : createUnitOfWork(db)(work));
+    await expect(rollupAt(START + DAY, failingHours).runOnce()).rejects.toThrow('disk I/O error');
+    expect(await repos.telemetry.queryRange(1, '1m', START, START)).toHaveLength(1);
+    expect(await repos.telemetry.queryRange(1, '1h', START, START)).toHaveLength(0);
+    await rollupAt(START + DAY).runOnce();
+    const [hour] = await repos.telemetry.queryRange(1, '1h', START, START);
+    expect(hour!.values.cpu).toEqual({ avg: 15, min: 10, max: 20 });
+  });
+
+  it('keeps the hours of a database rolled up before the hour tier had its own watermark (#16)', async () => {
+    await repos.telemetry.insertSamples([{ agentSeq: 1, ts: START, values: values(10) }]);
+    await rollupAt(START + DAY).runOnce();
+    // As an older hub left it: only the minute watermark.
+    await sql`delete from kv where key = 'rollup.hour_raw_id'`.execute(db);
+    await repos.telemetry.insertSamples([{ agentSeq: 1, ts: START + 30_000, values: values(30) }]);
+    await rollupAt(START + DAY).runOnce();
+    const [hour] = await repos.telemetry.queryRange(1, '1h', START, START);
     expect(hour!.values.cpu).toEqual({ avg: 20, min: 10, max: 30 });
   });
 

@@ -5,11 +5,22 @@ import type { TelemetryRepository } from './telemetry.repository.js';
 import type { Retention } from './telemetry.service.js';
 
 const WATERMARK_KEY = 'rollup.raw_id';
+/** Raw rows up to this id are in the hour tier too (the minute tier is at WATERMARK_KEY). */
+const HOUR_WATERMARK_KEY = 'rollup.hour_raw_id';
 /**
  * Raw rows rolled up per transaction. SQLite work blocks the event loop, so a pass is cut into
  * small transactions with a yield between them: heartbeats keep flowing while it runs.
  */
 const CHUNK_ROWS = 2_000;
+/**
+ * Hour buckets recomputed per transaction (each reads up to 60 minute rows). The hour tier is
+ * rolled up once per pass, not once per chunk of raw rows: 10,000 agents at 10 s make 30 chunks a
+ * minute, and each recomputed the hour of every agent it touched, up to 60 minute rows each, so
+ * late in the hour a pass read millions of minute rows (issue #16).
+ */
+const HOUR_BUCKETS_PER_CHUNK = 500;
+/** Raw rows whose hours are gathered at once (a backlog after downtime goes in steps). */
+const HOUR_WINDOW_ROWS = 200_000;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -39,19 +50,38 @@ export function createRollupService({
     const total = { minutes: 0, hours: 0 };
     const upTo = await telemetry.maxRawId();
     let from = Number((await telemetry.getKv(WATERMARK_KEY)) ?? 0);
+    // A database from before the hour tier had its own watermark: both tiers were at the minute one.
+    if ((await telemetry.getKv(HOUR_WATERMARK_KEY)) === undefined) await telemetry.setKv(HOUR_WATERMARK_KEY, String(from));
     while (from < upTo) {
       const to = Math.min(upTo, from + CHUNK_ROWS);
-      const counts = await unitOfWork(async (repos) => {
-        const result = await repos.telemetry.rollup(from, to);
+      total.minutes += await unitOfWork(async (repos) => {
+        const minutes = await repos.telemetry.rollupMinutes(from, to);
         await repos.telemetry.setKv(WATERMARK_KEY, String(to));
-        return result;
+        return minutes;
       });
-      total.minutes += counts.minutes;
-      total.hours += counts.hours;
       from = to;
       await yieldToEventLoop();
     }
+    total.hours = await rollupHoursUpTo(from);
     return total;
+  }
+
+  /** Recomputes each hour bucket touched by raw rows up to `upTo` (rolled up into minutes) once. */
+  async function rollupHoursUpTo(upTo: number): Promise<number> {
+    let hours = 0;
+    let from = Number((await telemetry.getKv(HOUR_WATERMARK_KEY)) ?? 0);
+    while (from < upTo) {
+      const to = Math.min(upTo, from + HOUR_WINDOW_ROWS);
+      const buckets = await telemetry.hoursTouched(from, to);
+      for (let i = 0; i < buckets.length; i += HOUR_BUCKETS_PER_CHUNK) {
+        hours += await unitOfWork((repos) => repos.telemetry.rollupHours(buckets.slice(i, i + HOUR_BUCKETS_PER_CHUNK)));
+        await yieldToEventLoop();
+      }
+      // Only once every bucket of the window is done: a pass cut short does the window again.
+      await telemetry.setKv(HOUR_WATERMARK_KEY, String(to));
+      from = to;
+    }
+    return hours;
   }
 
   async function applyRetention(): Promise<{ raw: number; rawDays: number; minute: number; hour: number }> {

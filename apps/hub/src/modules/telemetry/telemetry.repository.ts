@@ -19,6 +19,9 @@ const INSERT_CHUNK = 1_000;
 const columns = HISTORY_METRICS.map((m) => METRIC_COLUMNS[m]);
 const list = (parts: string[]) => sql.raw(parts.join(', '));
 const rawList = list(['agent_seq', 'ts', ...columns]);
+const rawAggregates = columns.flatMap((c) => [`avg(r.${c})`, `min(r.${c})`, `max(r.${c})`, `count(r.${c})`]);
+const rollupColumns = columns.flatMap((c) => [`${c}_avg`, `${c}_min`, `${c}_max`, `${c}_n`]);
+const rollupUpdates = ['samples = excluded.samples', ...rollupColumns.map((c) => `${c} = excluded.${c}`)];
 
 /**
  * PostgreSQL: raw samples of one machine between `from` and `to`, from the rows of the hours
@@ -79,16 +82,23 @@ export function createTelemetryRepository(db: Db) {
     },
 
     /** Keeps each agent's newest full sample; an older one never replaces a newer one. */
-    async upsertLatest(rows: Array<{ agentSeq: number; ts: number; json: string; storedAt?: number }>): Promise<void> {
+    async upsertLatest(rows: Array<{ agentSeq: number; ts: number; json: string; storedAt?: number; updatesOffered?: number }>): Promise<void> {
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        const chunk = rows.slice(i, i + INSERT_CHUNK).map((r) => ({ agent_seq: r.agentSeq, ts: r.ts, sample: r.json, stored_at: r.storedAt ?? 0 }));
+        const chunk = rows
+          .slice(i, i + INSERT_CHUNK)
+          .map((r) => ({ agent_seq: r.agentSeq, ts: r.ts, sample: r.json, stored_at: r.storedAt ?? 0, updates_offered: r.updatesOffered ?? 0 }));
         await db
           .insertInto('agent_latest')
           .values(chunk)
           .onConflict((oc) =>
             oc
               .column('agent_seq')
-              .doUpdateSet((eb) => ({ ts: eb.ref('excluded.ts'), sample: eb.ref('excluded.sample'), stored_at: eb.ref('excluded.stored_at') }))
+              .doUpdateSet((eb) => ({
+                ts: eb.ref('excluded.ts'),
+                sample: eb.ref('excluded.sample'),
+                stored_at: eb.ref('excluded.stored_at'),
+                updates_offered: eb.ref('excluded.updates_offered'),
+              }))
               .where('excluded.ts', '>=', (eb) => eb.ref('agent_latest.ts')),
           )
           .execute();
@@ -119,6 +129,12 @@ export function createTelemetryRepository(db: Db) {
       return new Map(rows.map((r) => [r.agent_seq, r.sample]));
     },
 
+    /** Newest samples as JSON text, by agent sequence, of the agents with a container offering an update. */
+    async latestOfferingUpdates(): Promise<Map<number, string>> {
+      const rows = await db.selectFrom('agent_latest').select(['agent_seq', 'sample']).where('updates_offered', '>', 0).execute();
+      return new Map(rows.map((r) => [r.agent_seq, r.sample]));
+    },
+
     async maxRawId(): Promise<number> {
       const row = await db.selectFrom('metrics_raw').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
       return Number(row?.max ?? 0);
@@ -138,14 +154,11 @@ export function createTelemetryRepository(db: Db) {
     },
 
     /**
-     * Recomputes every 1-minute and 1-hour bucket touched by raw rows with id in
-     * (afterId, upToId]. Buckets are recomputed whole from their source rows, so late
-     * (backfilled) samples and repeated runs give the same answer.
+     * Recomputes every 1-minute bucket touched by raw rows with id in (afterId, upToId]. Buckets
+     * are recomputed whole from their source rows, so late (backfilled) samples and repeated runs
+     * give the same answer. The hour tier follows with `rollupHours`.
      */
-    async rollup(afterId: number, upToId: number): Promise<{ minutes: number; hours: number }> {
-      const rawAggregates = columns.flatMap((c) => [`avg(r.${c})`, `min(r.${c})`, `max(r.${c})`, `count(r.${c})`]);
-      const rollupColumns = columns.flatMap((c) => [`${c}_avg`, `${c}_min`, `${c}_max`, `${c}_n`]);
-      const updates = ['samples = excluded.samples', ...rollupColumns.map((c) => `${c} = excluded.${c}`)];
+    async rollupMinutes(afterId: number, upToId: number): Promise<number> {
       const touched = sql`select distinct agent_seq, (ts / ${MINUTE}) * ${MINUTE} as bucket from metrics_raw where id > ${afterId} and id <= ${upToId}`;
       const inBucket = sql`r.agent_seq = d.agent_seq and r.ts >= d.bucket and r.ts < d.bucket + ${MINUTE}`;
       // PostgreSQL: a bucket's samples may sit partly in a packed hour (a late sample after packing).
@@ -164,35 +177,49 @@ export function createTelemetryRepository(db: Db) {
               where p.hour + u.off >= d.bucket and p.hour + u.off < d.bucket + ${MINUTE}
             ) r
             group by r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE}
-            on conflict (agent_seq, ts) do update set ${list(updates)}`
+            on conflict (agent_seq, ts) do update set ${list(rollupUpdates)}`
         : sql`
             insert into metrics_1m (agent_seq, ts, samples, ${list(rollupColumns)})
             select r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE} as bucket, count(*), ${list(rawAggregates)}
             from metrics_raw r join (${touched}) d on ${inBucket}
             where true
             group by r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE}
-            on conflict (agent_seq, ts) do update set ${list(updates)}`
+            on conflict (agent_seq, ts) do update set ${list(rollupUpdates)}`
       ).execute(db);
+      return Number(minutes.numAffectedRows ?? 0);
+    },
 
-      // Hours from minutes: each minute's average weighted by how many samples had a value.
+    /** The (agent, hour) buckets that raw rows with id in (afterId, upToId] fall in, by agent. */
+    async hoursTouched(afterId: number, upToId: number): Promise<Array<{ agentSeq: number; hour: number }>> {
+      const rows = await sql<{ agent_seq: number; bucket: number }>`
+        select distinct agent_seq, (ts / ${HOUR}) * ${HOUR} as bucket from metrics_raw
+        where id > ${afterId} and id <= ${upToId} order by agent_seq, bucket`.execute(db);
+      return rows.rows.map((r) => ({ agentSeq: Number(r.agent_seq), hour: Number(r.bucket) }));
+    },
+
+    /**
+     * Recomputes the given 1-hour buckets whole from their 1-minute rows: each minute's average
+     * weighted by how many samples had a value.
+     */
+    async rollupHours(buckets: ReadonlyArray<{ agentSeq: number; hour: number }>): Promise<number> {
+      if (buckets.length === 0) return 0;
       const minuteAggregates = columns.flatMap((c) => [
         `sum(m.${c}_avg * m.${c}_n) / nullif(sum(m.${c}_n), 0)`,
         `min(m.${c}_min)`,
         `max(m.${c}_max)`,
         `sum(m.${c}_n)`,
       ]);
+      const touched = sql.join(buckets.map((b) => sql`(cast(${b.agentSeq} as bigint), cast(${b.hour} as bigint))`));
       const hours = await sql`
+        with d (agent_seq, bucket) as (values ${touched})
         insert into metrics_1h (agent_seq, ts, samples, ${list(rollupColumns)})
         select m.agent_seq, (m.ts / ${HOUR}) * ${HOUR} as bucket, sum(m.samples), ${list(minuteAggregates)}
-        from metrics_1m m
-        join (select distinct agent_seq, (ts / ${HOUR}) * ${HOUR} as bucket
-              from metrics_raw where id > ${afterId} and id <= ${upToId}) d
-          on m.agent_seq = d.agent_seq and m.ts >= d.bucket and m.ts < d.bucket + ${HOUR}
+        from metrics_1m m join d on m.agent_seq = d.agent_seq and m.ts >= d.bucket and m.ts < d.bucket + ${HOUR}
         where true
         group by m.agent_seq, (m.ts / ${HOUR}) * ${HOUR}
-        on conflict (agent_seq, ts) do update set ${list(updates)}
+        on conflict (agent_seq, ts) do update set ${list(rollupUpdates)}
       `.execute(db);
-      return { minutes: Number(minutes.numAffectedRows ?? 0), hours: Number(hours.numAffectedRows ?? 0) };
+      return Number(hours.numAffectedRows ?? 0);
     },
 
     /**

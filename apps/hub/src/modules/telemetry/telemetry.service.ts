@@ -23,8 +23,8 @@ interface PendingReport {
   agentSeq: number;
   agentId: string;
   samples: HeartbeatSample[];
-  /** The report's newest sample as JSON, when it is the agent's newest so far. */
-  newest: { ts: number; json: string } | undefined;
+  /** The report's newest sample as JSON, when it is the agent's newest so far, with its containers offering an update. */
+  newest: { ts: number; json: string; updatesOffered: number } | undefined;
   receivedAt: number;
   resolve(ack: MetricsReportAck): void;
   reject(error: unknown): void;
@@ -104,7 +104,7 @@ export function createTelemetryService({
     const rows = batch.flatMap((report) =>
       report.samples.map((sample) => ({ agentSeq: report.agentSeq, ts: sample.ts, values: toHistoryValues(sample) })),
     );
-    const newest = new Map<number, { agentSeq: number; ts: number; json: string }>();
+    const newest = new Map<number, { agentSeq: number; ts: number; json: string; updatesOffered: number }>();
     for (const report of batch) {
       const known = newest.get(report.agentSeq);
       if (report.newest && (!known || report.newest.ts >= known.ts)) newest.set(report.agentSeq, { agentSeq: report.agentSeq, ...report.newest });
@@ -162,8 +162,9 @@ export function createTelemetryService({
       let newest: PendingReport['newest'];
       if (!current || newestSample.ts >= current.ts) {
         const values = toHistoryValues(newestSample);
-        latest.set(agent.id, { ts: newestSample.ts, values, updatesAvailable: countUpdatesAvailable(newestSample.containers) });
-        newest = { ts: newestSample.ts, json: JSON.stringify(newestSample) };
+        const updatesAvailable = countUpdatesAvailable(newestSample.containers);
+        latest.set(agent.id, { ts: newestSample.ts, values, updatesAvailable });
+        newest = { ts: newestSample.ts, json: JSON.stringify(newestSample), updatesOffered: updatesAvailable ?? 0 };
         bus.publish('metrics.update', { agentId: agent.id, ts: newestSample.ts, values });
         bus.publish('metrics.sample', { agentId: agent.id, sample: newestSample });
       }
@@ -176,6 +177,12 @@ export function createTelemetryService({
     /** Newest full samples stored after `since`, whichever hub received them (the leader's alerts engine, issue #14). */
     async samplesStoredSince(since: number, limit: number): Promise<Array<{ agentId: string; storedAt: number; sample: HeartbeatSample }>> {
       return (await telemetry.latestStoredSince(since, limit)).map((row) => ({ agentId: row.agentId, storedAt: row.storedAt, sample: JSON.parse(row.sample) as HeartbeatSample }));
+    },
+
+    /** Newest full samples of the agents with a container offering an update, by agent sequence. */
+    async latestOfferingUpdates(): Promise<Map<number, HeartbeatSample>> {
+      const texts = await telemetry.latestOfferingUpdates();
+      return new Map([...texts].map(([seq, json]) => [seq, JSON.parse(json) as HeartbeatSample]));
     },
 
     /** Newest full samples by agent sequence (all agents when `seqs` is omitted). */
