@@ -188,6 +188,13 @@ const result = {
     // Live heap from a snapshot at the end (--heap-snapshot), and per agent online.
     liveHeapMiB: heap?.liveMiB ?? null,
     liveHeapKiBPerAgent: heap && online ? +((heap.liveMiB * 1024) / online).toFixed(1) : null,
+    // V8's heap and the memory outside it at the end (prom-client's process gauges).
+    memoryAtEndMiB: Object.fromEntries(
+      ['heap_size_used', 'heap_size_total', 'external_memory'].map((name) => {
+        const match = new RegExp(`^farol_hub_nodejs_${name}_bytes(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(prom);
+        return [name, match ? +(Number(match[1]) / 2 ** 20).toFixed(1) : null];
+      }),
+    ),
     dbWriteMeanMs: dbWrite ? +((Number(dbWrite[1]) / Number(dbWrite[2])) * 1000).toFixed(2) : null,
     // Agent sample timestamp → row committed, measured by the hub after the warm-up.
     commitLagMs: {

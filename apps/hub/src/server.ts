@@ -289,8 +289,8 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   const heldHere = (agentId: string): boolean => deps.presence.sessionOf(agentId) !== undefined;
   registerFleetMetrics(deps.observability, deps.agents, { heldHere, reportsUnheld: () => deps.metricsLeader?.isLeader() ?? true });
   registerAlertMetrics(deps.observability.registry, deps.alerts, () => deps.metricsLeader?.isLeader() ?? true);
-  const detachContainerMetrics = registerContainerMetrics(deps.observability.registry, deps.bus, heldHere);
-  if (deps.network) registerNetworkMetrics(deps.observability.registry, deps.network);
+  const detachContainerMetrics = registerContainerMetrics(deps.observability, deps.bus, heldHere);
+  if (deps.network) registerNetworkMetrics(deps.observability, deps.network);
 
   const io = new SocketServer(app.server, {
     maxHttpBufferSize: MAX_MESSAGE_BYTES,

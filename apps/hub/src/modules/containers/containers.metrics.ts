@@ -1,6 +1,6 @@
-import { Gauge, type Registry } from 'prom-client';
 import type { ContainerSample } from '@farol/protocol';
 import type { Bus } from '../../infra/bus.js';
+import { gaugeFamily, labelSet, type MetricsTextTarget } from '../../infra/metrics-text.js';
 
 type Kept = Pick<ContainerSample, 'name' | 'state' | 'health' | 'restartCount' | 'watched' | 'availableDigest'>;
 
@@ -11,9 +11,9 @@ type Kept = Pick<ContainerSample, 'name' | 'state' | 'health' | 'restartCount' |
  * arrives (the bus), keeping only these few fields, so a scrape reads no database. After a
  * hub restart a machine's containers appear with its next heartbeat. Several hubs (issue #14):
  * only the machines connected to this hub (`heldHere`), so a machine that moved to another hub
- * is reported there alone.
+ * is reported there alone. Rendered as text, a series per container (infra/metrics-text.ts).
  */
-export function registerContainerMetrics(registry: Registry, bus: Bus, heldHere: (agentId: string) => boolean = () => true): () => void {
+export function registerContainerMetrics(target: MetricsTextTarget, bus: Bus, heldHere: (agentId: string) => boolean = () => true): () => void {
   const byAgent = new Map<string, Kept[]>();
   const unsubscribe = [
     bus.subscribe('metrics.sample', ({ agentId, sample }) => {
@@ -28,25 +28,16 @@ export function registerContainerMetrics(registry: Registry, bus: Bus, heldHere:
     }),
     bus.subscribe('agent.removed', ({ agentId }) => void byAgent.delete(agentId)),
   ];
-  const labelNames = ['agent_id', 'container', 'watched'] as const;
-  const gauge = (name: string, help: string, value: (container: Kept) => number | null): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [agentId, containers] of byAgent) {
-          if (!heldHere(agentId)) continue;
-          for (const container of containers) {
-            const v = value(container);
-            if (v !== null) this.set({ agent_id: agentId, container: container.name, watched: container.watched ? 'true' : 'false' }, v);
-          }
-        }
-      },
-    });
-  };
+  const families: Array<{ name: string; help: string; value: (container: Kept) => number | null }> = [];
+  const gauge = (name: string, help: string, value: (container: Kept) => number | null): void => void families.push({ name, help, value });
+  target.addTextSection(async () => {
+    const held: Array<{ labels: string; container: Kept }> = [];
+    for (const [agentId, containers] of byAgent) {
+      if (!heldHere(agentId)) continue;
+      for (const container of containers) held.push({ labels: labelSet([['agent_id', agentId], ['container', container.name], ['watched', container.watched ? 'true' : 'false']], target.hubId), container });
+    }
+    return families.map((family) => gaugeFamily(family.name, family.help, held.map(({ labels, container }) => [labels, family.value(container)] as const))).join('');
+  });
   gauge('farol_container_up', '1 when the container is running (0: stopped, restarting, missing ...)', (c) => (c.state === 'running' ? 1 : 0));
   gauge('farol_container_healthy', '1 healthy, 0 unhealthy or starting; absent without a health check', (c) => (c.health === 'none' ? null : c.health === 'healthy' ? 1 : 0));
   // Issue #18: one series per reported container (the same set as the gauges above, at most

@@ -1,4 +1,5 @@
 import type { HistoryValues } from '@farol/protocol';
+import { gaugeFamily, labelSet, type MetricsTextTarget } from '../../infra/metrics-text.js';
 import type { AgentsService } from '../agents/agents.service.js';
 
 /** Which machines this hub's /metrics speaks for (issue #14). */
@@ -12,18 +13,7 @@ export interface FleetMetricsScope {
   reportsUnheld(): boolean;
 }
 
-/** Where the fleet's series go: /metrics text beside the registry's (observability.addTextSection). */
-export interface FleetMetricsTarget {
-  hubId?: string | undefined;
-  addTextSection(render: () => Promise<string>): void;
-}
-
 type Summary = Awaited<ReturnType<AgentsService['listSummaries']>>[number];
-
-/** A label value in the text format: backslash, double quote and line feed escaped. */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
 
 /**
  * Per-agent gauges computed at scrape time from the fleet's current state, so an existing
@@ -37,8 +27,7 @@ export function escapeLabelValue(value: string): string {
  * report each machine once per hub.) During a leader change the offline ones may be reported by
  * two hubs, or none, for one scrape.
  */
-export function registerFleetMetrics(target: FleetMetricsTarget, agents: Pick<AgentsService, 'listSummaries'>, scope?: FleetMetricsScope): void {
-  const hubLabel = target.hubId === undefined ? '' : `,hub="${escapeLabelValue(target.hubId)}"`;
+export function registerFleetMetrics(target: MetricsTextTarget, agents: Pick<AgentsService, 'listSummaries'>, scope?: FleetMetricsScope): void {
   const latestValue = (metric: keyof HistoryValues) => (agent: Summary) => agent.values?.[metric] ?? null;
   // Held here means connected here: up is 1 for those, 0 for the offline ones the leader reports.
   const perAgent: Array<{ name: string; help: string; value: (agent: Summary) => number | null }> = [
@@ -57,22 +46,14 @@ export function registerFleetMetrics(target: FleetMetricsTarget, agents: Pick<Ag
     const held = agentsNow.filter(heldHere);
     const unheld = reportsUnheld ? agentsNow.filter((agent) => agent.status === 'offline' && !heldHere(agent)) : [];
     const reported = [...held, ...unheld];
-    const labels = reported.map((agent) => `{agent_id="${escapeLabelValue(agent.id)}",name="${escapeLabelValue(agent.name)}"${hubLabel}}`);
-    const parts: string[] = [];
-    for (const family of perAgent) {
-      parts.push(`# HELP ${family.name} ${family.help}\n# TYPE ${family.name} gauge\n`);
-      reported.forEach((agent, i) => {
-        const value = family.value(agent);
-        if (value !== null && Number.isFinite(value)) parts.push(`${family.name}${labels[i]} ${value}\n`);
-      });
-    }
-    parts.push(
-      '# HELP farol_agents Agents by status: online ones connected to this hub; offline ones on the leader hub only (sum across hubs for the fleet)\n# TYPE farol_agents gauge\n',
-      `farol_agents{status="online"${hubLabel}} ${held.length}\n`,
-      `farol_agents{status="offline"${hubLabel}} ${unheld.length}\n`,
-      '# HELP farol_hub_reports_offline_agents 1 when this hub reports the agents connected to no hub (the leader, or the only hub)\n# TYPE farol_hub_reports_offline_agents gauge\n',
-      `farol_hub_reports_offline_agents${hubLabel === '' ? '' : `{${hubLabel.slice(1)}}`} ${reportsUnheld ? 1 : 0}\n`,
-    );
-    return parts.join('');
+    const labels = reported.map((agent) => labelSet([['agent_id', agent.id], ['name', agent.name]], target.hubId));
+    return [
+      ...perAgent.map((family) => gaugeFamily(family.name, family.help, reported.map((agent, i) => [labels[i]!, family.value(agent)] as const))),
+      gaugeFamily('farol_agents', 'Agents by status: online ones connected to this hub; offline ones on the leader hub only (sum across hubs for the fleet)', [
+        [labelSet([['status', 'online']], target.hubId), held.length],
+        [labelSet([['status', 'offline']], target.hubId), unheld.length],
+      ]),
+      gaugeFamily('farol_hub_reports_offline_agents', '1 when this hub reports the agents connected to no hub (the leader, or the only hub)', [[labelSet([], target.hubId), reportsUnheld ? 1 : 0]]),
+    ].join('');
   });
 }
