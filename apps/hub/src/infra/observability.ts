@@ -1,3 +1,4 @@
+import { yieldToEventLoop } from './pause.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -28,7 +29,12 @@ export function createObservability({ hubId }: { hubId?: string } = {}) {
     },
     /** Everything /metrics serves: the registry, then the text sections. */
     async metricsText(): Promise<string> {
-      const parts = [await registry.metrics(), ...(await Promise.all(sections.map((render) => render())))];
+      const parts = [await registry.metrics()];
+      // One section at a time, heartbeats in between: a scrape of 10,000 machines is many short steps, not one long one.
+      for (const render of sections) {
+        await yieldToEventLoop();
+        parts.push(await render());
+      }
       return parts.map((part) => (part === '' || part.endsWith('\n') ? part : `${part}\n`)).join('');
     },
     heartbeats: new Counter({

@@ -3,6 +3,7 @@ import type { Bus } from '../../infra/bus.js';
 import type { Clock } from '../../infra/clock.js';
 import { StaleLeaderError } from '../../infra/leadership.js';
 import type { Logger } from '../../infra/logger.js';
+import { yieldToEventLoop } from '../../infra/pause.js';
 import type { UnitOfWork } from '../repositories.js';
 import type { Change } from './alert-engine.js';
 import type { AlertRecord, AlertsRepository } from './alerts.repository.js';
@@ -19,6 +20,8 @@ export interface Notifier {
 
 /** A failed hand-over to the notifier is tried again after this long. */
 const DELIVERY_RETRY_MS = 30_000;
+/** Changes stored per transaction when commits queue up; a single larger commit still goes whole (it is atomic). */
+export const MAX_CHANGES_PER_WRITE = 500;
 
 /** Changes committed together (one evaluation), and whether the running engine made them. */
 interface Commit {
@@ -104,7 +107,7 @@ export function createAlertDelivery({
 
   /**
    * Stores every commit queued since the last write, in order: consecutive commits of the same
-   * kind (fenced or not) in one transaction, so a burst of presence changes (a hub's machines
+   * kind (fenced or not) in one transaction (up to MAX_CHANGES_PER_WRITE changes), so a burst of presence changes (a hub's machines
    * coming back) costs one transaction instead of one each (issue #14). If a transaction of
    * several commits fails, each is tried alone, so one bad change does not take the others.
    */
@@ -114,8 +117,14 @@ export function createAlertDelivery({
     let start = 0;
     while (start < commits.length) {
       let end = start + 1;
-      while (end < commits.length && commits[end]!.byEngine === commits[start]!.byEngine) end += 1;
+      let changes = commits[start]!.batch.length;
+      while (end < commits.length && commits[end]!.byEngine === commits[start]!.byEngine && changes + commits[end]!.batch.length <= MAX_CHANGES_PER_WRITE) {
+        changes += commits[end]!.batch.length;
+        end += 1;
+      }
       const run = commits.slice(start, end);
+      // Heartbeats go on between the transactions of a storm (10,000 machines offline at once held the event loop for a second, #16).
+      if (start > 0) await yieldToEventLoop();
       try {
         await persist(run.flatMap((c) => c.batch), run[0]!.byEngine);
       } catch (error) {

@@ -371,6 +371,25 @@ describe('presence, containers, jobs', () => {
     expect(calls).toEqual([]);
   });
 
+  it('stores a storm of presence changes in transactions of at most 500 changes, every one kept (#16)', async () => {
+    await onlyRules({ name: 'offline', condition: { kind: 'offline', for: '30s' }, severity: 'critical' });
+    const fleet: Array<{ id: string; name: string }> = [];
+    for (let i = 0; i < 1_200; i++) {
+      const machine = { id: `ag_storm${String(i).padStart(11, '0')}`, name: `storm-${i}` };
+      await repos.agents.insert({ ...machine, hostname: machine.name, publicKey: machine.id, keyFingerprint: machine.id, labels: {}, system: null, createdAt: START, joinTokenId: 'jt' });
+      fleet.push(machine);
+    }
+    await service.settle();
+    changes.length = 0;
+    transactions = 0;
+    for (const machine of fleet) bus.publish('agent.status', { ...offlineEvent('offline', 'disconnected'), agentId: machine.id, name: machine.name });
+    await service.settle();
+    expect(changes.filter((c) => c.event === 'pending')).toHaveLength(1_200);
+    expect((await repos.alerts.activeAlerts()).filter((a) => a.agentName?.startsWith('storm-'))).toHaveLength(1_200);
+    expect(transactions).toBeGreaterThanOrEqual(3);
+    expect(transactions).toBeLessThanOrEqual(5);
+  });
+
   it('the hub\'s own shutdown is not a machine going offline', async () => {
     await onlyRules({ name: 'offline', condition: { kind: 'offline' } });
     bus.publish('agent.status', offlineEvent('offline', 'hub_shutdown'));

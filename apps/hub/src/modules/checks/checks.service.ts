@@ -33,6 +33,7 @@ import type { Logger } from '../../infra/logger.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CheckRecord, ChecksRepository, CheckTier, ResultRecord } from './checks.repository.js';
 import type { Db } from '../../infra/database.js';
+import { yieldToEventLoop } from '../../infra/pause.js';
 
 /** The location of checks the hub runs itself. */
 export const HUB_LOCATION = 'hub';
@@ -48,7 +49,6 @@ const ROLLUP_CHUNK = 5_000;
 const FOLLOW_EVERY_MS = 2_000;
 const FOLLOW_OVERLAP_MS = 2_000;
 const FOLLOW_BATCH = 10_000;
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** How long each tier of check history is kept (the metrics' FAROL_RETENTION_* settings). */
 export interface ChecksRetention {

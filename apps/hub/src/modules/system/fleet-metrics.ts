@@ -1,5 +1,6 @@
 import type { HistoryValues } from '@farol/protocol';
 import { gaugeFamily, labelSet, type MetricsTextTarget } from '../../infra/metrics-text.js';
+import { yieldToEventLoop } from '../../infra/pause.js';
 import type { AgentsService } from '../agents/agents.service.js';
 
 /** Which machines this hub's /metrics speaks for (issue #14). */
@@ -47,8 +48,13 @@ export function registerFleetMetrics(target: MetricsTextTarget, agents: Pick<Age
     const unheld = reportsUnheld ? agentsNow.filter((agent) => agent.status === 'offline' && !heldHere(agent)) : [];
     const reported = [...held, ...unheld];
     const labels = reported.map((agent) => labelSet([['agent_id', agent.id], ['name', agent.name]], target.hubId));
+    const families: string[] = [];
+    for (const family of perAgent) {
+      await yieldToEventLoop();
+      families.push(gaugeFamily(family.name, family.help, reported.map((agent, i) => [labels[i]!, family.value(agent)] as const)));
+    }
     return [
-      ...perAgent.map((family) => gaugeFamily(family.name, family.help, reported.map((agent, i) => [labels[i]!, family.value(agent)] as const))),
+      ...families,
       gaugeFamily('farol_agents', 'Agents by status: online ones connected to this hub; offline ones on the leader hub only (sum across hubs for the fleet)', [
         [labelSet([['status', 'online']], target.hubId), held.length],
         [labelSet([['status', 'offline']], target.hubId), unheld.length],

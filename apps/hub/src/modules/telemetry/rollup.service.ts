@@ -3,6 +3,7 @@ import type { Logger } from '../../infra/logger.js';
 import type { UnitOfWork } from '../repositories.js';
 import type { TelemetryRepository } from './telemetry.repository.js';
 import type { Retention } from './telemetry.service.js';
+import { yieldToEventLoop } from '../../infra/pause.js';
 
 const WATERMARK_KEY = 'rollup.raw_id';
 /** Raw rows up to this id are in the hour tier too (the minute tier is at WATERMARK_KEY). */
@@ -21,7 +22,6 @@ const CHUNK_ROWS = 2_000;
 const HOUR_BUCKETS_PER_CHUNK = 100;
 /** Raw rows whose hours are gathered at once (a backlog after downtime goes in steps). */
 const HOUR_WINDOW_ROWS = 200_000;
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Keeps the 1-minute and 1-hour tiers up to date and applies retention (on PostgreSQL it also
