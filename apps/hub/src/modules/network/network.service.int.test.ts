@@ -172,3 +172,44 @@ describe('a removed machine (#19)', () => {
     expect(await rowsOf(machines[0]!.id)).toMatchObject({ rtt1m: 1, agents: 1 });
   }, 30_000);
 });
+
+describe('a large fleet\'s round trips (#16)', () => {
+  it('stores a minute of 2,300 machines in transactions of 1,000, every machine\'s row kept', async () => {
+    const repo = createNetworkRepository((db as Kysely<unknown>).withTables<NetworkTables>());
+    const writes: number[] = [];
+    const counted: typeof repo = {
+      ...repo,
+      addRttMinutes: async (minutes, last) => {
+        writes.push(last.size);
+        await repo.addRttMinutes(minutes, last);
+      },
+    };
+    const fleet = Array.from({ length: 2_300 }, (_, i) => record(`ag_fleet${String(i).padStart(11, '0')}`, `fleet-${i}`));
+    const large = createNetworkService({
+      repo: counted,
+      agents: { list: async () => fleet, findByIdOrName: async (ref) => fleet.find((m) => m.id === ref || m.name === ref) },
+      jobs: { create: () => Promise.reject(new Error('unused')), isConnected: () => false, waitForFinal: () => Promise.resolve(false), get: () => Promise.reject(new Error('unused')) },
+      audit: { record: async () => {} },
+      bus,
+      clock: { now: () => now },
+      logger: createLogger('silent'),
+      monotonic: () => mono,
+    });
+    try {
+      for (const [i, machine] of fleet.entries()) {
+        const connection = new EventEmitter();
+        large.watchConnection({ id: machine.id, name: machine.name }, connection, '203.0.113.5');
+        heartbeat(connection, 10 + (i % 7));
+      }
+      now += MINUTE;
+      await large.flush();
+      expect(writes).toEqual([1_000, 1_000, 300]);
+      const tables = (db as Kysely<unknown>).withTables<NetworkTables>();
+      const stored = await tables.selectFrom('network_rtt_1m').select(['agent_id', 'p50_ms']).where('agent_id', 'like', 'ag_fleet%').execute();
+      expect(stored).toHaveLength(2_300);
+      expect(stored.find((row) => row.agent_id === fleet[9]!.id)?.p50_ms).toBe(12);
+    } finally {
+      await large.stop();
+    }
+  });
+});

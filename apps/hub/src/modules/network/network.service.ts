@@ -35,6 +35,7 @@ import {
   type MachineNetworkFacts,
 } from './network-rules.js';
 import type { NetworkRepository, RttMinute } from './network.repository.js';
+import { yieldToEventLoop } from '../../infra/pause.js';
 
 /** What the service needs of an Engine.IO connection: its heartbeat packets (every client answers them). */
 export interface HeartbeatSource {
@@ -83,6 +84,8 @@ const PING_WAIT_SLACK_MS = 5_000;
 const WINDOWS_CACHE_MS = 10_000;
 /** About 50 minutes of heartbeats per agent. */
 const MAX_HELD_SAMPLES = 120;
+/** Machines whose round-trip minutes are stored per transaction. */
+export const AGENTS_PER_RTT_WRITE = 1_000;
 
 interface RttWindows {
   recent: Map<string, number[]>;
@@ -174,8 +177,9 @@ export function createNetworkService({
   /** Finished minutes out of memory into the database (the current minute stays to fill up). */
   async function flush(all = false): Promise<void> {
     const currentMinute = Math.floor(clock.now() / 60_000) * 60_000;
-    const minutes: RttMinute[] = [];
-    const last = new Map<string, { ms: number; at: number }>();
+    let minutes: RttMinute[] = [];
+    let last = new Map<string, { ms: number; at: number }>();
+    const groups: Array<{ minutes: RttMinute[]; last: Map<string, { ms: number; at: number }> }> = [];
     for (const [agentId, entry] of held) {
       const done = all ? entry.samples : entry.samples.filter((s) => s.at < currentMinute);
       if (done.length === 0) continue;
@@ -183,8 +187,18 @@ export function createNetworkService({
       minutes.push(...toMinutes(agentId, done));
       const newest = done[done.length - 1]!;
       last.set(agentId, { ms: newest.ms, at: newest.at });
+      if (last.size === AGENTS_PER_RTT_WRITE) {
+        groups.push({ minutes, last });
+        minutes = [];
+        last = new Map();
+      }
     }
-    await repo.addRttMinutes(minutes, last);
+    groups.push({ minutes, last });
+    // One transaction per 1,000 machines, heartbeats in between: 10,000 in one held the event loop for ~100 ms a minute (#16).
+    for (const [index, group] of groups.entries()) {
+      if (index > 0) await yieldToEventLoop();
+      await repo.addRttMinutes(group.minutes, group.last);
+    }
     const now = clock.now();
     if (now - lastPrune >= 3_600_000) {
       lastPrune = now;

@@ -41,6 +41,7 @@ export function registerFleetMetrics(target: MetricsTextTarget, agents: Pick<Age
 
   target.addTextSection(async () => {
     const agentsNow = await agents.listSummaries();
+    await yieldToEventLoop();
     // No scope: one hub, which holds every online agent and reports every offline one.
     const heldHere = scope ? (agent: Summary) => scope.heldHere(agent.id) : (agent: Summary) => agent.status === 'online';
     const reportsUnheld = scope?.reportsUnheld() ?? true;
