@@ -7,7 +7,7 @@ import type { Db } from '../../infra/database.js';
 import { createLogger } from '../../infra/logger.js';
 import { openTestDatabase } from '../../testing/test-database.js';
 import type { AgentRecord } from '../agents/agents.repository.js';
-import { createNetworkRepository, type NetworkTables } from './network.repository.js';
+import { createNetworkRepository, type NetworkRepository, type NetworkTables } from './network.repository.js';
 import { createNetworkService, type NetworkService } from './network.service.js';
 
 // Hub round trips over a simulated day, on the real repository (SQLite in `int`, PostgreSQL in
@@ -32,9 +32,14 @@ beforeEach(async () => {
   now = START;
   machines.splice(0, machines.length, ...MACHINES);
   bus = createMemoryBus(createLogger('silent'));
-  network = createNetworkService({
-    repo: createNetworkRepository((db as Kysely<unknown>).withTables<NetworkTables>()),
-    agents: { list: async () => machines, findByIdOrName: async (ref) => machines.find((m) => m.id === ref || m.name === ref) },
+  network = networkOver(createNetworkRepository((db as Kysely<unknown>).withTables<NetworkTables>()), machines);
+});
+
+/** The service over a repository and a list of machines, on the test's clocks; jobs are unused. */
+function networkOver(repo: NetworkRepository, fleet: AgentRecord[]): NetworkService {
+  return createNetworkService({
+    repo,
+    agents: { list: async () => fleet, findByIdOrName: async (ref) => fleet.find((m) => m.id === ref || m.name === ref) },
     jobs: { create: () => Promise.reject(new Error('unused')), isConnected: () => false, waitForFinal: () => Promise.resolve(false), get: () => Promise.reject(new Error('unused')) },
     audit: { record: async () => {} },
     bus,
@@ -42,7 +47,7 @@ beforeEach(async () => {
     logger: createLogger('silent'),
     monotonic: () => mono,
   });
-});
+}
 
 afterEach(async () => {
   await network.stop();
@@ -185,16 +190,7 @@ describe('a large fleet\'s round trips (#16)', () => {
       },
     };
     const fleet = Array.from({ length: 2_300 }, (_, i) => record(`ag_fleet${String(i).padStart(11, '0')}`, `fleet-${i}`));
-    const large = createNetworkService({
-      repo: counted,
-      agents: { list: async () => fleet, findByIdOrName: async (ref) => fleet.find((m) => m.id === ref || m.name === ref) },
-      jobs: { create: () => Promise.reject(new Error('unused')), isConnected: () => false, waitForFinal: () => Promise.resolve(false), get: () => Promise.reject(new Error('unused')) },
-      audit: { record: async () => {} },
-      bus,
-      clock: { now: () => now },
-      logger: createLogger('silent'),
-      monotonic: () => mono,
-    });
+    const large = networkOver(counted, fleet);
     try {
       for (const [i, machine] of fleet.entries()) {
         const connection = new EventEmitter();

@@ -68,6 +68,11 @@ export function checkSampleTimes(samples: HeartbeatSample[], now: number): void 
   }
 }
 
+/** Stored samples (JSON text by agent sequence) as samples. */
+function parseSamples(texts: Map<number, string>): Map<number, HeartbeatSample> {
+  return new Map([...texts].map(([seq, json]) => [seq, JSON.parse(json) as HeartbeatSample]));
+}
+
 /**
  * Heartbeat history. Reports are group-committed: everything that arrives within one write
  * window goes to the database in a single transaction, and each agent is acknowledged only
@@ -181,14 +186,12 @@ export function createTelemetryService({
 
     /** Newest full samples of the agents with a container offering an update, by agent sequence. */
     async latestOfferingUpdates(): Promise<Map<number, HeartbeatSample>> {
-      const texts = await telemetry.latestOfferingUpdates();
-      return new Map([...texts].map(([seq, json]) => [seq, JSON.parse(json) as HeartbeatSample]));
+      return parseSamples(await telemetry.latestOfferingUpdates());
     },
 
     /** Newest full samples by agent sequence (all agents when `seqs` is omitted). */
     async latestSamples(seqs?: number[]): Promise<Map<number, HeartbeatSample>> {
-      const texts = await telemetry.latestSamples(seqs);
-      return new Map([...texts].map(([seq, json]) => [seq, JSON.parse(json) as HeartbeatSample]));
+      return parseSamples(await telemetry.latestSamples(seqs));
     },
 
     /** The history series of the newest sample, without rebuilding the whole sample. */
