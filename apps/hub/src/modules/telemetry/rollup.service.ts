@@ -1,6 +1,6 @@
 import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
-import type { UnitOfWork } from '../repositories.js';
+import type { Repositories, UnitOfWork } from '../repositories.js';
 import type { TelemetryRepository } from './telemetry.repository.js';
 import type { Retention } from './telemetry.service.js';
 import { yieldToEventLoop } from '../../infra/pause.js';
@@ -73,12 +73,19 @@ export function createRollupService({
     while (from < upTo) {
       const to = Math.min(upTo, from + HOUR_WINDOW_ROWS);
       const buckets = await telemetry.hoursTouched(from, to);
+      // The window's watermark commits with its last buckets (fenced, like the minute one): a pass
+      // cut short does the window again, and a leader whose term ended moves nothing.
+      const done = (repos: Repositories): Promise<void> => repos.telemetry.setKv(HOUR_WATERMARK_KEY, String(to));
+      if (buckets.length === 0) await unitOfWork(done);
       for (let i = 0; i < buckets.length; i += HOUR_BUCKETS_PER_CHUNK) {
-        hours += await unitOfWork((repos) => repos.telemetry.rollupHours(buckets.slice(i, i + HOUR_BUCKETS_PER_CHUNK)));
+        const last = i + HOUR_BUCKETS_PER_CHUNK >= buckets.length;
+        hours += await unitOfWork(async (repos) => {
+          const stored = await repos.telemetry.rollupHours(buckets.slice(i, i + HOUR_BUCKETS_PER_CHUNK));
+          if (last) await done(repos);
+          return stored;
+        });
         await yieldToEventLoop();
       }
-      // Only once every bucket of the window is done: a pass cut short does the window again.
-      await telemetry.setKv(HOUR_WATERMARK_KEY, String(to));
       from = to;
     }
     return hours;
