@@ -51,6 +51,8 @@ export const HubConfigSchema = z.object({
   screenshotMaxAge: Duration.prefault('7d').describe('FAROL_SCREENSHOT_MAX_AGE: screenshots older than this are deleted'),
   writeBatchWindow: Duration.prefault('2ms').describe('FAROL_WRITE_BATCH_WINDOW: heartbeats arriving within this window are committed in one transaction'),
   missedHeartbeats: z.coerce.number().int().min(2).max(20).default(3).describe('FAROL_MISSED_HEARTBEATS: an agent silent for this many intervals is marked offline'),
+  agentRebalanceInterval: Duration.prefault('60s').describe('FAROL_AGENT_REBALANCE_INTERVAL: with several hubs (FAROL_REDIS_URL), how often each hub compares how many agents the hubs hold and asks its excess to reconnect to another hub (after every hub restarted, or a rolling upgrade); 0s turns it off (docs/scaling.md, "Rebalancing")'),
+  agentRebalanceTolerance: z.coerce.number().int().min(0).max(1000).default(20).describe('FAROL_AGENT_REBALANCE_TOLERANCE: a hub moves agents only when it holds more than this percent over an even share (and at least 10 agents over it)'),
   agentBundle: z.string().optional().describe('FAROL_AGENT_BUNDLE: path of the one-file agent served at /download/farol-agent.mjs'),
   agentAutoUpdate: z
     .string()
@@ -189,6 +191,8 @@ const ENV_KEYS: Record<keyof HubConfig, string> = {
   screenshotMaxAge: 'FAROL_SCREENSHOT_MAX_AGE',
   writeBatchWindow: 'FAROL_WRITE_BATCH_WINDOW',
   missedHeartbeats: 'FAROL_MISSED_HEARTBEATS',
+  agentRebalanceInterval: 'FAROL_AGENT_REBALANCE_INTERVAL',
+  agentRebalanceTolerance: 'FAROL_AGENT_REBALANCE_TOLERANCE',
   agentBundle: 'FAROL_AGENT_BUNDLE',
   agentExeDir: 'FAROL_AGENT_EXE_DIR',
   agentUpdatesDir: 'FAROL_AGENT_UPDATES_DIR',

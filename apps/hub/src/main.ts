@@ -32,6 +32,7 @@ import { createTracing } from './infra/tracing.js';
 import { createFencedUnitOfWork, createRepositories, createUnitOfWork } from './modules/repositories.js';
 import { createAgentsService } from './modules/agents/agents.service.js';
 import { createPresenceService, restartGraceMs } from './modules/agents/presence.service.js';
+import { createAgentRebalancer } from './modules/agents/rebalance.js';
 import { createLocalAgentChannel, createRelayedAgentChannel } from './modules/agents/agent-channel.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createBackupsRepository } from './modules/backups/backups.repository.js';
@@ -710,6 +711,20 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
   const shownHost = config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind.includes(':') ? `[${config.bind}]` : config.bind;
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
   presence.start();
+  // Several hubs: each evens out what it holds against the others' counts (ADR 0033).
+  const rebalancer =
+    redis && config.agentRebalanceInterval > 0
+      ? createAgentRebalancer({
+          presence,
+          directory,
+          busyAgents: async () => new Set([...(await terminals.agentsWithOpenSessions()), ...live.watchedAgents()]),
+          logger: logger.child({ component: 'rebalance' }),
+          intervalMs: config.agentRebalanceInterval,
+          tolerancePercent: config.agentRebalanceTolerance,
+          onMoved: (count) => observability.agentsRebalanced.inc(count),
+        })
+      : null;
+  rebalancer?.start();
   await jobs.start();
   updates.startTicking();
   await terminals.start();
@@ -754,6 +769,7 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       logger.info('hub shutting down');
+      await rebalancer?.stop();
       // First, while the sockets are open: agents kill the shells, operators see why, the ends are stored.
       await terminals.stop();
       stopTerminalFollow();

@@ -184,12 +184,16 @@ export type TelemetryLive = z.infer<typeof TelemetryLiveSchema>;
  */
 export const HubDrainingSchema = z.object({
   retryAfterMs: z.number().int().min(0).max(600_000).describe('Wait this long before the first reconnect attempt; back off as usual if it fails'),
+  reason: z
+    .enum(['shutdown', 'rebalance'])
+    .optional()
+    .describe('shutdown (absent from older hubs): the hub is stopping; rebalance: it holds more than its share of the fleet and asks this agent to reconnect to another hub'),
 });
 export type HubDraining = z.infer<typeof HubDrainingSchema>;
 
 export const hubToAgentEvents = {
   'telemetry:live': TelemetryLiveSchema,
-  /** The hub is stopping; reconnect after `retryAfterMs`. */
+  /** The hub is stopping, or asks the agent to move to another hub; reconnect after `retryAfterMs`. */
   'hub:draining': HubDrainingSchema,
   /** A signed command for this agent; answered with `command:ack`, finished with `command:result`. */
   'command:run': CommandRunSchema,

@@ -49,7 +49,7 @@ export interface SeveralHubsOptions {
    * The file's own Redis database number on FAROL_TEST_REDIS_URL: the hubs' key and channel
    * prefix follows it (`farol:<db>:`, infra/redis.ts). Emptied before the hubs start, so every
    * run begins from a fresh prefix. Taken: 8 authorization, 9 fanout-kill, 10 the checks
-   * several-hubs int test, 11 failover, 12 security, 13 leadership, 14 routing (outages runs a
+   * several-hubs int test, 11 failover, 12 security, 13 leadership, 14 routing, 15 rebalance (outages runs a
    * redis-server of its own).
    */
   redisDb: number;

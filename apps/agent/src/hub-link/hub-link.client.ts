@@ -383,7 +383,10 @@ export function createHubLink(options: HubLinkOptions): HubLink {
       // Only a proven hub may hold us back; an unproven one is dropped after its hello anyway.
       if (!linked) return;
       drainRetryAfterMs = draining.data.retryAfterMs;
-      logger.info({ retryAfterMs: drainRetryAfterMs }, 'the hub is shutting down; reconnecting when it asked');
+      logger.info(
+        { retryAfterMs: drainRetryAfterMs },
+        draining.data.reason === 'rebalance' ? 'the hub holds more than its share of the fleet; moving to another hub when it asked' : 'the hub is shutting down; reconnecting when it asked',
+      );
     });
     socket.on('telemetry:live', (payload: unknown) => {
       const request = TelemetryLiveSchema.safeParse(payload);

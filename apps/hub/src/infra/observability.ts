@@ -96,6 +96,11 @@ export function createObservability({ hubId }: { hubId?: string } = {}) {
       help: 'Socket messages refused (unknown event, bad payload)',
       registers: [registry],
     }),
+    agentsRebalanced: new Counter({
+      name: 'farol_agents_rebalanced_total',
+      help: 'Agents this hub asked to reconnect to another hub because it held more than its share (several hubs)',
+      registers: [registry],
+    }),
   };
 }
 export type Observability = ReturnType<typeof createObservability>;

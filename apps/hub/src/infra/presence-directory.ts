@@ -38,6 +38,12 @@ export interface PresenceDirectory {
   holderOf(agentId: string): HeldAgent | undefined;
   /** Agents some other hub holds now (at start: the rest of those stored online are offline). */
   heldElsewhere(): Promise<Set<string>>;
+  /**
+   * How many agents each live hub holds, this one included (a hub with none is listed with 0):
+   * what rebalancing compares (modules/agents/rebalance.ts). Other hubs' figures are as of the
+   * last mirror reload, at most a directory tick old.
+   */
+  hubLoads(): Promise<Map<string, number>>;
   start(hooks: DirectoryHooks): Promise<void>;
   stop(): Promise<void>;
 }
@@ -64,6 +70,7 @@ export function createMemoryPresenceDirectory(hubId: string): PresenceDirectory 
     },
     holderOf: (agentId) => held.get(agentId),
     heldElsewhere: async () => new Set(),
+    hubLoads: async () => new Map([[hubId, held.size]]),
     start: async () => {},
     stop: async () => {},
   };

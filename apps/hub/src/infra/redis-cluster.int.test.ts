@@ -39,10 +39,10 @@ afterAll(async () => {
   for (const redis of connections) await redis.close();
 });
 
-async function eventually<T>(read: () => T | undefined, ms = 5_000): Promise<T> {
+async function eventually<T>(read: () => T | undefined | Promise<T | undefined>, ms = 5_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const value = read();
+    const value = await read();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -132,6 +132,10 @@ describe.skipIf(skipReason !== null)('several hubs over a real Redis', () => {
     expect(await a.release('ag_moves', 'a1')).toBe(false);
     expect(b.holderOf('ag_moves')).toMatchObject({ hubId: 'dir-b', sessionId: 'b1' });
     expect(await b.heldElsewhere()).toEqual(new Set(['ag_stays']));
+    // What each live hub holds (rebalancing): B's mirror knows A's two entries once the tick or the events bring them.
+    await eventually(async () => ((await b.hubLoads()).get('dir-a') === 1 ? true : undefined));
+    expect(await b.hubLoads()).toEqual(new Map([['dir-a', 1], ['dir-b', 1]]));
+    expect(await a.hubLoads()).toEqual(new Map([['dir-a', 1], ['dir-b', 1]]));
 
     // Hub B's lease goes (stop drops it; a killed hub's expires): A sweeps B's agent within a tick.
     await b.stop();
@@ -142,6 +146,10 @@ describe.skipIf(skipReason !== null)('several hubs over a real Redis', () => {
     expect(a.holderOf('ag_moves')).toBeUndefined();
     expect(a.holderOf('ag_stays')?.hubId).toBe('dir-a');
     expect(lostOnB).toEqual([]);
+    // A stopped hub is no longer listed; a hub that holds nobody is, with 0.
+    expect(await a.hubLoads()).toEqual(new Map([['dir-a', 1]]));
+    await a.release('ag_stays', 'a2');
+    expect(await a.hubLoads()).toEqual(new Map([['dir-a', 0]]));
   }, 20_000);
 
   it('reports a Redis it cannot reach as lost (what /ready says)', async () => {

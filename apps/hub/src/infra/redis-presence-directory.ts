@@ -64,6 +64,8 @@ const BATCH = 500;
 export function createRedisPresenceDirectory({ redis, hubId, bus, logger }: { redis: RedisConnection; hubId: string; bus: Bus; logger: Logger }): PresenceDirectory {
   const key = `${redis.prefix}presence`;
   const lease = hubLeaseKey(redis.prefix, hubId);
+  /** Every hub that renewed its lease, scored by when that lease ends (hubLoads lists a hub that holds no agent too). */
+  const hubsKey = `${redis.prefix}hubs`;
   /** Connections this hub holds (the source of its pushes). */
   const mine = new Map<string, HeldAgent>();
   /** Every hub's connections, as last read. */
@@ -74,7 +76,9 @@ export function createRedisPresenceDirectory({ redis, hubId, bus, logger }: { re
   let unsubscribe: (() => void) | null = null;
 
   async function renewLease(): Promise<void> {
-    await redis.client.set(lease, String(Date.now()), 'PX', HUB_LEASE_MS);
+    const now = Date.now();
+    await redis.client.set(lease, String(now), 'PX', HUB_LEASE_MS);
+    await redis.client.zadd(hubsKey, now + HUB_LEASE_MS, hubId);
   }
 
   async function reload(): Promise<void> {
@@ -211,6 +215,18 @@ export function createRedisPresenceDirectory({ redis, hubId, bus, logger }: { re
       for (const hub of hubs) if (hub !== hubId && (await redis.client.exists(hubLeaseKey(redis.prefix, hub))) === 1) alive.add(hub);
       return new Set([...mirror].filter(([, entry]) => alive.has(entry.hubId)).map(([agentId]) => agentId));
     },
+    async hubLoads() {
+      const now = Date.now();
+      // Hubs whose lease ended are dropped here by whoever reads first (idempotent).
+      await redis.client.zremrangebyscore(hubsKey, '-inf', now);
+      const live = await redis.client.zrangebyscore(hubsKey, now, '+inf');
+      const loads = new Map<string, number>(live.map((id) => [id, 0]));
+      for (const entry of mirror.values()) {
+        if (entry.hubId !== hubId && loads.has(entry.hubId)) loads.set(entry.hubId, loads.get(entry.hubId)! + 1);
+      }
+      loads.set(hubId, mine.size);
+      return loads;
+    },
     async start(nextHooks) {
       hooks = nextHooks;
       unsubscribe = bus.subscribe('presence.held', (event) => {
@@ -239,6 +255,7 @@ export function createRedisPresenceDirectory({ redis, hubId, bus, logger }: { re
       unsubscribe?.();
       if (ticking) await ticking;
       // Gone at once, not after the lease: agents still listed here are swept by the next live hub's tick.
+      await redis.client.zrem(hubsKey, hubId).catch(() => undefined);
       await redis.client.del(lease).catch((error: unknown) => logger.warn({ err: error }, 'could not drop this hub\'s lease (Redis); it expires by itself'));
     },
   };

@@ -21,6 +21,32 @@ function statusStore() {
   return { agents, statuses, writes };
 }
 
+/** A directory in which another hub may take an agent over, as the Redis one does. */
+function sharedDirectory(hubId: string) {
+  const held = new Map<string, HeldAgent>();
+  const directory: PresenceDirectory = {
+    hubId,
+    hold: async (agentId, entry) => void held.set(agentId, { hubId, ...entry }),
+    release: async (agentId, sessionId) => {
+      const entry = held.get(agentId);
+      if (entry && (entry.hubId !== hubId || entry.sessionId !== sessionId)) return false;
+      held.delete(agentId);
+      return true;
+    },
+    heard: () => undefined,
+    holderOf: (agentId) => held.get(agentId),
+    heldElsewhere: async () => new Set([...held].filter(([, entry]) => entry.hubId !== hubId).map(([agentId]) => agentId)),
+    hubLoads: async () => {
+      const loads = new Map<string, number>([[hubId, 0]]);
+      for (const entry of held.values()) loads.set(entry.hubId, (loads.get(entry.hubId) ?? 0) + 1);
+      return loads;
+    },
+    start: async () => undefined,
+    stop: async () => undefined,
+  };
+  return { directory, held };
+}
+
 const session: AgentSession = { sessionId: 's1', disconnect: () => undefined, send: () => undefined };
 
 describe('presence', () => {
@@ -58,27 +84,6 @@ describe('presence', () => {
 });
 
 describe('presence with a directory of several hubs (issue #14)', () => {
-  /** A directory in which another hub may take an agent over, as the Redis one does. */
-  function sharedDirectory(hubId: string) {
-    const held = new Map<string, HeldAgent>();
-    const directory: PresenceDirectory = {
-      hubId,
-      hold: async (agentId, entry) => void held.set(agentId, { hubId, ...entry }),
-      release: async (agentId, sessionId) => {
-        const entry = held.get(agentId);
-        if (entry && (entry.hubId !== hubId || entry.sessionId !== sessionId)) return false;
-        held.delete(agentId);
-        return true;
-      },
-      heard: () => undefined,
-      holderOf: (agentId) => held.get(agentId),
-      heldElsewhere: async () => new Set([...held].filter(([, entry]) => entry.hubId !== hubId).map(([agentId]) => agentId)),
-      start: async () => undefined,
-      stop: async () => undefined,
-    };
-    return { directory, held };
-  }
-
   it('stores the status changes of a burst of connects in one write, and each connect resolves once its status is stored', async () => {
     const { agents, statuses, writes } = statusStore();
     const logger = createLogger('silent');
@@ -132,5 +137,102 @@ describe('presence with a directory of several hubs (issue #14)', () => {
     await presence.disconnected('ag_dddddddddddddddd', 's1');
     expect(statuses.get(4)).toBe('offline');
     expect(presence.holderOf('ag_dddddddddddddddd')).toBeNull();
+  });
+});
+
+describe('presence: agents asked to move to another hub (rebalancing, ADR 0033)', () => {
+  /** Hub A's presence over a shared directory; sessions close as Socket.IO's do, telling presence at once. */
+  function hubA() {
+    let now = 1_000_000;
+    const { agents, statuses } = statusStore();
+    const logger = createLogger('silent');
+    const bus = createMemoryBus(logger);
+    const events: Array<[string, string]> = [];
+    bus.subscribe('agent.status', (event) => events.push([event.agentId, event.status]));
+    const { directory, held } = sharedDirectory('hub-a');
+    const presence = createPresenceService({ agents, bus, clock: { now: () => now }, logger, missedHeartbeats: 3, directory });
+    const sent: Array<[string, string, unknown]> = [];
+    const closed: string[] = [];
+    const connect = async (seq: number, sessionId = `a${seq}`): Promise<string> => {
+      const id = `ag_${String(seq).padStart(16, '0')}`;
+      const own: AgentSession = {
+        sessionId,
+        send: (event, payload) => void sent.push([id, event, payload]),
+        disconnect: () => {
+          closed.push(id);
+          void presence.disconnected(id, sessionId);
+        },
+      };
+      await presence.connected({ seq, id, name: `m${seq}`, heartbeatIntervalMs: 10_000 }, own);
+      return id;
+    };
+    return { presence, held, statuses, events, sent, closed, connect, advance: (ms: number) => (now += ms) };
+  }
+
+  it('tells each agent to move with its delay, closes it, and keeps it online when another hub holds it', async () => {
+    const a = hubA();
+    const first = await a.connect(1);
+    const second = await a.connect(2);
+    expect(a.presence.shed([first, second], (index) => index * 500, 30_000)).toBe(2);
+    expect(a.sent).toEqual([
+      [first, 'hub:draining', { retryAfterMs: 0, reason: 'rebalance' }],
+      [second, 'hub:draining', { retryAfterMs: 500, reason: 'rebalance' }],
+    ]);
+    expect(a.closed).toEqual([first, second]);
+    expect(a.presence.movingCount()).toBe(2);
+    // Released at once: the hub each reaches next holds it without waiting for this one.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.held.has(first)).toBe(false);
+    // Both reach hub B (one a little late); nothing offline, not even after the deadline.
+    a.held.set(first, { hubId: 'hub-b', sessionId: 'b1', lastHeard: 1, intervalMs: 10_000 });
+    a.advance(5_000);
+    a.held.set(second, { hubId: 'hub-b', sessionId: 'b2', lastHeard: 1, intervalMs: 10_000 });
+    a.advance(60_000);
+    await a.presence.settleMoves();
+    expect(a.presence.movingCount()).toBe(0);
+    expect(a.events.map(([, status]) => status)).toEqual(['online', 'online']);
+    expect(a.statuses.get(1)).toBe('online');
+    expect(a.presence.holderOf(first)).toBe('hub-b');
+    // Asking again for an agent that is not connected here does nothing.
+    expect(a.presence.shed([first], () => 0, 30_000)).toBe(0);
+  });
+
+  it('takes offline an agent that no hub holds once its delay and the grace have passed, not before', async () => {
+    const a = hubA();
+    const lost = await a.connect(3);
+    a.presence.shed([lost], () => 2_000, 30_000);
+    a.advance(31_000);
+    await a.presence.settleMoves();
+    expect(a.statuses.get(3)).toBe('online');
+    expect(a.presence.movingCount()).toBe(1);
+    a.advance(1_001);
+    await a.presence.settleMoves();
+    expect(a.statuses.get(3)).toBe('offline');
+    expect(a.events).toEqual([
+      [lost, 'online'],
+      [lost, 'offline'],
+    ]);
+    expect(a.presence.movingCount()).toBe(0);
+  });
+
+  it('keeps online without a word an agent that came back to the same hub (a balancer sent it there)', async () => {
+    const a = hubA();
+    const back = await a.connect(4);
+    a.presence.shed([back], () => 0, 30_000);
+    await a.connect(4, 'a4-again');
+    a.advance(60_000);
+    await a.presence.settleMoves();
+    expect(a.presence.movingCount()).toBe(0);
+    expect(a.statuses.get(4)).toBe('online');
+    expect(a.events.map(([, status]) => status)).toEqual(['online', 'online']);
+    expect(a.presence.holderOf(back)).toBe('hub-a');
+  });
+
+  it('settles every move at stop: one no hub holds is stored offline', async () => {
+    const a = hubA();
+    const gone = await a.connect(5);
+    a.presence.shed([gone], () => 0, 30_000);
+    await a.presence.stop();
+    expect(a.statuses.get(5)).toBe('offline');
   });
 });

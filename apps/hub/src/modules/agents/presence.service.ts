@@ -19,6 +19,18 @@ interface LiveAgent {
   session: AgentSession;
   intervalMs: number;
   lastHeard: number;
+  /** When this connection was made (rebalancing moves the newest first). */
+  since: number;
+}
+
+/**
+ * An agent asked to move to another hub (rebalancing): its connection here is closed, and it is
+ * offline only if no hub holds it once its `deadline` passes, so a machine that moved never
+ * flaps offline.
+ */
+interface MovingAgent {
+  entry: LiveAgent;
+  deadline: number;
 }
 
 const DEFAULT_INTERVAL_MS = 10_000;
@@ -76,6 +88,9 @@ export function createPresenceService({
   directory?: PresenceDirectory;
 }) {
   const live = new Map<string, LiveAgent>();
+  /** Agents this hub asked to move (rebalancing), until another hub holds them or their deadline passes. */
+  const moving = new Map<string, MovingAgent>();
+  let movingTimer: NodeJS.Timeout | undefined;
   const unsubscribers: Array<() => void> = [];
   let sweeper: NodeJS.Timeout | undefined;
   let persister: NodeJS.Timeout | undefined;
@@ -172,8 +187,11 @@ export function createPresenceService({
         session,
         intervalMs: honouredInterval(agent.heartbeatIntervalMs ?? DEFAULT_INTERVAL_MS),
         lastHeard: clock.now(),
+        since: clock.now(),
       };
       live.set(agent.id, entry);
+      // Asked to move, it came back here (a load balancer may send it anywhere): online all along.
+      moving.delete(agent.id);
       if (previous && previous.session.sessionId !== session.sessionId) {
         logger.info({ agentId: agent.id }, 'agent reconnected; closing its previous connection');
         previous.session.disconnect();
@@ -194,7 +212,78 @@ export function createPresenceService({
       const entry = live.get(agentId);
       // A replaced connection closing late must not mark the new one offline.
       if (!entry || entry.session.sessionId !== sessionId) return;
+      const move = moving.get(agentId);
+      if (move?.entry === entry) {
+        // Asked to move: released now, so the hub it reaches next holds it at once; offline
+        // only if none does by the deadline (settleMoves).
+        live.delete(agentId);
+        await directory.release(agentId, sessionId);
+        return;
+      }
       await goOffline(agentId, 'disconnected');
+    },
+
+    /**
+     * Rebalancing (modules/agents/rebalance.ts): asks these agents, connected here, to reconnect
+     * to another hub after `retryAfterMs(index)` (`hub:draining` with reason `rebalance`, then the
+     * connection is closed). An agent that no hub holds `graceMs` after it was asked goes offline.
+     * Returns how many were asked.
+     */
+    shed(agentIds: readonly string[], retryAfterMs: (index: number) => number, graceMs: number): number {
+      let asked = 0;
+      for (const agentId of agentIds) {
+        const entry = live.get(agentId);
+        if (!entry || moving.has(agentId)) continue;
+        const wait = retryAfterMs(asked);
+        moving.set(agentId, { entry, deadline: clock.now() + wait + graceMs });
+        try {
+          entry.session.send('hub:draining', { retryAfterMs: wait, reason: 'rebalance' });
+        } catch (error) {
+          logger.debug({ err: error, agentId }, 'could not ask an agent to move; closing its connection all the same');
+        }
+        entry.session.disconnect();
+        asked++;
+      }
+      if (asked > 0 && !movingTimer) {
+        movingTimer = setInterval(() => void service.settleMoves().catch((error: unknown) => logger.error({ err: error }, 'settling moved agents failed')), 1_000);
+        movingTimer.unref();
+      }
+      return asked;
+    },
+
+    /** Agents asked to move that have not reached a hub yet (their connection here may still be closing). */
+    movingCount(): number {
+      return moving.size;
+    },
+
+    /**
+     * Ends the moves whose deadline passed (or all of them, at stop): an agent some hub holds
+     * (another, or this one again) stays online without a word; one that no hub holds is offline.
+     */
+    async settleMoves(all = false): Promise<void> {
+      const now = clock.now();
+      for (const [agentId, move] of [...moving]) {
+        if (directory.holderOf(agentId) !== undefined || live.has(agentId)) {
+          moving.delete(agentId);
+          continue;
+        }
+        if (!all && now < move.deadline) continue;
+        moving.delete(agentId);
+        // Its connection here may still be open (an agent that ignored the request): it is closed.
+        if (live.get(agentId) === move.entry) live.delete(agentId);
+        logger.warn({ agentId, name: move.entry.agent.name }, 'an agent asked to move to another hub did not reach one; it is offline');
+        await directory.release(agentId, move.entry.session.sessionId);
+        await changeStatus(move.entry, 'offline', 'disconnected');
+      }
+      if (moving.size === 0 && movingTimer) {
+        clearInterval(movingTimer);
+        movingTimer = undefined;
+      }
+    },
+
+    /** This hub's connected agents, newest connection first, with when each connected. */
+    connections(): Array<{ agentId: string; since: number }> {
+      return [...live.values()].map((entry) => ({ agentId: entry.agent.id, since: entry.since })).sort((a, b) => b.since - a.since);
     },
 
     /** Marks silent agents offline and drops their hung connections. */
@@ -311,10 +400,11 @@ export function createPresenceService({
     async stop(): Promise<void> {
       if (sweeper) clearInterval(sweeper);
       if (persister) clearInterval(persister);
+      await service.settleMoves(true);
       const entries = [...live.values()];
       entries.forEach((entry, index) => {
         try {
-          entry.session.send('hub:draining', { retryAfterMs: drainRetryAfterMs(index, entries.length) });
+          entry.session.send('hub:draining', { retryAfterMs: drainRetryAfterMs(index, entries.length), reason: 'shutdown' });
         } catch (error) {
           // A socket already closing: that agent just reconnects with its own backoff.
           logger.debug({ err: error, agentId: entry.agent.id }, 'could not tell an agent the hub is draining');

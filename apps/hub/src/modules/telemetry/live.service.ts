@@ -102,6 +102,11 @@ export function createLiveService({ channel, hubId, bus, logger }: { channel: Ag
       return watchers.get(agentId)?.size ?? 0;
     },
 
+    /** Machines someone watches live, on this hub or another (rebalancing leaves them where they are). */
+    watchedAgents(): Set<string> {
+      return new Set([...watchers.keys(), ...watchedElsewhere.keys()]);
+    },
+
     stop(): void {
       unsubscribe();
       unsubscribeResumed();

@@ -80,6 +80,12 @@ export function createTerminalRepository(db: Db) {
       return Number(result.numUpdatedRows);
     },
 
+    /** Machines with a terminal session open, on any hub. */
+    async openAgentIds(): Promise<Set<string>> {
+      const rows = await db.selectFrom('terminal_sessions').select('agent_id').distinct().where('closed_at', 'is', null).execute();
+      return new Set(rows.map((row) => row.agent_id));
+    },
+
     async findById(id: string): Promise<TerminalSessionRecord | undefined> {
       const row = await db.selectFrom('terminal_sessions').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toRecord(row) : undefined;

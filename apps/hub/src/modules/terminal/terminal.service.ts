@@ -492,6 +492,11 @@ export function createTerminalService({
      * An agent is offline everywhere (several hubs, issue #14: its connection was on another
      * hub, whose disconnect this hub only learns from the bus): its sessions here end.
      */
+    /** Machines with a terminal open, whichever hub holds the session (rebalancing leaves them where they are). */
+    async agentsWithOpenSessions(): Promise<Set<string>> {
+      return sessions.openAgentIds();
+    },
+
     async agentOffline(agentId: string): Promise<void> {
       await Promise.all([...live.values()].filter((s) => s.agentId === agentId).map((s) => end(s, 'agent_disconnected', { message: `${s.agentName} disconnected` }, true)));
     },

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../infra/logger.js';
+import { agentsToShed, createAgentRebalancer, MAX_MOVES_PER_ROUND, MOVE_COOLDOWN_MS, moveRetryAfterMs } from './rebalance.js';
+
+const loads = (entries: Record<string, number>): Map<string, number> => new Map(Object.entries(entries));
+
+describe('agentsToShed', () => {
+  it('moves what a hub holds over an even share, only past the tolerance and a minimum', () => {
+    // Every hub restarted, the first one up took everybody.
+    expect(agentsToShed(loads({ a: 3_000, b: 0, c: 0 }), 'a')).toBe(2_000);
+    expect(agentsToShed(loads({ a: 3_000, b: 0, c: 0 }), 'b')).toBe(0);
+    // A rolling upgrade left the last hub empty.
+    expect(agentsToShed(loads({ a: 500, b: 500, c: 0 }), 'a')).toBe(166);
+    // Within 20 % of the share: left alone.
+    expect(agentsToShed(loads({ a: 1_190, b: 1_000, c: 810 }), 'a')).toBe(0);
+    expect(agentsToShed(loads({ a: 1_210, b: 1_000, c: 790 }), 'a')).toBe(210);
+    // A handful over the share is noise, whatever the percentage.
+    expect(agentsToShed(loads({ a: 12, b: 3 }), 'a')).toBe(0);
+    expect(agentsToShed(loads({ a: 30, b: 0 }), 'a')).toBe(15);
+    // The tolerance is a setting.
+    expect(agentsToShed(loads({ a: 1_190, b: 1_000, c: 810 }), 'a', 10)).toBe(190);
+    // One hub, or a hub the directory does not list: nothing to compare with.
+    expect(agentsToShed(loads({ a: 5_000 }), 'a')).toBe(0);
+    expect(agentsToShed(loads({ b: 10, c: 0 }), 'a')).toBe(0);
+  });
+
+  it('moves at most one round\'s worth at a time, and asks them back spread out', () => {
+    expect(agentsToShed(loads({ a: 20_000, b: 0, c: 0 }), 'a')).toBe(MAX_MOVES_PER_ROUND);
+    expect(moveRetryAfterMs(0)).toBe(0);
+    expect(moveRetryAfterMs(200)).toBe(1_000);
+    expect(moveRetryAfterMs(1_999)).toBe(9_995);
+    expect(moveRetryAfterMs(50_000)).toBe(10_000);
+  });
+});
+
+describe('the rebalancer', () => {
+  function setup(options: { connected: number; others: Record<string, number>; busy?: string[]; moving?: number }) {
+    let now = 10_000_000;
+    const connections = Array.from({ length: options.connected }, (_, i) => ({ agentId: `ag_${String(i).padStart(16, '0')}`, since: 1_000 + i }));
+    const asked: string[][] = [];
+    const held = new Set(connections.map((c) => c.agentId));
+    let moving = options.moving ?? 0;
+    const moved: number[] = [];
+    const rebalancer = createAgentRebalancer({
+      presence: {
+        // Newest first, as presence lists them.
+        connections: () => connections.filter((c) => held.has(c.agentId)).sort((x, y) => y.since - x.since),
+        shed: (agentIds) => {
+          asked.push([...agentIds]);
+          for (const id of agentIds) held.delete(id);
+          return agentIds.length;
+        },
+        movingCount: () => moving,
+      },
+      directory: { hubId: 'a', hubLoads: async () => new Map([['a', held.size], ...Object.entries(options.others)]) },
+      busyAgents: async () => new Set(options.busy ?? []),
+      logger: createLogger('silent'),
+      intervalMs: 60_000,
+      onMoved: (count) => moved.push(count),
+      now: () => now,
+    });
+    return { rebalancer, asked, connections, held, moved, setMoving: (n: number) => (moving = n), advance: (ms: number) => (now += ms), giveBack: (ids: string[]) => ids.forEach((id) => held.add(id)) };
+  }
+
+  it('asks its newest connections to move, never a busy machine', async () => {
+    const s = setup({ connected: 60, others: { b: 0, c: 0 }, busy: ['ag_0000000000000059'] });
+    expect(await s.rebalancer.round()).toBe(40);
+    const [round] = s.asked;
+    expect(round).toHaveLength(40);
+    expect(round).not.toContain('ag_0000000000000059');
+    expect(round![0]).toBe('ag_0000000000000058');
+    expect(round).toContain('ag_0000000000000019');
+    expect(s.moved).toEqual([40]);
+  });
+
+  it('waits while moved agents are on their way, and does not move the same agent twice within the cool-down', async () => {
+    const s = setup({ connected: 60, others: { b: 0, c: 0 } });
+    s.setMoving(3);
+    expect(await s.rebalancer.round()).toBe(0);
+    s.setMoving(0);
+    expect(await s.rebalancer.round()).toBe(40);
+    // They could not reach the other hubs and came back here.
+    s.giveBack(s.asked[0]!);
+    // Only the agents never asked yet are asked now; then every agent here has been asked.
+    expect(await s.rebalancer.round()).toBe(20);
+    s.giveBack(s.asked[1]!);
+    expect(await s.rebalancer.round()).toBe(0);
+    s.advance(MOVE_COOLDOWN_MS);
+    expect(await s.rebalancer.round()).toBe(40);
+  });
+
+  it('leaves a hub within its share alone', async () => {
+    const s = setup({ connected: 100, others: { b: 95, c: 105 } });
+    expect(await s.rebalancer.round()).toBe(0);
+    expect(s.asked).toEqual([]);
+  });
+});

@@ -1,0 +1,133 @@
+import type { Logger } from '../../infra/logger.js';
+import type { PresenceDirectory } from '../../infra/presence-directory.js';
+import type { PresenceService } from './presence.service.js';
+
+/** A hub moves agents only when it holds more than its share by this much (percent), and by at least MIN_EXCESS agents. */
+export const DEFAULT_REBALANCE_TOLERANCE = 20;
+/** Fewer extra agents than this are not worth moving (a handful over an even split is noise). */
+export const MIN_EXCESS = 10;
+/** At most this many agents are asked to move per round; the next round looks again with fresh counts. */
+export const MAX_MOVES_PER_ROUND = 2_000;
+/** Moved agents are asked back at about this many a second, spread from 0 s, so the receiving hubs see no stampede. */
+export const MOVES_PER_SECOND = 200;
+/** An agent asked to move that no hub holds this long after its `retryAfterMs` is offline. */
+export const MOVE_GRACE_MS = 30_000;
+/** An agent moved once is not asked again for this long (one that cannot reach the others stays put). */
+export const MOVE_COOLDOWN_MS = 15 * 60_000;
+
+/**
+ * How many of its agents hub `self` should ask to move so the live hubs end near an even share.
+ * Zero while it holds at most `fair × (1 + tolerance%)` or fewer than MIN_EXCESS over its fair
+ * share; otherwise what it holds above its share, rounded up, at most MAX_MOVES_PER_ROUND. Each
+ * hub sheds only its own excess, so hubs deciding at once do not move more than needed.
+ */
+export function agentsToShed(loads: ReadonlyMap<string, number>, self: string, tolerancePercent = DEFAULT_REBALANCE_TOLERANCE): number {
+  if (loads.size < 2 || !loads.has(self)) return 0;
+  let total = 0;
+  for (const count of loads.values()) total += count;
+  const fair = total / loads.size;
+  const mine = loads.get(self)!;
+  if (mine <= fair * (1 + tolerancePercent / 100)) return 0;
+  const excess = mine - Math.ceil(fair);
+  if (excess < MIN_EXCESS) return 0;
+  return Math.min(excess, MAX_MOVES_PER_ROUND);
+}
+
+/** The `retryAfterMs` of the `index`-th agent asked to move: spread evenly at MOVES_PER_SECOND, at most 10 s. */
+export function moveRetryAfterMs(index: number): number {
+  return Math.min(10_000, Math.floor((index / MOVES_PER_SECOND) * 1000));
+}
+
+/**
+ * Rebalancing of agents over several hubs (issue #14, ADR 0033). Agents stay on the hub that
+ * works, so after every hub restarted (the first one up takes most of the fleet) or a rolling
+ * upgrade (the last hub restarted gets nobody) the hubs stay uneven for good. Every
+ * `intervalMs` (with jitter) each hub compares what the live hubs hold (the presence
+ * directory) and asks its excess to move: `hub:draining` with reason `rebalance`, newest
+ * connections first, never a machine with an open terminal or a live view, never one moved in
+ * the last MOVE_COOLDOWN_MS. A round is skipped while agents of the previous one are still on
+ * their way. Every hub decides for itself from shared counts, so it needs no leader.
+ */
+export function createAgentRebalancer({
+  presence,
+  directory,
+  busyAgents,
+  logger,
+  intervalMs,
+  tolerancePercent = DEFAULT_REBALANCE_TOLERANCE,
+  onMoved,
+  now = Date.now,
+  random = Math.random,
+}: {
+  presence: Pick<PresenceService, 'connections' | 'shed' | 'movingCount'>;
+  directory: Pick<PresenceDirectory, 'hubLoads' | 'hubId'>;
+  /** Agents not to move now (open terminals, live views), across hubs. */
+  busyAgents: () => Promise<Set<string>>;
+  logger: Logger;
+  intervalMs: number;
+  tolerancePercent?: number;
+  onMoved?: (count: number) => void;
+  now?: () => number;
+  random?: () => number;
+}) {
+  /** When each agent was last asked to move (pruned every round). */
+  const movedAt = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | null = null;
+  let stopped = false;
+
+  async function round(): Promise<number> {
+    const at = now();
+    for (const [agentId, when] of movedAt) if (at - when >= MOVE_COOLDOWN_MS) movedAt.delete(agentId);
+    if (presence.movingCount() > 0) return 0;
+    const loads = await directory.hubLoads();
+    const wanted = agentsToShed(loads, directory.hubId, tolerancePercent);
+    if (wanted === 0) return 0;
+    const busy = await busyAgents();
+    const chosen: string[] = [];
+    for (const { agentId } of presence.connections()) {
+      if (chosen.length >= wanted) break;
+      if (busy.has(agentId) || movedAt.has(agentId)) continue;
+      chosen.push(agentId);
+    }
+    if (chosen.length === 0) return 0;
+    const asked = presence.shed(chosen, moveRetryAfterMs, MOVE_GRACE_MS);
+    for (const agentId of chosen) movedAt.set(agentId, at);
+    logger.info({ asked, wanted, loads: Object.fromEntries(loads) }, 'this hub holds more than its share of the fleet; asked agents to move to another hub');
+    onMoved?.(asked);
+    return asked;
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    // ±25 % jitter: hubs started together do not decide in the same instant.
+    const delay = Math.round(intervalMs * (0.75 + random() * 0.5));
+    timer = setTimeout(() => {
+      running = round()
+        .catch((error: unknown) => {
+          logger.warn({ err: error }, 'rebalancing round failed; trying again next round');
+          return 0;
+        })
+        .finally(() => {
+          running = null;
+          schedule();
+        });
+    }, delay);
+    timer.unref();
+  }
+
+  return {
+    /** One round now (tests and the first round after start); resolves with how many agents were asked to move. */
+    round,
+    start(): void {
+      stopped = false;
+      schedule();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      if (running) await running;
+    },
+  };
+}
+export type AgentRebalancer = ReturnType<typeof createAgentRebalancer>;

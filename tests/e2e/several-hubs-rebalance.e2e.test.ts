@@ -1,0 +1,108 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Agent } from '@farol/protocol';
+import { agentBundle, api, joinToken, run, waitFor, type Proc } from './support/processes.js';
+import { severalHubsSkipReason, startSeveralHubs, type FleetHub, type SeveralHubs } from './support/several-hubs.js';
+
+/*
+ * Issue #14 (ADR 0033): agents even out over the hubs by themselves. Three real hubs on this
+ * machine's PostgreSQL and Redis, 90 simulated agents given `--hub a,b,c`. A rolling upgrade
+ * (b and c stopped, so a holds everyone; then started again) would leave b and c empty for
+ * good, since agents stay on the hub that works. With rebalancing, a asks its excess to move
+ * (`hub:draining`, reason `rebalance`): within a minute every hub holds about a third, and no
+ * machine was ever shown offline while it moved.
+ */
+
+const AGENTS = 90;
+let fleet: SeveralHubs;
+let simulator: Proc | undefined;
+
+async function heldBy(hub: FleetHub): Promise<Map<string, number> | undefined> {
+  const { status, body } = await api<{ agents: Agent[] }>(hub.url, 'GET', `/api/agents?status=online&label=rebalance=${fleet.runId}`);
+  if (status !== 200) return undefined;
+  const byHub = new Map<string, number>();
+  for (const agent of body.agents) if (agent.hub) byHub.set(agent.hub, (byHub.get(agent.hub) ?? 0) + 1);
+  return byHub;
+}
+
+/** Lines of a hub's log (JSON, info level) since `from` characters. */
+const logSince = (hub: FleetHub, from: number): Array<Record<string, unknown>> =>
+  hub.proc
+    .output()
+    .slice(from)
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+beforeAll(async () => {
+  if (severalHubsSkipReason) return;
+  fleet = await startSeveralHubs({
+    idPrefix: 'rebalance',
+    redisDb: 15,
+    start: ['a', 'b', 'c'],
+    // A round every 2 s instead of every minute; info logs show every presence change.
+    env: { FAROL_API_RATE_LIMIT: '0', FAROL_AGENT_REBALANCE_INTERVAL: '2s', FAROL_LOG_LEVEL: 'info' },
+  });
+  const token = await joinToken(fleet.hub('a').url, { uses: AGENTS, labels: { rebalance: fleet.runId } });
+  simulator = run(
+    [agentBundle, 'simulate', '--hub', fleet.hubs.map((hub) => hub.url).join(','), '--token', token, '--agents', String(AGENTS), '--interval', '5s',
+      '--state', path.join(fleet.dir, 'sim')],
+    { env: { FAROL_LOG_LEVEL: 'warn' } },
+  );
+  await waitFor(async () => {
+    if (simulator!.child.exitCode !== null) throw new Error(`the simulator exited: ${simulator!.output()}`);
+    const held = await heldBy(fleet.hub('a'));
+    return (held && [...held.values()].reduce((sum, count) => sum + count, 0) === AGENTS) || undefined;
+  }, 120_000, `${AGENTS} simulated agents online`);
+}, 240_000);
+
+afterAll(async () => {
+  await simulator?.stop('SIGKILL');
+  await fleet?.close();
+});
+
+describe.skipIf(severalHubsSkipReason !== null)('rebalancing agents over several hubs', () => {
+  it('after a rolling restart left two hubs empty, moves agents onto them without taking any machine offline', { timeout: 240_000 }, async () => {
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => fleet.hub(name)) as [FleetHub, FleetHub, FleetHub];
+    // The rolling upgrade: b and c stop (their agents drain to a), then start again, empty.
+    await b.proc.stop('SIGTERM');
+    await c.proc.stop('SIGTERM');
+    await waitFor(async () => ((await heldBy(a))?.get(a.id) === AGENTS ? true : undefined), 90_000, 'every agent on hub a');
+    const fromA = a.proc.output().length;
+    const restarted = [await fleet.start('b'), await fleet.start('c')];
+    const startedAt = Date.now();
+
+    const spread = await waitFor(async () => {
+      const held = await heldBy(a);
+      if (!held) return undefined;
+      const counts = [a, ...restarted].map((hub) => held.get(hub.id) ?? 0);
+      // Within the tolerance (20 % over a third is 36) and all of them online.
+      return counts.reduce((sum, n) => sum + n, 0) === AGENTS && counts.every((n) => n >= 18 && n <= 40) ? counts : undefined;
+    }, 90_000, 'the agents spread over the three hubs');
+    console.log(`several-hubs-rebalance: ${spread.join(' / ')} agents on a / b / c ${((Date.now() - startedAt) / 1000).toFixed(1)} s after b and c came back`);
+
+    // Every hub lists the same spread (one fleet), and a's /metrics counts the moves.
+    for (const hub of [b, c].map((old) => fleet.hub(old.name))) {
+      const held = await heldBy(hub);
+      expect([...(held?.values() ?? [])].reduce((sum, n) => sum + n, 0)).toBe(AGENTS);
+    }
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    const moved = Number(/^farol_agents_rebalanced_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1]);
+    expect(moved).toBeGreaterThanOrEqual(AGENTS - 40);
+
+    // No machine was shown offline while it moved: not by a, which asked, nor by b or c.
+    const logs = [...logSince(a, fromA), ...restarted.flatMap((hub) => logSince(hub, 0))];
+    const offline = logs.filter((line) => line.msg === 'agent presence changed' && line.status === 'offline');
+    expect(offline).toEqual([]);
+    // (The same log shows them coming online on the hubs they moved to.)
+    const cameOnline = restarted.flatMap((hub) => logSince(hub, 0)).filter((line) => line.msg === 'agent presence changed' && line.status === 'online');
+    expect(cameOnline.length).toBeGreaterThanOrEqual(AGENTS - 40);
+    const asked = logSince(a, fromA).filter((line) => line.msg === 'this hub holds more than its share of the fleet; asked agents to move to another hub');
+    expect(asked.length).toBeGreaterThan(0);
+    // And once even, it stays put: no further rounds move anyone.
+    const movedBefore = moved;
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    const after = Number(/^farol_agents_rebalanced_total\{[^}]*\} (\d+)$/m.exec(await (await fetch(`${a.url}/metrics`)).text())?.[1]);
+    expect(after).toBe(movedBefore);
+  });
+});
