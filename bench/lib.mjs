@@ -66,10 +66,18 @@ export async function startHub({ dataDir, env = {} }) {
   const adminToken = `fat_bench_${Math.random().toString(36).slice(2)}_0123456789`;
   // FAROL_BENCH_HUB_NODE_ARGS adds Node flags to the hub, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.FAROL_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // FAROL_BENCH_HUB_ENV adds variables to the hub's environment only, e.g.
+  // "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" (the simulator keeps its own).
+  const hubEnv = Object.fromEntries(
+    (process.env.FAROL_BENCH_HUB_ENV ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
   const child = spawn(process.execPath, [...nodeArgs, farolBin, 'hub', '--port', String(port), '--data', dataDir], {
     // The API rate limit (per token or address) is off: every simulated agent and the polling
     // client share 127.0.0.1 and one token, which a real fleet does not.
-    env: { ...process.env, FAROL_ADMIN_TOKEN: adminToken, FAROL_LOG_LEVEL: 'warn', FAROL_API_RATE_LIMIT: '0', ...env },
+    env: { ...process.env, FAROL_ADMIN_TOKEN: adminToken, FAROL_LOG_LEVEL: 'warn', FAROL_API_RATE_LIMIT: '0', ...hubEnv, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -2,7 +2,9 @@
 // Reconnect storm (issue #14): N simulated agents (real protocol, production backoff: full jitter
 // from 1 s, cap 60 s) given every hub in --hub, then
 //   kill-one:    kill -9 of one hub; its agents move to the others;
-//   restart-all: kill -9 of every hub, all started again at once.
+//   rejoin:      that hub started again, empty: seconds until the hubs' rebalancing (ADR 0033)
+//                leaves none over its tolerance of an even share, and how many links that took;
+//   restart-all: kill -9 of every hub, all started again at once (and seconds until even).
 // For each: peak links per second (verified hellos, across hubs), time until 50 %, 99 % and 100 %
 // of the affected agents are linked again, and where they went. With --hubs 1 the hub runs on
 // SQLite and only restart-all applies; with more, the hubs share one PostgreSQL database (a fresh
@@ -65,6 +67,18 @@ try {
 
   const perHub = () => Object.fromEntries(hubs.map((hub) => [hub.id, [...links.holder.values()].filter((url) => url === hub.url).length]));
 
+  /**
+   * Seconds from `since` until no hub holds more than the rebalancer's tolerance over an even
+   * share (20 %, and 10 agents: ADR 0033), or null when that did not happen within 5 minutes.
+   */
+  async function secondsUntilEven(since) {
+    const most = (agents / hubCount) * 1.2 + 10;
+    const even = await linkLog.waitUntil(() => links.holder.size === agents && Object.values(perHub()).every((count) => count <= most), 300_000, 'the hubs holding even shares');
+    return even ? +((Date.now() - since) / 1000).toFixed(1) : null;
+  }
+  /** Links made after `since`: in a settled fleet, the agents that moved (rebalancing). */
+  const moves = (since) => links.events.filter((event) => event.at >= since && event.event === 'linked').length;
+
   const connectStart = Date.now();
   await linkLog.waitUntil(() => links.holder.size === agents, 600_000, 'every agent linked');
   console.error(`bench: ${agents} agents linked in ${((Date.now() - connectStart) / 1000).toFixed(1)} s: ${JSON.stringify(perHub())}`);
@@ -101,7 +115,11 @@ try {
     await linkLog.waitUntil(() => [...affected].every((agent) => links.holder.has(agent) && links.holder.get(agent) !== victim.url), 180_000, 'the dead hub\'s agents elsewhere');
     results.killOne = measure(since, affected);
     console.error(`bench: kill -9 of one hub: ${JSON.stringify(results.killOne)}`);
+    // Started again, empty (a rolling upgrade's last hub): the others move their excess to it.
+    const rejoinSince = Date.now();
     await fleet.start(victim);
+    results.rejoin = { secondsUntilEven: await secondsUntilEven(rejoinSince), spread: perHub(), moved: moves(rejoinSince) };
+    console.error(`bench: the killed hub started again, empty: ${JSON.stringify(results.rejoin)}`);
     await sleep(10_000);
     linkLog.read();
   }
@@ -115,6 +133,10 @@ try {
     await linkLog.waitUntil(() => [...affected].every((agent) => links.events.some((e) => e.at >= since && e.event === 'linked' && e.agent === agent)), 300_000, 'every agent back');
     results.restartAll = measure(since, affected, { hubsReadyAfterSeconds: +(Math.max(...restartMs) / 1000 + 0).toFixed(2) });
     results.restartAll.spreadAfter = perHub();
+    if (hubCount > 1) {
+      results.restartAll.secondsUntilEven = await secondsUntilEven(since);
+      results.restartAll.spreadEven = perHub();
+    }
     console.error(`bench: kill -9 and restart of every hub: ${JSON.stringify(results.restartAll)}`);
   }
 
