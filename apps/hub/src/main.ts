@@ -710,6 +710,9 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
   const port = typeof address === 'object' && address ? address.port : config.port;
   const shownHost = config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind.includes(':') ? `[${config.bind}]` : config.bind;
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
+  // Listed among the live hubs only now that it accepts agents; rebalancing points them at
+  // FAROL_PUBLIC_URL, else the address it listens on (ADR 0033).
+  await directory.announce(config.publicUrl ?? url);
   presence.start();
   // Several hubs: each evens out what it holds against the others' counts (ADR 0033).
   const rebalancer =

@@ -188,6 +188,11 @@ export const HubDrainingSchema = z.object({
     .enum(['shutdown', 'rebalance'])
     .optional()
     .describe('shutdown (absent from older hubs): the hub is stopping; rebalance: it holds more than its share of the fleet and asks this agent to reconnect to another hub'),
+  hubUrl: z
+    .string()
+    .max(2048)
+    .optional()
+    .describe('rebalance: the hub to reconnect to, one with less than its share; an agent uses it only when it is one of its own hub URLs, else it tries its next hub'),
 });
 export type HubDraining = z.infer<typeof HubDrainingSchema>;
 

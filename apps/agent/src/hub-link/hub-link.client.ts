@@ -202,6 +202,8 @@ export function createHubLink(options: HubLinkOptions): HubLink {
   let linked = false;
   /** Set by `hub:draining`: when to try again after this disconnect, instead of the backoff. */
   let drainRetryAfterMs: number | null = null;
+  /** Set by a rebalancing `hub:draining`: the hub to try next, when it is one of ours. */
+  let drainHubUrl: string | null = null;
 
   function closeSocket(socket: Socket): void {
     socket.removeAllListeners();
@@ -383,6 +385,7 @@ export function createHubLink(options: HubLinkOptions): HubLink {
       // Only a proven hub may hold us back; an unproven one is dropped after its hello anyway.
       if (!linked) return;
       drainRetryAfterMs = draining.data.retryAfterMs;
+      drainHubUrl = draining.data.reason === 'rebalance' ? (draining.data.hubUrl ?? null) : null;
       logger.info(
         { retryAfterMs: drainRetryAfterMs },
         draining.data.reason === 'rebalance' ? 'the hub holds more than its share of the fleet; moving to another hub when it asked' : 'the hub is shutting down; reconnecting when it asked',
@@ -434,12 +437,15 @@ export function createHubLink(options: HubLinkOptions): HubLink {
         }
         // A draining hub's spread replaces the first delay; failures after it back off as usual.
         const delay = drainRetryAfterMs ?? backoff.next();
+        const hinted = drainHubUrl;
         drainRetryAfterMs = null;
+        drainHubUrl = null;
         // The hub that failed or dropped us is likely down: the next attempt goes to the next
         // hub in this agent's own order (with one hub, the same one again). Full jitter on every
         // attempt keeps a fleet from arriving at the survivors all at once.
+        // A rebalancing hub names one short of its share: that one, if it is in our own list.
         const previous = hubs.current();
-        const next = hubs.advance();
+        const next = hinted !== null && hinted !== previous && hubs.moveTo(hinted) ? hubs.current() : hubs.advance();
         logger.info({ delayMs: delay, attempt: backoff.attempt, hubUrl: next, ...(next === previous ? {} : { previousHubUrl: previous }) }, 'reconnecting after a delay');
         await sleep(delay, stopper.signal);
       }

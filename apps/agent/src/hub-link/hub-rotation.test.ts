@@ -27,6 +27,18 @@ describe('hub rotation', () => {
     expect(rotation.advance()).toBe(seen[0]);
   });
 
+  it('moves to a hub a rebalancing hub names only when it is one of its own, and walks on from there', () => {
+    const rotation = createHubRotation(HUBS, () => 0.999_999);
+    expect(rotation.current()).toBe('https://a:8080');
+    expect(rotation.moveTo('https://c:8080/')).toBe(true);
+    expect(rotation.current()).toBe('https://c:8080');
+    // A URL not in the agent's list changes nothing: a hub cannot send it somewhere new.
+    expect(rotation.moveTo('https://elsewhere:8080')).toBe(false);
+    expect(rotation.current()).toBe('https://c:8080');
+    // The order itself is unchanged: after c comes its own next hub.
+    expect(rotation.advance()).toBe('https://a:8080');
+  });
+
   it('follows the injected random source: the draw decides the starting hub', () => {
     // Fisher-Yates from the end: draws of 0 rotate the list left by one at each swap.
     expect(createHubRotation(HUBS, () => 0).current()).toBe('https://b:8080');

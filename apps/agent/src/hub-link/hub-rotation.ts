@@ -18,6 +18,11 @@ export interface HubRotation {
   current(): string;
   /** The current hub failed or dropped the link: the next one in this agent's order. */
   advance(): string;
+  /**
+   * Makes `url` the current hub when it is one of this agent's own (a rebalancing hub's hint,
+   * compared without trailing slashes); false, and nothing changes, when it is not.
+   */
+  moveTo(url: string): boolean;
   readonly size: number;
 }
 
@@ -42,6 +47,12 @@ export function createHubRotation(urls: readonly string[], random: RandomSource)
     advance() {
       index = (index + 1) % order.length;
       return order[index]!;
+    },
+    moveTo(url) {
+      const wanted = order.indexOf(url.trim().replace(/\/+$/, ''));
+      if (wanted === -1) return false;
+      index = wanted;
+      return true;
     },
     size: order.length,
   };

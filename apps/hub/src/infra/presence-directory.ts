@@ -44,6 +44,17 @@ export interface PresenceDirectory {
    * last mirror reload, at most a directory tick old.
    */
   hubLoads(): Promise<Map<string, number>>;
+  /**
+   * The URL each live hub gave for agents to reach it (FAROL_PUBLIC_URL, else its listening
+   * address): where rebalancing points the agents it moves. A hub that gave none is not listed.
+   */
+  hubUrls(): Promise<Map<string, string>>;
+  /**
+   * This hub accepts agents now, at `url` when known: from here on it is listed among the live
+   * hubs (`hubLoads`, `hubUrls`). Called once the hub listens, so no hub points agents at one
+   * that would refuse them.
+   */
+  announce(url: string | undefined): Promise<void>;
   start(hooks: DirectoryHooks): Promise<void>;
   stop(): Promise<void>;
 }
@@ -51,6 +62,7 @@ export interface PresenceDirectory {
 /** One hub: the directory is this process's own connections. */
 export function createMemoryPresenceDirectory(hubId: string): PresenceDirectory {
   const held = new Map<string, HeldAgent>();
+  let advertised: string | undefined;
   return {
     hubId,
     async hold(agentId, entry) {
@@ -71,6 +83,10 @@ export function createMemoryPresenceDirectory(hubId: string): PresenceDirectory 
     holderOf: (agentId) => held.get(agentId),
     heldElsewhere: async () => new Set(),
     hubLoads: async () => new Map([[hubId, held.size]]),
+    hubUrls: async () => new Map(advertised ? [[hubId, advertised]] : []),
+    announce: async (url) => {
+      advertised = url;
+    },
     start: async () => {},
     stop: async () => {},
   };

@@ -123,6 +123,10 @@ describe.skipIf(skipReason !== null)('several hubs over a real Redis', () => {
     await a.start({ lost: async (ids) => void lostOnA.push(...ids), regained: async () => {} });
     await b.start({ lost: async (ids) => void lostOnB.push(...ids), regained: async () => {} });
     stops.push(a.stop);
+    // Listed among the live hubs once they accept agents; A gives its URL, B none.
+    expect(await a.hubLoads()).toEqual(new Map([['dir-a', 0]]));
+    await a.announce('https://dir-a:8080');
+    await b.announce(undefined);
 
     await a.hold('ag_moves', { sessionId: 'a1', lastHeard: 1, intervalMs: 10_000 });
     await a.hold('ag_stays', { sessionId: 'a2', lastHeard: 1, intervalMs: 10_000 });
@@ -136,6 +140,8 @@ describe.skipIf(skipReason !== null)('several hubs over a real Redis', () => {
     await eventually(async () => ((await b.hubLoads()).get('dir-a') === 1 ? true : undefined));
     expect(await b.hubLoads()).toEqual(new Map([['dir-a', 1], ['dir-b', 1]]));
     expect(await a.hubLoads()).toEqual(new Map([['dir-a', 1], ['dir-b', 1]]));
+    // Where agents reach each hub (rebalancing hints): B advertises none.
+    expect(await b.hubUrls()).toEqual(new Map([['dir-a', 'https://dir-a:8080']]));
 
     // Hub B's lease goes (stop drops it; a killed hub's expires): A sweeps B's agent within a tick.
     await b.stop();

@@ -66,6 +66,10 @@ export function createRedisPresenceDirectory({ redis, hubId, bus, logger }: { re
   const lease = hubLeaseKey(redis.prefix, hubId);
   /** Every hub that renewed its lease, scored by when that lease ends (hubLoads lists a hub that holds no agent too). */
   const hubsKey = `${redis.prefix}hubs`;
+  /** hub id → the URL it advertises to agents. */
+  const urlsKey = `${redis.prefix}hub-urls`;
+  /** Set by `announce`: this hub accepts agents (and where they reach it, when known). */
+  let announced: { url: string | undefined } | null = null;
   /** Connections this hub holds (the source of its pushes). */
   const mine = new Map<string, HeldAgent>();
   /** Every hub's connections, as last read. */
@@ -78,7 +82,9 @@ export function createRedisPresenceDirectory({ redis, hubId, bus, logger }: { re
   async function renewLease(): Promise<void> {
     const now = Date.now();
     await redis.client.set(lease, String(now), 'PX', HUB_LEASE_MS);
+    if (!announced) return;
     await redis.client.zadd(hubsKey, now + HUB_LEASE_MS, hubId);
+    if (announced.url) await redis.client.hset(urlsKey, hubId, announced.url);
   }
 
   async function reload(): Promise<void> {
@@ -227,6 +233,18 @@ export function createRedisPresenceDirectory({ redis, hubId, bus, logger }: { re
       loads.set(hubId, mine.size);
       return loads;
     },
+    async announce(url) {
+      announced = { url };
+      await renewLease();
+    },
+    async hubUrls() {
+      const live = new Set(await redis.client.zrangebyscore(hubsKey, Date.now(), '+inf'));
+      const all = Object.entries(await redis.client.hgetall(urlsKey));
+      // Hubs that died without dropping theirs (killed): gone for good once their lease is.
+      const dead = all.filter(([id]) => !live.has(id)).map(([id]) => id);
+      if (dead.length > 0) await redis.client.hdel(urlsKey, ...dead);
+      return new Map(all.filter(([id]) => live.has(id)));
+    },
     async start(nextHooks) {
       hooks = nextHooks;
       unsubscribe = bus.subscribe('presence.held', (event) => {
@@ -256,6 +274,7 @@ export function createRedisPresenceDirectory({ redis, hubId, bus, logger }: { re
       if (ticking) await ticking;
       // Gone at once, not after the lease: agents still listed here are swept by the next live hub's tick.
       await redis.client.zrem(hubsKey, hubId).catch(() => undefined);
+      await redis.client.hdel(urlsKey, hubId).catch(() => undefined);
       await redis.client.del(lease).catch((error: unknown) => logger.warn({ err: error }, 'could not drop this hub\'s lease (Redis); it expires by itself'));
     },
   };

@@ -41,6 +41,8 @@ function sharedDirectory(hubId: string) {
       for (const entry of held.values()) loads.set(entry.hubId, (loads.get(entry.hubId) ?? 0) + 1);
       return loads;
     },
+    hubUrls: async () => new Map(),
+    announce: async () => undefined,
     start: async () => undefined,
     stop: async () => undefined,
   };
@@ -173,9 +175,9 @@ describe('presence: agents asked to move to another hub (rebalancing, ADR 0033)'
     const a = hubA();
     const first = await a.connect(1);
     const second = await a.connect(2);
-    expect(a.presence.shed([first, second], (index) => index * 500, 30_000)).toBe(2);
+    expect(a.presence.shed([first, second], (index) => index * 500, 30_000, (index) => (index === 0 ? 'https://hub-b:8080' : undefined))).toBe(2);
     expect(a.sent).toEqual([
-      [first, 'hub:draining', { retryAfterMs: 0, reason: 'rebalance' }],
+      [first, 'hub:draining', { retryAfterMs: 0, reason: 'rebalance', hubUrl: 'https://hub-b:8080' }],
       [second, 'hub:draining', { retryAfterMs: 500, reason: 'rebalance' }],
     ]);
     expect(a.closed).toEqual([first, second]);

@@ -225,19 +225,20 @@ export function createPresenceService({
 
     /**
      * Rebalancing (modules/agents/rebalance.ts): asks these agents, connected here, to reconnect
-     * to another hub after `retryAfterMs(index)` (`hub:draining` with reason `rebalance`, then the
-     * connection is closed). An agent that no hub holds `graceMs` after it was asked goes offline.
+     * after `retryAfterMs(index)`, to `hubUrl(index)` when given (`hub:draining` with reason
+     * `rebalance`, then the connection is closed). An agent that no hub holds `graceMs` after it was asked goes offline.
      * Returns how many were asked.
      */
-    shed(agentIds: readonly string[], retryAfterMs: (index: number) => number, graceMs: number): number {
+    shed(agentIds: readonly string[], retryAfterMs: (index: number) => number, graceMs: number, hubUrl: (index: number) => string | undefined = () => undefined): number {
       let asked = 0;
       for (const agentId of agentIds) {
         const entry = live.get(agentId);
         if (!entry || moving.has(agentId)) continue;
         const wait = retryAfterMs(asked);
+        const target = hubUrl(asked);
         moving.set(agentId, { entry, deadline: clock.now() + wait + graceMs });
         try {
-          entry.session.send('hub:draining', { retryAfterMs: wait, reason: 'rebalance' });
+          entry.session.send('hub:draining', { retryAfterMs: wait, reason: 'rebalance', ...(target ? { hubUrl: target } : {}) });
         } catch (error) {
           logger.debug({ err: error, agentId }, 'could not ask an agent to move; closing its connection all the same');
         }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../infra/logger.js';
-import { agentsToShed, createAgentRebalancer, MAX_MOVES_PER_ROUND, MOVE_COOLDOWN_MS, moveRetryAfterMs } from './rebalance.js';
+import { agentsToShed, createAgentRebalancer, MAX_MOVES_PER_ROUND, MOVE_COOLDOWN_MS, moveRetryAfterMs, moveTargets } from './rebalance.js';
 
 const loads = (entries: Record<string, number>): Map<string, number> => new Map(Object.entries(entries));
 
@@ -33,11 +33,35 @@ describe('agentsToShed', () => {
   });
 });
 
+describe('moveTargets', () => {
+  const urls = new Map([
+    ['a', 'https://a'],
+    ['b', 'https://b'],
+    ['c', 'https://c'],
+  ]);
+
+  it('points moved agents at the hubs short of an even share, as many as each is short', () => {
+    // Hub c came back empty while a and b hold the rest: both send theirs to c only.
+    expect(moveTargets(loads({ a: 1_000, b: 1_000, c: 0 }), urls, 'a', 333)).toEqual(new Array(333).fill('https://c'));
+    // Two hubs short: shared round robin, the one missing most first.
+    expect(moveTargets(loads({ a: 90, b: 0, c: 0 }), urls, 'a', 5)).toEqual(['https://b', 'https://c', 'https://b', 'https://c', 'https://b']);
+    expect(moveTargets(loads({ a: 80, b: 0, c: 10 }), urls, 'a', 4)).toEqual(['https://b', 'https://c', 'https://b', 'https://c']);
+    // No more hints than hubs are short: the rest go without one (the agent's next hub).
+    expect(moveTargets(loads({ a: 60, b: 48, c: 42 }), urls, 'a', 20)).toEqual([
+      ...['https://c', 'https://b', 'https://c', 'https://b'],
+      ...new Array(6).fill('https://c'),
+    ]);
+    // A hub that advertises no URL gets none.
+    expect(moveTargets(loads({ a: 90, b: 0, c: 0 }), new Map([['c', 'https://c']]), 'a', 2)).toEqual(['https://c', 'https://c']);
+  });
+});
+
 describe('the rebalancer', () => {
   function setup(options: { connected: number; others: Record<string, number>; busy?: string[]; moving?: number }) {
     let now = 10_000_000;
     const connections = Array.from({ length: options.connected }, (_, i) => ({ agentId: `ag_${String(i).padStart(16, '0')}`, since: 1_000 + i }));
     const asked: string[][] = [];
+    const hints: Array<Array<string | undefined>> = [];
     const held = new Set(connections.map((c) => c.agentId));
     let moving = options.moving ?? 0;
     const moved: number[] = [];
@@ -45,21 +69,26 @@ describe('the rebalancer', () => {
       presence: {
         // Newest first, as presence lists them.
         connections: () => connections.filter((c) => held.has(c.agentId)).sort((x, y) => y.since - x.since),
-        shed: (agentIds) => {
+        shed: (agentIds, _retryAfterMs, _graceMs, hubUrl) => {
           asked.push([...agentIds]);
+          hints.push(agentIds.map((_, index) => hubUrl?.(index)));
           for (const id of agentIds) held.delete(id);
           return agentIds.length;
         },
         movingCount: () => moving,
       },
-      directory: { hubId: 'a', hubLoads: async () => new Map([['a', held.size], ...Object.entries(options.others)]) },
+      directory: {
+        hubId: 'a',
+        hubLoads: async () => new Map([['a', held.size], ...Object.entries(options.others)]),
+        hubUrls: async () => new Map(Object.keys(options.others).map((hub) => [hub, `https://${hub}`])),
+      },
       busyAgents: async () => new Set(options.busy ?? []),
       logger: createLogger('silent'),
       intervalMs: 60_000,
       onMoved: (count) => moved.push(count),
       now: () => now,
     });
-    return { rebalancer, asked, connections, held, moved, setMoving: (n: number) => (moving = n), advance: (ms: number) => (now += ms), giveBack: (ids: string[]) => ids.forEach((id) => held.add(id)) };
+    return { rebalancer, asked, hints, connections, held, moved, setMoving: (n: number) => (moving = n), advance: (ms: number) => (now += ms), giveBack: (ids: string[]) => ids.forEach((id) => held.add(id)) };
   }
 
   it('asks its newest connections to move, never a busy machine', async () => {
@@ -71,6 +100,9 @@ describe('the rebalancer', () => {
     expect(round![0]).toBe('ag_0000000000000058');
     expect(round).toContain('ag_0000000000000019');
     expect(s.moved).toEqual([40]);
+    // Each pointed at a hub short of its share, half to b and half to c.
+    expect(s.hints[0]!.filter((url) => url === 'https://b')).toHaveLength(20);
+    expect(s.hints[0]!.filter((url) => url === 'https://c')).toHaveLength(20);
   });
 
   it('waits while moved agents are on their way, and does not move the same agent twice within the cool-down', async () => {

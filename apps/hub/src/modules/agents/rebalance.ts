@@ -33,6 +33,32 @@ export function agentsToShed(loads: ReadonlyMap<string, number>, self: string, t
   return Math.min(excess, MAX_MOVES_PER_ROUND);
 }
 
+/**
+ * Where the agents a hub moves should go: the hubs under an even share, each as many times as
+ * it is short of it, the shortest first (ties by id). Hubs that advertise no URL are left out:
+ * agents sent without a hint go to the next hub of their own order.
+ */
+export function moveTargets(loads: ReadonlyMap<string, number>, urls: ReadonlyMap<string, string>, self: string, count: number): string[] {
+  let total = 0;
+  for (const load of loads.values()) total += load;
+  const share = Math.ceil(total / Math.max(1, loads.size));
+  const short = [...loads]
+    .filter(([hub, load]) => hub !== self && load < share && urls.has(hub))
+    .map(([hub, load]) => ({ url: urls.get(hub)!, missing: share - load, hub }))
+    .sort((a, b) => b.missing - a.missing || a.hub.localeCompare(b.hub));
+  const targets: string[] = [];
+  // Round robin over the hubs still short, so a round split between them ends even.
+  while (targets.length < count && short.some((hub) => hub.missing > 0)) {
+    for (const hub of short) {
+      if (targets.length >= count) break;
+      if (hub.missing <= 0) continue;
+      targets.push(hub.url);
+      hub.missing--;
+    }
+  }
+  return targets;
+}
+
 /** The `retryAfterMs` of the `index`-th agent asked to move: spread evenly at MOVES_PER_SECOND, at most 10 s. */
 export function moveRetryAfterMs(index: number): number {
   return Math.min(10_000, Math.floor((index / MOVES_PER_SECOND) * 1000));
@@ -43,7 +69,8 @@ export function moveRetryAfterMs(index: number): number {
  * works, so after every hub restarted (the first one up takes most of the fleet) or a rolling
  * upgrade (the last hub restarted gets nobody) the hubs stay uneven for good. Every
  * `intervalMs` (with jitter) each hub compares what the live hubs hold (the presence
- * directory) and asks its excess to move: `hub:draining` with reason `rebalance`, newest
+ * directory) and asks its excess to move, each agent pointed at a hub short of its share
+ * (`moveTargets`): `hub:draining` with reason `rebalance`, newest
  * connections first, never a machine with an open terminal or a live view, never one moved in
  * the last MOVE_COOLDOWN_MS. A round is skipped while agents of the previous one are still on
  * their way. Every hub decides for itself from shared counts, so it needs no leader.
@@ -60,7 +87,7 @@ export function createAgentRebalancer({
   random = Math.random,
 }: {
   presence: Pick<PresenceService, 'connections' | 'shed' | 'movingCount'>;
-  directory: Pick<PresenceDirectory, 'hubLoads' | 'hubId'>;
+  directory: Pick<PresenceDirectory, 'hubLoads' | 'hubUrls' | 'hubId'>;
   /** Agents not to move now (open terminals, live views), across hubs. */
   busyAgents: () => Promise<Set<string>>;
   logger: Logger;
@@ -91,7 +118,9 @@ export function createAgentRebalancer({
       chosen.push(agentId);
     }
     if (chosen.length === 0) return 0;
-    const asked = presence.shed(chosen, moveRetryAfterMs, MOVE_GRACE_MS);
+    // Pointed at the hubs short of their share, so an agent does not land on another hub that has too many.
+    const targets = moveTargets(loads, await directory.hubUrls(), directory.hubId, chosen.length);
+    const asked = presence.shed(chosen, moveRetryAfterMs, MOVE_GRACE_MS, (index) => targets[index]);
     for (const agentId of chosen) movedAt.set(agentId, at);
     logger.info({ asked, wanted, loads: Object.fromEntries(loads) }, 'this hub holds more than its share of the fleet; asked agents to move to another hub');
     onMoved?.(asked);
