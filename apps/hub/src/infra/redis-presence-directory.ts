@@ -273,8 +273,9 @@ export function createRedisPresenceDirectory({ redis, hubId, bus, logger }: { re
       unsubscribe?.();
       if (ticking) await ticking;
       // Gone at once, not after the lease: agents still listed here are swept by the next live hub's tick.
-      await redis.client.zrem(hubsKey, hubId).catch(() => undefined);
-      await redis.client.hdel(urlsKey, hubId).catch(() => undefined);
+      // Off the live-hub list at once; otherwise its entry ends with its lease (hubLoads, hubUrls prune it).
+      await redis.client.zrem(hubsKey, hubId).catch((error: unknown) => logger.warn({ err: error }, 'could not take this hub off the live-hub list (Redis); it drops off when its lease ends'));
+      await redis.client.hdel(urlsKey, hubId).catch((error: unknown) => logger.warn({ err: error }, 'could not drop this hub\'s URL (Redis); it is pruned when its lease ends'));
       await redis.client.del(lease).catch((error: unknown) => logger.warn({ err: error }, 'could not drop this hub\'s lease (Redis); it expires by itself'));
     },
   };
