@@ -270,8 +270,6 @@ export function createPresenceService({
         }
         if (!all && now < move.deadline) continue;
         moving.delete(agentId);
-        // Its connection here may still be open (an agent that ignored the request): it is closed.
-        if (live.get(agentId) === move.entry) live.delete(agentId);
         logger.warn({ agentId, name: move.entry.agent.name }, 'an agent asked to move to another hub did not reach one; it is offline');
         await directory.release(agentId, move.entry.session.sessionId);
         await changeStatus(move.entry, 'offline', 'disconnected');
