@@ -33,6 +33,15 @@ export interface PresenceDirectory {
    * offline event, no flap).
    */
   release(agentId: string, sessionId: string): Promise<boolean>;
+  /**
+   * This hub's connection `sessionId` to the agent ended because this hub asked it to move
+   * (rebalancing). The entry stays under this hub, no longer refreshed, until a hub holds the
+   * agent again (its `hold` replaces the entry) or this hub `release`s it once the move's
+   * deadline passed. So the machine does not flap offline while it moves, and should this hub
+   * die meanwhile, its lease's expiry takes the machine offline on the hubs that remain: the
+   * decision never lives only in one process's memory.
+   */
+  handOver(agentId: string, sessionId: string): void;
   /** The agent spoke on this hub (kept in memory; shared stores get it in batches). */
   heard(agentId: string, lastHeard: number, intervalMs: number): void;
   holderOf(agentId: string): HeldAgent | undefined;
@@ -74,6 +83,8 @@ export function createMemoryPresenceDirectory(hubId: string): PresenceDirectory 
       held.delete(agentId);
       return true;
     },
+    // One process: the entry simply stays until the agent comes back (hold) or release.
+    handOver: () => undefined,
     heard(agentId, lastHeard, intervalMs) {
       const entry = held.get(agentId);
       if (!entry) return;

@@ -22,8 +22,9 @@ const logger = createLogger('silent');
 const connections: RedisConnection[] = [];
 const stops: Array<() => Promise<void>> = [];
 
-async function connect(): Promise<RedisConnection> {
-  const redis = connectRedis({ url: REDIS_URL!, logger, prefix });
+/** `keys`: a prefix of the test's own under the file's, for a test whose hubs must not meet earlier tests' (still running) ones. */
+async function connect(keys = ''): Promise<RedisConnection> {
+  const redis = connectRedis({ url: REDIS_URL!, logger, prefix: `${prefix}${keys}` });
   connections.push(redis);
   await redis.ready();
   return redis;
@@ -157,6 +158,39 @@ describe.skipIf(skipReason !== null)('several hubs over a real Redis', () => {
     await a.release('ag_stays', 'a2');
     expect(await a.hubLoads()).toEqual(new Map([['dir-a', 0]]));
   }, 20_000);
+
+  it('keeps an agent a hub asked to move under that hub until another holds it, and sweeps it when that hub dies first', async () => {
+    const busA = createRedisBus({ redis: await connect('move:'), hubId: 'move-a', logger });
+    const busB = createRedisBus({ redis: await connect('move:'), hubId: 'move-b', logger });
+    await busA.start();
+    await busB.start();
+    stops.push(busA.stop, busB.stop);
+    const lostOnB: string[] = [];
+    const a = createRedisPresenceDirectory({ redis: await connect('move:'), hubId: 'move-a', bus: busA, logger });
+    const b = createRedisPresenceDirectory({ redis: await connect('move:'), hubId: 'move-b', bus: busB, logger });
+    await a.start({ lost: async () => {}, regained: async () => {} });
+    await b.start({ lost: async (ids) => void lostOnB.push(...ids), regained: async () => {} });
+    stops.push(b.stop);
+    await a.hold('ag_arrives', { sessionId: 'a1', lastHeard: 1, intervalMs: 10_000 });
+    await a.hold('ag_stranded', { sessionId: 'a2', lastHeard: 1, intervalMs: 10_000 });
+    a.handOver('ag_arrives', 'a1');
+    a.handOver('ag_stranded', 'a2');
+    a.heard('ag_stranded', 99, 10_000);
+    // Handed over: still listed under A for every hub, no longer counted as A's load, and A's ticks leave it as it was.
+    await eventually(() => (b.holderOf('ag_stranded')?.hubId === 'move-a' ? true : undefined));
+    expect((await a.hubLoads()).get('move-a')).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, DIRECTORY_TICK_MS + 500));
+    expect(JSON.parse((await connections.at(-1)!.client.hget(`${prefix}move:presence`, 'ag_stranded'))!)).toMatchObject({ hubId: 'move-a', sessionId: 'a2', lastHeard: 1 });
+    // One arrives on B: B's hold replaces A's entry, and A's release at the deadline leaves it online.
+    await b.hold('ag_arrives', { sessionId: 'b1', lastHeard: 2, intervalMs: 10_000 });
+    expect(await a.release('ag_arrives', 'a1')).toBe(false);
+    // A dies before the other's deadline (its lease goes): B sweeps it offline within a tick.
+    await a.stop();
+    await eventually(() => (lostOnB.includes('ag_stranded') ? true : undefined), DIRECTORY_TICK_MS * 2 + 1_000);
+    expect(lostOnB).toEqual(['ag_stranded']);
+    expect(b.holderOf('ag_arrives')).toMatchObject({ hubId: 'move-b', sessionId: 'b1' });
+    expect(b.holderOf('ag_stranded')).toBeUndefined();
+  }, 25_000);
 
   it('reports a Redis it cannot reach as lost (what /ready says)', async () => {
     const redis = connectRedis({ url: 'redis://127.0.0.1:1', logger, prefix });

@@ -207,6 +207,12 @@ export function createRedisPresenceDirectory({ redis, hubId, bus, logger }: { re
       }
       return gone;
     },
+    handOver(agentId, sessionId) {
+      // Off this hub's refreshes; the Redis entry stays under this hub (and its lease) until
+      // the next holder's hold overwrites it, release drops it, or a sweep after this hub's
+      // death takes it. Nothing to write: it cannot be lost to a Redis outage.
+      if (mine.get(agentId)?.sessionId === sessionId) mine.delete(agentId);
+    },
     heard(agentId, lastHeard, intervalMs) {
       const entry = mine.get(agentId);
       if (!entry) return;

@@ -33,6 +33,7 @@ function sharedDirectory(hubId: string) {
       held.delete(agentId);
       return true;
     },
+    handOver: () => undefined,
     heard: () => undefined,
     holderOf: (agentId) => held.get(agentId),
     heldElsewhere: async () => new Set([...held].filter(([, entry]) => entry.hubId !== hubId).map(([agentId]) => agentId)),
@@ -182,11 +183,18 @@ describe('presence: agents asked to move to another hub (rebalancing, ADR 0033)'
     ]);
     expect(a.closed).toEqual([first, second]);
     expect(a.presence.movingCount()).toBe(2);
-    // Released at once: the hub each reaches next holds it without waiting for this one.
+    // Handed over, not released: listed under hub A (online, A's lease) until another hub holds it.
     await new Promise((resolve) => setImmediate(resolve));
-    expect(a.held.has(first)).toBe(false);
+    expect(a.held.get(first)).toMatchObject({ hubId: 'hub-a', sessionId: 'a1' });
+    expect(a.presence.isOnline(first)).toBe(true);
+    // Its own entry left behind does not count as arrived.
+    a.advance(10_000);
+    await a.presence.settleMoves();
+    expect(a.presence.movingCount()).toBe(2);
     // Both reach hub B (one a little late); nothing offline, not even after the deadline.
     a.held.set(first, { hubId: 'hub-b', sessionId: 'b1', lastHeard: 1, intervalMs: 10_000 });
+    await a.presence.settleMoves();
+    expect(a.presence.movingCount()).toBe(1);
     a.advance(5_000);
     a.held.set(second, { hubId: 'hub-b', sessionId: 'b2', lastHeard: 1, intervalMs: 10_000 });
     a.advance(60_000);

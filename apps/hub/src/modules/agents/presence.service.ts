@@ -214,10 +214,11 @@ export function createPresenceService({
       if (!entry || entry.session.sessionId !== sessionId) return;
       const move = moving.get(agentId);
       if (move?.entry === entry) {
-        // Asked to move: released now, so the hub it reaches next holds it at once; offline
-        // only if none does by the deadline (settleMoves).
+        // Asked to move: handed over, not released. The directory keeps it under this hub until
+        // the hub it reaches next holds it; offline only if none does by the deadline
+        // (settleMoves), or when this hub dies meanwhile (its lease's expiry on the others).
         live.delete(agentId);
-        await directory.release(agentId, sessionId);
+        directory.handOver(agentId, sessionId);
         return;
       }
       await goOffline(agentId, 'disconnected');
@@ -264,7 +265,9 @@ export function createPresenceService({
     async settleMoves(all = false): Promise<void> {
       const now = clock.now();
       for (const [agentId, move] of [...moving]) {
-        if (directory.holderOf(agentId) !== undefined || live.has(agentId)) {
+        const holder = directory.holderOf(agentId);
+        // Held by a newer connection (another hub's, or this one's again): it arrived.
+        if (live.has(agentId) || (holder !== undefined && holder.sessionId !== move.entry.session.sessionId)) {
           moving.delete(agentId);
           continue;
         }
