@@ -90,14 +90,24 @@ export async function startHubProcess(dataDir: string, port: number, env: Record
     env: { FAROL_ADMIN_TOKEN: ADMIN_TOKEN, ...(databaseUrl ? { FAROL_DATABASE_URL: databaseUrl } : {}), ...env },
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (proc.child.exitCode !== null) throw new Error(`hub exited: ${proc.output()}`);
-    try {
-      return (await fetch(`${url}/ready`)).ok || undefined;
-    } catch {
-      return undefined;
-    }
-  }, readyTimeoutMs, 'hub ready');
+  let lastAnswer = 'no answer';
+  try {
+    await waitFor(async () => {
+      if (proc.child.exitCode !== null) throw new Error(`hub exited: ${proc.output()}`);
+      try {
+        const response = await fetch(`${url}/ready`);
+        lastAnswer = `${response.status} ${(await response.text()).slice(0, 500)}`;
+        return response.ok || undefined;
+      } catch (error) {
+        lastAnswer = String(error);
+        return undefined;
+      }
+    }, readyTimeoutMs, 'hub ready');
+  } catch (error) {
+    if (proc.child.exitCode !== null) throw error;
+    // A hub that never got ready: say what /ready said last and what the hub logged.
+    throw new Error(`${(error as Error).message} on port ${port}; /ready last said: ${lastAnswer}; the hub's log ends with:\n${proc.output().slice(-4_000)}`, { cause: error });
+  }
   return { ...proc, url };
 }
 
