@@ -31,6 +31,18 @@ export default tseslint.config(
     },
   },
   {
+    // A module reads another module's data through that module's service or read port
+    // (agents/machines.ts, jobs/job-lookup.ts), never its repository; only the wiring binds them.
+    files: ['apps/hub/src/modules/*/**/*.ts'],
+    ignores: ['apps/hub/src/modules/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\.\\./[^/]+/[^/]+\\.repository(\\.js)?$', message: "another module's repository: depend on its service or its read port (agents/machines.ts, jobs/job-lookup.ts)." }] },
+      ],
+    },
+  },
+  {
     // Routes and gateways call services; only services reach repositories (of their own module).
     files: ['apps/hub/src/modules/**/*.routes.ts', 'apps/hub/src/modules/**/*.gateway.ts'],
     rules: {

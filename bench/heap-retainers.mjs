@@ -17,6 +17,7 @@ const { values: args, positionals } = parseArgs({
     'min-kib': { type: 'string', default: '256' },
     per: { type: 'string' },
     children: { type: 'string', default: '6' },
+    'path-of': { type: 'string' },
   },
 });
 if (positionals.length !== 1) {
@@ -229,4 +230,55 @@ for (const p of candidates) {
   for (const [kind, { n, bytes }] of [...byKind].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, Number(args.children))) {
     console.log(`    ${fmt(bytes).padEnd(28)} ${String(n).padStart(7)} × ${kind}`);
   }
+}
+
+// Per-agent classes: those with at least as many instances as --per / 2, each with what its
+// instances retain together (an instance inside another of the same class counted once).
+if (per) {
+  const byLabel = new Map();
+  for (let p = 0; p < reached; p++) {
+    const node = postToNode[p];
+    const type = typeOf(node);
+    if (type !== 'object' && type !== 'closure' && type !== 'native') continue;
+    const key = label(node);
+    let entry = byLabel.get(key);
+    if (!entry) byLabel.set(key, (entry = { n: 0, self: 0, members: [] }));
+    entry.n++;
+    entry.self += nodes[node * nodeFieldCount + N_SIZE];
+    entry.members.push(p);
+  }
+  const rows = [];
+  for (const [key, entry] of byLabel) {
+    if (entry.n < per / 2) continue;
+    const members = new Set(entry.members);
+    let kept = 0;
+    for (const p of entry.members) {
+      let q = idom[p];
+      let nested = false;
+      while (q !== rootPost) {
+        if (members.has(q)) {
+          nested = true;
+          break;
+        }
+        q = idom[q];
+      }
+      if (!nested) kept += retained[p];
+    }
+    rows.push({ key, n: entry.n, self: entry.self, kept });
+  }
+  rows.sort((a, b) => b.kept - a.kept);
+  console.log(`\nclasses with at least ${per / 2} instances, by what they retain (B/agent: retained, self):`);
+  for (const row of rows.slice(0, Number(args.top))) {
+    console.log(`  ${String(Math.round(row.kept / per)).padStart(6)} ${String(Math.round(row.self / per)).padStart(6)} ${String(row.n).padStart(8)} × ${row.key}`);
+  }
+}
+
+// --path-of "<type> <name>": where a few instances of one class are held, with what each retains.
+if (args['path-of']) {
+  const wanted = [];
+  for (let p = 0; p < reached; p++) if (label(postToNode[p]) === args['path-of']) wanted.push(p);
+  wanted.sort((a, b) => retained[b] - retained[a]);
+  const step = Math.max(1, Math.floor(wanted.length / 5));
+  console.log(`\n${wanted.length} × ${args['path-of']}; five of them, from the largest:`);
+  for (let i = 0; i < wanted.length; i += step) console.log(`  ${retained[wanted[i]]} B held at ${path(wanted[i])}`);
 }

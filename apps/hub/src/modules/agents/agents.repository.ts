@@ -1,24 +1,11 @@
 import { sql, type Selectable } from 'kysely';
 import type { AgentStatus, Labels, SystemInfo } from '@farol/protocol';
+import type { AgentRecord, MachineLookup } from './machines.js';
 import { updateRowsByKey } from '../../infra/bulk-sql.js';
 import type { AgentsTable, Db } from '../../infra/database.js';
 import { dialectOf } from '../../infra/dialect.js';
 
-/** An agent as stored. */
-export interface AgentRecord {
-  seq: number;
-  id: string;
-  name: string;
-  hostname: string;
-  publicKey: string;
-  keyFingerprint: string;
-  labels: Labels;
-  system: SystemInfo | null;
-  heartbeatIntervalMs: number | null;
-  status: AgentStatus;
-  createdAt: number;
-  lastSeen: number | null;
-}
+export type { AgentRecord } from './machines.js';
 
 export type NewAgent = Omit<AgentRecord, 'seq' | 'status' | 'lastSeen' | 'heartbeatIntervalMs'> & { joinTokenId: string };
 
@@ -43,7 +30,7 @@ export type AgentsRepository = ReturnType<typeof createAgentsRepository>;
 
 /** SQL for agents and revoked keys; nothing else knows these tables. */
 export function createAgentsRepository(db: Db) {
-  return {
+  const repository = {
     async insert(agent: NewAgent): Promise<AgentRecord> {
       const row = await db
         .insertInto('agents')
@@ -212,4 +199,6 @@ export function createAgentsRepository(db: Db) {
       return row !== undefined;
     },
   };
+  // The read port other modules get (machines.ts) is part of what this repository provides.
+  return repository satisfies MachineLookup;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ContainerUpdateRuleCreateSchema, matchesContainerGlob, type ContainerRollout, type HeartbeatSample, type QuietHours } from '@farol/protocol';
 import { createLogger } from '../../infra/logger.js';
-import type { AgentRecord } from '../agents/agents.repository.js';
+import type { AgentRecord } from '../agents/machines.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { JobsService } from '../jobs/jobs.service.js';
 import { renderMessage } from '../notify/render.js';

@@ -22,7 +22,7 @@ import {
 import type { Clock } from '../../infra/clock.js';
 import { randomId } from '../../infra/ids.js';
 import type { Logger } from '../../infra/logger.js';
-import type { AgentRecord, AgentsRepository } from '../agents/agents.repository.js';
+import type { AgentRecord, MachineLookup } from '../agents/machines.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { SecretsService } from '../secrets/secrets.service.js';
 import { labelsInScope } from '../auth/object-scope.js';
@@ -117,7 +117,7 @@ export function createAutoUpdateService({
   settleMs = scanEveryMs * 3,
 }: {
   repo: AutoUpdateRepository;
-  agents: Pick<AgentsRepository, 'list' | 'findById'>;
+  agents: Pick<MachineLookup, 'list' | 'findById'>;
   telemetry: Pick<TelemetryService, 'latestSamples' | 'latestOfferingUpdates'>;
   /** Registry logins for the agents' digest checks, and the check that a rule's secret exists (ADR 0023). */
   secrets: Pick<SecretsService, 'fetchForRegistry' | 'get'>;

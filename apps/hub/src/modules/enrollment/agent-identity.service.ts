@@ -10,7 +10,7 @@ import type { Clock } from '../../infra/clock.js';
 import type { HubKey } from '../../infra/hub-key.js';
 import { createMemorySharedCache, type SharedCache } from '../../infra/shared-cache.js';
 import { isStorageFailure } from '../../infra/storage-health.js';
-import type { AgentRecord, AgentsRepository } from '../agents/agents.repository.js';
+import type { AgentRecord, MachineLookup } from '../agents/machines.js';
 
 /** Clock skew tolerated between an agent and the hub, in seconds. */
 const CLOCK_TOLERANCE_SECONDS = 30;
@@ -26,7 +26,7 @@ export function createAgentIdentityService({
   clock,
   seen = createMemorySharedCache(clock),
 }: {
-  agents: AgentsRepository;
+  agents: Pick<MachineLookup, 'findById' | 'wasDeleted'>;
   hubKey: HubKey;
   clock: Clock;
   /** Used jtis, claimed for as long as the token could be valid: shared by every hub (issue #14). */

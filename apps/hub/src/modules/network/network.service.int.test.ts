@@ -6,7 +6,7 @@ import { createMemoryBus, type Bus } from '../../infra/bus.js';
 import type { Db } from '../../infra/database.js';
 import { createLogger } from '../../infra/logger.js';
 import { openTestDatabase } from '../../testing/test-database.js';
-import type { AgentRecord } from '../agents/agents.repository.js';
+import type { AgentRecord } from '../agents/machines.js';
 import { createNetworkRepository, type NetworkRepository, type NetworkTables } from './network.repository.js';
 import { createNetworkService, type NetworkService } from './network.service.js';
 

@@ -15,7 +15,7 @@ import {
 import type { Bus } from '../../infra/bus.js';
 import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
-import type { AgentRecord, AgentsRepository } from '../agents/agents.repository.js';
+import type { AgentRecord, MachineLookup } from '../agents/machines.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { JobAccess, JobsService } from '../jobs/jobs.service.js';
 import {
@@ -129,7 +129,7 @@ export function createNetworkService({
   monotonic = () => performance.now(),
 }: {
   repo: NetworkRepository;
-  agents: Pick<AgentsRepository, 'list' | 'findByIdOrName'>;
+  agents: Pick<MachineLookup, 'list' | 'findByIdOrName'>;
   jobs: Pick<JobsService, 'create' | 'isConnected' | 'waitForFinal' | 'get'>;
   audit: Pick<AuditService, 'record'>;
   bus: Pick<Bus, 'subscribe'>;

@@ -19,10 +19,10 @@ import type { Clock } from '../../infra/clock.js';
 import { randomId } from '../../infra/ids.js';
 import type { Logger } from '../../infra/logger.js';
 import type { SecretBox } from '../../infra/secret-box.js';
-import type { AgentsRepository } from '../agents/agents.repository.js';
+import type { MachineLookup } from '../agents/machines.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { outsideScope, secretInScope } from '../auth/object-scope.js';
-import type { JobsRepository } from '../jobs/jobs.repository.js';
+import type { JobLookup } from '../jobs/job-lookup.js';
 import type { SecretBackend } from './backends.client.js';
 import type { SecretRedactor } from './secret-redactor.js';
 import type { SecretRecord, SecretsRepository } from './secrets.repository.js';
@@ -91,8 +91,8 @@ export function createSecretsService({
   logger,
 }: {
   secrets: SecretsRepository;
-  agents: AgentsRepository;
-  jobs: JobsRepository;
+  agents: Pick<MachineLookup, 'list' | 'findById'>;
+  jobs: JobLookup;
   audit: AuditService;
   box: SecretBox;
   /** Vault or Infisical when configured (FAROL_SECRETS_BACKEND); null: the hub's own store only. */

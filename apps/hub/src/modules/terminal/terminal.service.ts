@@ -28,7 +28,7 @@ import type { Clock } from '../../infra/clock.js';
 import { randomId } from '../../infra/ids.js';
 import type { HubSigner } from '../../infra/jws.js';
 import type { Logger } from '../../infra/logger.js';
-import type { AgentsRepository } from '../agents/agents.repository.js';
+import type { MachineLookup } from '../agents/machines.js';
 import { HubUnreachableError, type HubRelay } from '../../infra/hub-relay.js';
 import type { AgentChannel } from '../agents/agent-channel.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -122,7 +122,7 @@ export function createTerminalService({
   settings,
 }: {
   sessions: TerminalRepository;
-  agents: AgentsRepository;
+  agents: Pick<MachineLookup, 'findByIdOrName'>;
   /** Reaches the agent wherever it is connected (issue #14). */
   agentChannel: AgentChannel;
   /**

@@ -16,7 +16,7 @@ import {
 import type { Clock } from '../../infra/clock.js';
 import { randomId } from '../../infra/ids.js';
 import type { Logger } from '../../infra/logger.js';
-import type { AgentRecord, AgentsRepository } from '../agents/agents.repository.js';
+import type { AgentRecord, MachineLookup } from '../agents/machines.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { labelsInScope } from '../auth/object-scope.js';
 import type { JobsService } from '../jobs/jobs.service.js';
@@ -70,7 +70,7 @@ export function createUpdatesService({
   autoEveryMs = AUTO_UPDATE_EVERY_MS,
 }: {
   updates: UpdatesRepository;
-  agents: Pick<AgentsRepository, 'list' | 'findById'>;
+  agents: Pick<MachineLookup, 'list' | 'findById'>;
   jobs: Pick<JobsService, 'create' | 'get'>;
   audit: Pick<AuditService, 'record'>;
   catalog: AgentBuildCatalog;
