@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // One rollup pass late in the hour (issue #16): N agents already have 59 minutes of 1-minute
-// rollups in the current hour, and the last minute's raw samples (6 per agent at 10 s) arrive.
+// rollups in the current hour, and the last minute's raw samples (6 per agent at 10 s, 60 at
+// --interval 1) arrive.
 // Times the hub's own rollup service over them: the whole pass, its longest transaction and, on
 // SQLite (synchronous, on the event loop), the longest the event loop was held. Runs the hub's
 // migrations, repository and rollup service in-process against a fresh SQLite file, or a fresh
 // PostgreSQL database on the server of --database-url (dropped at the end).
-//   node bench/rollup-pass.mjs [--agents 10000] [--minutes 59] [--database-url postgres://…]
+//   node bench/rollup-pass.mjs [--agents 10000] [--minutes 59] [--interval 10] [--database-url postgres://…]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,8 +24,12 @@ const { values: args } = parseArgs({
     // hub that keeps 48 h of raw samples: a plan that scans the table shows here.
     'raw-minutes': { type: 'string', default: '0' },
     'database-url': { type: 'string' },
+    // Seconds between an agent's heartbeats: the last minute holds 60 / interval samples per agent.
+    interval: { type: 'string', default: '10' },
   },
 });
+const interval = Number(args.interval);
+if (!Number.isInteger(60 / interval)) throw new Error('--interval must divide 60 seconds');
 const agents = Number(args.agents);
 const minutes = Number(args.minutes);
 const HOUR = 3_600_000;
@@ -63,7 +68,7 @@ if (args['database-url']) {
   };
 }
 
-const result = { when: new Date().toISOString(), machine: machine(), database: args['database-url'] ? 'postgresql' : 'sqlite', agents, minutesBefore: minutes, loadAtStart: os.loadavg()[0] };
+const result = { when: new Date().toISOString(), machine: machine(), database: args['database-url'] ? 'postgresql' : 'sqlite', agents, intervalSeconds: interval, minutesBefore: minutes, loadAtStart: os.loadavg()[0] };
 try {
   const repos = hub.createRepositories(db);
   const now = Date.now();
@@ -100,15 +105,15 @@ try {
   }
   result.rawRowsBefore = rawMinutes * 6 * agents;
 
-  // The last minute's raw samples, in 10 s batches as the hub writes them.
-  for (let tick = 0; tick < 6; tick++) {
+  // The last minute's raw samples, one batch per interval as the hub writes them.
+  for (let tick = 0; tick < 60 / interval; tick++) {
     const rows = [];
     for (let seq = 1; seq <= agents; seq++) {
       const values = Object.fromEntries(hub.HISTORY_METRICS.map((m) => [m, null]));
       Object.assign(values, { cpu: (seq * 7 + tick) % 100, memory: 40 + (seq % 50), disk: 61.2, load1: 0.42 });
-      rows.push({ agentSeq: seq, ts: hourStart + minutes * MINUTE + tick * 10_000, values });
+      rows.push({ agentSeq: seq, ts: hourStart + minutes * MINUTE + tick * interval * 1000, values });
     }
-    await repos.telemetry.insertSamples(rows);
+    for (let i = 0; i < rows.length; i += 2_000) await repos.telemetry.insertSamples(rows.slice(i, i + 2_000));
   }
 
   // A live database has statistics (autovacuum analyzes); a table filled a second ago does not.

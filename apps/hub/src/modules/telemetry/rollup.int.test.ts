@@ -120,8 +120,8 @@ describe('rollups', () => {
       return createUnitOfWork(db)(work);
     };
     await rollupAt(START + DAY, counting).runOnce();
-    // 4,400 raw rows: 3 transactions of minutes; 2,200 hour buckets: 22 of hours.
-    expect(transactions).toBe(3 + 22);
+    // 4,400 raw rows in 2,200 minute buckets: 9 transactions of minutes (250 each); 2,200 hour buckets: 22 of hours.
+    expect(transactions).toBe(9 + 22);
     for (const agentSeq of [seqs[0]!, seqs[49]!, seqs[50]!, seqs[fleet - 1]!]) {
       const base = agentSeq % 50;
       const hours = await repos.telemetry.queryRange(agentSeq, '1h', START, START + 2 * HOUR);
@@ -129,6 +129,31 @@ describe('rollups', () => {
         [START, { avg: base + 0.5, min: base, max: base + 1 }],
         [START + HOUR, { avg: base + 361.5, min: base + 360, max: base + 363 }],
       ]);
+    }
+  });
+
+  it('recomputes each minute bucket once per pass, not once per chunk of raw rows: 100 agents at 1 s (#16)', async () => {
+    const fleet = 100;
+    for (let i = 2; i <= fleet; i++) {
+      await repos.agents.insert({ id: `ag_second${String(i).padStart(10, '0')}`, name: `s-${i}`, hostname: `s-${i}`, publicKey: `k${i}`, keyFingerprint: `fp${i}`, labels: {}, system: null, createdAt: START, joinTokenId: 'jt' });
+    }
+    const seqs = (await repos.agents.list()).map((agent) => agent.seq);
+    // A minute of heartbeats as they arrive: every second, one sample from each agent (6,000 raw rows).
+    for (let second = 0; second < 60; second++) {
+      await repos.telemetry.insertSamples(seqs.map((agentSeq) => ({ agentSeq, ts: START + second * 1000, values: values(agentSeq + second) })));
+    }
+    let transactions = 0;
+    const counting: UnitOfWork = (work) => {
+      transactions++;
+      return createUnitOfWork(db)(work);
+    };
+    await rollupAt(START + DAY, counting).runOnce();
+    // 100 minute buckets in one transaction (chunks of 2,000 raw rows took three, each recomputing
+    // all 100 buckets), then the hours in one.
+    expect(transactions).toBe(1 + 1);
+    for (const agentSeq of [seqs[0]!, seqs[fleet - 1]!]) {
+      const [minute] = await repos.telemetry.queryRange(agentSeq, '1m', START, START);
+      expect(minute!.values.cpu).toEqual({ avg: agentSeq + 29.5, min: agentSeq, max: agentSeq + 59 });
     }
   });
 

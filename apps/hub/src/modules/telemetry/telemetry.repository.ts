@@ -153,19 +153,27 @@ export function createTelemetryRepository(db: Db) {
         .execute();
     },
 
+    /** The (agent, minute) buckets that raw rows with id in (afterId, upToId] fall in, by agent. */
+    async minutesTouched(afterId: number, upToId: number): Promise<Array<{ agentSeq: number; minute: number }>> {
+      const rows = await sql<{ agent_seq: number; bucket: number }>`
+        select distinct agent_seq, (ts / ${MINUTE}) * ${MINUTE} as bucket from metrics_raw
+        where id > ${afterId} and id <= ${upToId} order by agent_seq, bucket`.execute(db);
+      return rows.rows.map((r) => ({ agentSeq: Number(r.agent_seq), minute: Number(r.bucket) }));
+    },
+
     /**
-     * Recomputes every 1-minute bucket touched by raw rows with id in (afterId, upToId]. Buckets
-     * are recomputed whole from their source rows, so late (backfilled) samples and repeated runs
-     * give the same answer. The hour tier follows with `rollupHours`.
+     * Recomputes the given 1-minute buckets whole from their raw samples, so late (backfilled)
+     * samples and repeated runs give the same answer. The hour tier follows with `rollupHours`.
      */
-    async rollupMinutes(afterId: number, upToId: number): Promise<number> {
-      const touched = sql`select distinct agent_seq, (ts / ${MINUTE}) * ${MINUTE} as bucket from metrics_raw where id > ${afterId} and id <= ${upToId}`;
+    async rollupMinuteBuckets(buckets: ReadonlyArray<{ agentSeq: number; minute: number }>): Promise<number> {
+      if (buckets.length === 0) return 0;
+      const touched = sql.join(buckets.map((b) => sql`(cast(${b.agentSeq} as bigint), cast(${b.minute} as bigint))`));
       const inBucket = sql`r.agent_seq = d.agent_seq and r.ts >= d.bucket and r.ts < d.bucket + ${MINUTE}`;
       // PostgreSQL: a bucket's samples may sit partly in a packed hour (a late sample after packing).
       const unpacked = list(columns.map((c) => `u.${c}`));
       const minutes = await (postgres
         ? sql`
-            with d as materialized (${touched})
+            with d (agent_seq, bucket) as (values ${touched})
             insert into metrics_1m (agent_seq, ts, samples, ${list(rollupColumns)})
             select r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE} as bucket, count(*), ${list(rawAggregates)}
             from (
@@ -179,9 +187,10 @@ export function createTelemetryRepository(db: Db) {
             group by r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE}
             on conflict (agent_seq, ts) do update set ${list(rollupUpdates)}`
         : sql`
+            with d (agent_seq, bucket) as (values ${touched})
             insert into metrics_1m (agent_seq, ts, samples, ${list(rollupColumns)})
             select r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE} as bucket, count(*), ${list(rawAggregates)}
-            from metrics_raw r join (${touched}) d on ${inBucket}
+            from d join metrics_raw r on ${inBucket}
             where true
             group by r.agent_seq, (r.ts / ${MINUTE}) * ${MINUTE}
             on conflict (agent_seq, ts) do update set ${list(rollupUpdates)}`
