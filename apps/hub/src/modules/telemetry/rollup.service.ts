@@ -33,6 +33,31 @@ const HOUR_BUCKETS_PER_CHUNK = 100;
 /** Raw rows whose hours are gathered at once (a backlog after downtime goes in steps). */
 const HOUR_WINDOW_ROWS = 200_000;
 
+/** How one tier is rolled up: its watermark on raw row ids, its window, its chunk, its recompute. */
+interface Tier {
+  watermark: string;
+  bucketMs: number;
+  windowRows: number;
+  perChunk: number;
+  recompute(telemetry: TelemetryRepository, buckets: ReadonlyArray<{ agentSeq: number; bucket: number }>): Promise<number>;
+}
+
+const MINUTE_TIER: Tier = {
+  watermark: WATERMARK_KEY,
+  bucketMs: 60_000,
+  windowRows: MINUTE_WINDOW_ROWS,
+  perChunk: MINUTE_BUCKETS_PER_CHUNK,
+  recompute: (telemetry, buckets) => telemetry.rollupMinuteBuckets(buckets),
+};
+
+const HOUR_TIER: Tier = {
+  watermark: HOUR_WATERMARK_KEY,
+  bucketMs: 3_600_000,
+  windowRows: HOUR_WINDOW_ROWS,
+  perChunk: HOUR_BUCKETS_PER_CHUNK,
+  recompute: (telemetry, buckets) => telemetry.rollupHours(buckets),
+};
+
 /**
  * Keeps the 1-minute and 1-hour tiers up to date and applies retention (on PostgreSQL it also
  * prepares the next raw hour partitions, packs closed hours and drops expired days whole). Progress is a
@@ -58,61 +83,40 @@ export function createRollupService({
 
   async function rollupPending(): Promise<{ minutes: number; hours: number }> {
     const upTo = await telemetry.maxRawId();
-    const from = Number((await telemetry.getKv(WATERMARK_KEY)) ?? 0);
     // A database from before the hour tier had its own watermark: both tiers were at the minute one.
-    if ((await telemetry.getKv(HOUR_WATERMARK_KEY)) === undefined) await telemetry.setKv(HOUR_WATERMARK_KEY, String(from));
-    const minutes = await rollupMinutesUpTo(from, upTo);
-    return { minutes, hours: await rollupHoursUpTo(upTo) };
+    if ((await telemetry.getKv(HOUR_WATERMARK_KEY)) === undefined) await telemetry.setKv(HOUR_WATERMARK_KEY, (await telemetry.getKv(WATERMARK_KEY)) ?? '0');
+    const minutes = await rollupTierUpTo(MINUTE_TIER, upTo);
+    // The hours read the minute rows just stored.
+    return { minutes, hours: await rollupTierUpTo(HOUR_TIER, upTo) };
   }
 
-  /** Recomputes each minute bucket touched by raw rows with id in (from, upTo], once per window. */
-  async function rollupMinutesUpTo(from: number, upTo: number): Promise<number> {
-    let minutes = 0;
+  /**
+   * Recomputes each bucket of the tier touched by raw rows between its watermark and `upTo`, once
+   * per window of raw rows, `perChunk` buckets per transaction with a yield between them.
+   */
+  async function rollupTierUpTo(tier: Tier, upTo: number): Promise<number> {
+    let stored = 0;
+    let from = Number((await telemetry.getKv(tier.watermark)) ?? 0);
     while (from < upTo) {
-      const to = Math.min(upTo, from + MINUTE_WINDOW_ROWS);
-      const buckets = await telemetry.minutesTouched(from, to);
+      const to = Math.min(upTo, from + tier.windowRows);
+      const buckets = await telemetry.bucketsTouched(from, to, tier.bucketMs);
       // The window's watermark commits with its last buckets (fenced): a pass cut short does the
       // window again (buckets are recomputed whole, so twice gives the same), and a leader whose
       // term ended moves nothing.
-      const done = (repos: Repositories): Promise<void> => repos.telemetry.setKv(WATERMARK_KEY, String(to));
+      const done = (repos: Repositories): Promise<void> => repos.telemetry.setKv(tier.watermark, String(to));
       if (buckets.length === 0) await unitOfWork(done);
-      for (let i = 0; i < buckets.length; i += MINUTE_BUCKETS_PER_CHUNK) {
-        const last = i + MINUTE_BUCKETS_PER_CHUNK >= buckets.length;
-        minutes += await unitOfWork(async (repos) => {
-          const stored = await repos.telemetry.rollupMinuteBuckets(buckets.slice(i, i + MINUTE_BUCKETS_PER_CHUNK));
+      for (let i = 0; i < buckets.length; i += tier.perChunk) {
+        const last = i + tier.perChunk >= buckets.length;
+        stored += await unitOfWork(async (repos) => {
+          const count = await tier.recompute(repos.telemetry, buckets.slice(i, i + tier.perChunk));
           if (last) await done(repos);
-          return stored;
+          return count;
         });
         await yieldToEventLoop();
       }
       from = to;
     }
-    return minutes;
-  }
-
-  /** Recomputes each hour bucket touched by raw rows up to `upTo` (rolled up into minutes) once. */
-  async function rollupHoursUpTo(upTo: number): Promise<number> {
-    let hours = 0;
-    let from = Number((await telemetry.getKv(HOUR_WATERMARK_KEY)) ?? 0);
-    while (from < upTo) {
-      const to = Math.min(upTo, from + HOUR_WINDOW_ROWS);
-      const buckets = await telemetry.hoursTouched(from, to);
-      // The window's watermark commits with its last buckets (fenced, like the minute one): a pass
-      // cut short does the window again, and a leader whose term ended moves nothing.
-      const done = (repos: Repositories): Promise<void> => repos.telemetry.setKv(HOUR_WATERMARK_KEY, String(to));
-      if (buckets.length === 0) await unitOfWork(done);
-      for (let i = 0; i < buckets.length; i += HOUR_BUCKETS_PER_CHUNK) {
-        const last = i + HOUR_BUCKETS_PER_CHUNK >= buckets.length;
-        hours += await unitOfWork(async (repos) => {
-          const stored = await repos.telemetry.rollupHours(buckets.slice(i, i + HOUR_BUCKETS_PER_CHUNK));
-          if (last) await done(repos);
-          return stored;
-        });
-        await yieldToEventLoop();
-      }
-      from = to;
-    }
-    return hours;
+    return stored;
   }
 
   async function applyRetention(): Promise<{ raw: number; rawDays: number; minute: number; hour: number }> {

@@ -153,21 +153,23 @@ export function createTelemetryRepository(db: Db) {
         .execute();
     },
 
-    /** The (agent, minute) buckets that raw rows with id in (afterId, upToId] fall in, by agent. */
-    async minutesTouched(afterId: number, upToId: number): Promise<Array<{ agentSeq: number; minute: number }>> {
+    /** The (agent, bucket) pairs, `bucketMs` long (a minute, an hour), that raw rows with id in (afterId, upToId] fall in, by agent. */
+    async bucketsTouched(afterId: number, upToId: number, bucketMs: number): Promise<Array<{ agentSeq: number; bucket: number }>> {
+      // A literal, not a parameter: SQLite binds a JS number as a real, and ts / 60000.0 is no bucket.
+      const size = sql.lit(Math.trunc(bucketMs));
       const rows = await sql<{ agent_seq: number; bucket: number }>`
-        select distinct agent_seq, (ts / ${MINUTE}) * ${MINUTE} as bucket from metrics_raw
+        select distinct agent_seq, (ts / ${size}) * ${size} as bucket from metrics_raw
         where id > ${afterId} and id <= ${upToId} order by agent_seq, bucket`.execute(db);
-      return rows.rows.map((r) => ({ agentSeq: Number(r.agent_seq), minute: Number(r.bucket) }));
+      return rows.rows.map((r) => ({ agentSeq: Number(r.agent_seq), bucket: Number(r.bucket) }));
     },
 
     /**
      * Recomputes the given 1-minute buckets whole from their raw samples, so late (backfilled)
      * samples and repeated runs give the same answer. The hour tier follows with `rollupHours`.
      */
-    async rollupMinuteBuckets(buckets: ReadonlyArray<{ agentSeq: number; minute: number }>): Promise<number> {
+    async rollupMinuteBuckets(buckets: ReadonlyArray<{ agentSeq: number; bucket: number }>): Promise<number> {
       if (buckets.length === 0) return 0;
-      const touched = sql.join(buckets.map((b) => sql`(cast(${b.agentSeq} as bigint), cast(${b.minute} as bigint))`));
+      const touched = sql.join(buckets.map((b) => sql`(cast(${b.agentSeq} as bigint), cast(${b.bucket} as bigint))`));
       const inBucket = sql`r.agent_seq = d.agent_seq and r.ts >= d.bucket and r.ts < d.bucket + ${MINUTE}`;
       // PostgreSQL: a bucket's samples may sit partly in a packed hour (a late sample after packing).
       const unpacked = list(columns.map((c) => `u.${c}`));
@@ -198,19 +200,11 @@ export function createTelemetryRepository(db: Db) {
       return Number(minutes.numAffectedRows ?? 0);
     },
 
-    /** The (agent, hour) buckets that raw rows with id in (afterId, upToId] fall in, by agent. */
-    async hoursTouched(afterId: number, upToId: number): Promise<Array<{ agentSeq: number; hour: number }>> {
-      const rows = await sql<{ agent_seq: number; bucket: number }>`
-        select distinct agent_seq, (ts / ${HOUR}) * ${HOUR} as bucket from metrics_raw
-        where id > ${afterId} and id <= ${upToId} order by agent_seq, bucket`.execute(db);
-      return rows.rows.map((r) => ({ agentSeq: Number(r.agent_seq), hour: Number(r.bucket) }));
-    },
-
     /**
      * Recomputes the given 1-hour buckets whole from their 1-minute rows: each minute's average
      * weighted by how many samples had a value.
      */
-    async rollupHours(buckets: ReadonlyArray<{ agentSeq: number; hour: number }>): Promise<number> {
+    async rollupHours(buckets: ReadonlyArray<{ agentSeq: number; bucket: number }>): Promise<number> {
       if (buckets.length === 0) return 0;
       const minuteAggregates = columns.flatMap((c) => [
         `sum(m.${c}_avg * m.${c}_n) / nullif(sum(m.${c}_n), 0)`,
@@ -218,7 +212,7 @@ export function createTelemetryRepository(db: Db) {
         `max(m.${c}_max)`,
         `sum(m.${c}_n)`,
       ]);
-      const touched = sql.join(buckets.map((b) => sql`(cast(${b.agentSeq} as bigint), cast(${b.hour} as bigint))`));
+      const touched = sql.join(buckets.map((b) => sql`(cast(${b.agentSeq} as bigint), cast(${b.bucket} as bigint))`));
       const hours = await sql`
         with d (agent_seq, bucket) as (values ${touched})
         insert into metrics_1h (agent_seq, ts, samples, ${list(rollupColumns)})
