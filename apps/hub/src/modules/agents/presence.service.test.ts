@@ -238,6 +238,20 @@ describe('presence: agents asked to move to another hub (rebalancing, ADR 0033)'
     expect(a.presence.holderOf(back)).toBe('hub-a');
   });
 
+  it('forgets an agent removed while it moves: its entry goes at once and no offline change follows', async () => {
+    const a = hubA();
+    const removed = await a.connect(6);
+    a.presence.shed([removed], () => 0, 30_000);
+    expect(a.held.has(removed)).toBe(true);
+    a.presence.kick(removed);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.held.has(removed)).toBe(false);
+    expect(a.presence.movingCount()).toBe(0);
+    a.advance(60_000);
+    await a.presence.settleMoves();
+    expect(a.events).toEqual([[removed, 'online']]);
+  });
+
   it('settles every move at stop: one no hub holds is stored offline', async () => {
     const a = hubA();
     const gone = await a.connect(5);

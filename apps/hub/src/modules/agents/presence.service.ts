@@ -307,6 +307,14 @@ export function createPresenceService({
 
     /** Forgets an agent that was removed, closing its connection. */
     kick(agentId: string): void {
+      const move = moving.get(agentId);
+      if (move) {
+        // Removed while on its way to another hub: nothing to settle, and its entry goes now.
+        moving.delete(agentId);
+        if (!live.has(agentId)) {
+          directory.release(agentId, move.entry.session.sessionId).catch((error: unknown) => logger.error({ err: error, agentId }, 'could not drop a removed agent from the presence directory'));
+        }
+      }
       const entry = live.get(agentId);
       if (!entry) return;
       live.delete(agentId);
