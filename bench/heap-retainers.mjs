@@ -184,6 +184,12 @@ const children = new Uint32Array(reached);
 const childFill = childStart.slice(0, reached);
 for (let p = 0; p < reached; p++) if (p !== rootPost) children[childFill[idom[p]]++] = p;
 
+/** Whether one of `holders` (post-order indexes) dominates `p`, strictly. */
+function dominatedByOneOf(p, holders) {
+  for (let q = idom[p]; q !== rootPost; q = idom[q]) if (holders.has(q)) return true;
+  return false;
+}
+
 // The largest holders that are not mere wrappers: a node is shown when no single child holds
 // more than 80 % of it (else the child, more precise, is shown in its turn).
 const minBytes = Number(args['min-kib']) * 1024;
@@ -203,16 +209,7 @@ let printed = 0;
 for (const p of candidates) {
   if (printed >= Number(args.top)) break;
   // Skip a holder inside one already printed.
-  let q = idom[p];
-  let inside = false;
-  while (q !== rootPost) {
-    if (shown.has(q)) {
-      inside = true;
-      break;
-    }
-    q = idom[q];
-  }
-  if (inside) continue;
+  if (dominatedByOneOf(p, shown)) continue;
   shown.add(p);
   printed++;
   const node = postToNode[p];
@@ -252,18 +249,7 @@ if (per) {
     if (entry.n < per / 2) continue;
     const members = new Set(entry.members);
     let kept = 0;
-    for (const p of entry.members) {
-      let q = idom[p];
-      let nested = false;
-      while (q !== rootPost) {
-        if (members.has(q)) {
-          nested = true;
-          break;
-        }
-        q = idom[q];
-      }
-      if (!nested) kept += retained[p];
-    }
+    for (const p of entry.members) if (!dominatedByOneOf(p, members)) kept += retained[p];
     rows.push({ key, n: entry.n, self: entry.self, kept });
   }
   rows.sort((a, b) => b.kept - a.kept);
