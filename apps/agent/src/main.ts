@@ -1,5 +1,5 @@
 // First: sets the agent's V8 flags before anything else is evaluated (issue #16).
-import './runtime/lean-v8.js';
+import { wantsLeanV8 } from './runtime/lean-v8.js';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
@@ -12,6 +12,11 @@ import { showPolicy, writePolicyCommand } from './commands/policy.command.js';
 import { simulateAgents } from './commands/simulate.command.js';
 import { AgentExitError, EXIT_CODES } from './runtime/exit-error.js';
 import { acquireStateLock } from './runtime/state-lock.js';
+import { releaseSchemaRegistry } from './runtime/schema-registry.js';
+
+// The agent program itself (not a test that imports this file), every module loaded: the schema
+// registry serves only the hub's API documents (runtime/schema-registry.ts).
+if (wantsLeanV8(process.argv, import.meta.url)) releaseSchemaRegistry();
 
 function identityOptions(command: Command): Command {
   return command
