@@ -721,6 +721,7 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
           presence,
           directory,
           busyAgents: async () => new Set([...(await terminals.agentsWithOpenSessions()), ...live.watchedAgents()]),
+          recentMoves: sharedCache,
           logger: logger.child({ component: 'rebalance' }),
           intervalMs: config.agentRebalanceInterval,
           tolerancePercent: config.agentRebalanceTolerance,

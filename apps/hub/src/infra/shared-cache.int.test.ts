@@ -74,6 +74,26 @@ describe.each(kinds)('the shared cache in %s', (_name, make) => {
   });
 });
 
+describe.each(kinds)('marks in the shared cache in %s', (_name, make) => {
+  it('are seen from every hub until their time has passed, and marking again starts it again', async () => {
+    const { a, b, pass } = make();
+    const tag = randomBytes(4).toString('hex');
+    const keys = Array.from({ length: 1_200 }, (_, i) => `moved:ag_${tag}_${i}`);
+    expect(await b.marked(keys)).toEqual(new Set());
+    // More than one batch (500 keys per call) each way.
+    await a.mark(keys.slice(0, 1_100), 400);
+    const seen = await b.marked(keys);
+    expect(seen.size).toBe(1_100);
+    expect(seen.has(keys[1_099]!)).toBe(true);
+    expect(seen.has(keys[1_100]!)).toBe(false);
+    await pass(250);
+    await b.mark([keys[0]!], 400);
+    await pass(250);
+    expect([...(await a.marked(keys))]).toEqual([keys[0]]);
+    expect(await a.marked([])).toEqual(new Set());
+  });
+});
+
 describe('the Redis shared cache', () => {
   it('keeps fleets with different prefixes apart and sets an expiry on every key', async () => {
     const key = `jti:${randomBytes(4).toString('hex')}`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../infra/logger.js';
+import { createMemorySharedCache, type SharedCache } from '../../infra/shared-cache.js';
 import { agentsToShed, createAgentRebalancer, MAX_MOVES_PER_ROUND, MOVE_COOLDOWN_MS, moveRetryAfterMs, moveTargets } from './rebalance.js';
 
 const loads = (entries: Record<string, number>): Map<string, number> => new Map(Object.entries(entries));
@@ -57,9 +58,12 @@ describe('moveTargets', () => {
 });
 
 describe('the rebalancer', () => {
-  function setup(options: { connected: number; others: Record<string, number>; busy?: string[]; moving?: number }) {
-    let now = 10_000_000;
-    const connections = Array.from({ length: options.connected }, (_, i) => ({ agentId: `ag_${String(i).padStart(16, '0')}`, since: 1_000 + i }));
+  function setup(options: { connected: number; others: Record<string, number>; busy?: string[]; moving?: number; recentMoves?: SharedCache; clock?: { now: () => number; t: number }; self?: string; agentIds?: string[] }) {
+    const clock = options.clock ?? { t: 10_000_000, now() { return this.t; } };
+    const recentMoves = options.recentMoves ?? createMemorySharedCache(clock);
+    const ids = options.agentIds ?? Array.from({ length: options.connected }, (_, i) => `ag_${String(i).padStart(16, '0')}`);
+    const connections = ids.map((agentId, i) => ({ agentId, since: 1_000 + i }));
+    const self = options.self ?? 'a';
     const asked: string[][] = [];
     const hints: Array<Array<string | undefined>> = [];
     const held = new Set(connections.map((c) => c.agentId));
@@ -78,17 +82,17 @@ describe('the rebalancer', () => {
         movingCount: () => moving,
       },
       directory: {
-        hubId: 'a',
-        hubLoads: async () => new Map([['a', held.size], ...Object.entries(options.others)]),
+        hubId: self,
+        hubLoads: async () => new Map([[self, held.size], ...Object.entries(options.others)]),
         hubUrls: async () => new Map(Object.keys(options.others).map((hub) => [hub, `https://${hub}`])),
       },
       busyAgents: async () => new Set(options.busy ?? []),
+      recentMoves,
       logger: createLogger('silent'),
       intervalMs: 60_000,
       onMoved: (count) => moved.push(count),
-      now: () => now,
     });
-    return { rebalancer, asked, hints, connections, held, moved, setMoving: (n: number) => (moving = n), advance: (ms: number) => (now += ms), giveBack: (ids: string[]) => ids.forEach((id) => held.add(id)) };
+    return { rebalancer, asked, hints, connections, held, moved, setMoving: (n: number) => (moving = n), advance: (ms: number) => (clock.t += ms), giveBack: (ids: string[]) => ids.forEach((id) => held.add(id)) };
   }
 
   it('asks its newest connections to move, never a busy machine', async () => {
@@ -119,6 +123,32 @@ describe('the rebalancer', () => {
     expect(await s.rebalancer.round()).toBe(0);
     s.advance(MOVE_COOLDOWN_MS);
     expect(await s.rebalancer.round()).toBe(40);
+  });
+
+  it('does not send on an agent another hub moved to it within the cool-down', async () => {
+    const clock = { t: 10_000_000, now() { return this.t; } };
+    const recentMoves = createMemorySharedCache(clock);
+    // Hub a sheds 40 to b, which was empty.
+    const a = setup({ connected: 60, others: { b: 0, c: 0 }, recentMoves, clock });
+    expect(await a.rebalancer.round()).toBe(40);
+    const arrived = a.asked[0]!;
+    // Later b is the crowded one: 40 arrivals (the newest) and 30 of its own, against a and c.
+    const own = Array.from({ length: 30 }, (_, i) => `ag_b${String(i).padStart(15, '0')}`);
+    const b = setup({ connected: 0, agentIds: [...own, ...arrived], self: 'b', others: { a: 10, c: 10 }, recentMoves, clock });
+    expect(await b.rebalancer.round()).toBe(30);
+    expect(b.asked[0]!.some((id) => arrived.includes(id))).toBe(false);
+    // Once the cool-down has passed, b may move them like any other.
+    b.giveBack(b.asked[0]!);
+    clock.t += MOVE_COOLDOWN_MS;
+    expect(await b.rebalancer.round()).toBe(40);
+    expect(b.asked[1]!.slice(0, 40).every((id) => arrived.includes(id))).toBe(true);
+  });
+
+  it('moves nobody when the cool-down cannot be recorded', async () => {
+    const failing: SharedCache = { ...createMemorySharedCache({ now: () => 0 }), mark: async () => Promise.reject(new Error('Redis is unreachable')) };
+    const s = setup({ connected: 60, others: { b: 0, c: 0 }, recentMoves: failing });
+    await expect(s.rebalancer.round()).rejects.toThrow('Redis is unreachable');
+    expect(s.asked).toEqual([]);
   });
 
   it('leaves a hub within its share alone', async () => {

@@ -1,5 +1,6 @@
 import type { Logger } from '../../infra/logger.js';
 import type { PresenceDirectory } from '../../infra/presence-directory.js';
+import type { SharedCache } from '../../infra/shared-cache.js';
 import type { PresenceService } from './presence.service.js';
 
 /** A hub moves agents only when it holds more than its share by this much (percent), and by at least MIN_EXCESS agents. */
@@ -12,8 +13,16 @@ export const MAX_MOVES_PER_ROUND = 2_000;
 export const MOVES_PER_SECOND = 200;
 /** An agent asked to move that no hub holds this long after its `retryAfterMs` is offline. */
 export const MOVE_GRACE_MS = 30_000;
-/** An agent moved once is not asked again for this long (one that cannot reach the others stays put). */
+/**
+ * An agent moved once is not asked again for this long, by any hub (one that cannot reach the
+ * others stays put; one that arrived on a hub is not sent on from there).
+ */
 export const MOVE_COOLDOWN_MS = 15 * 60_000;
+/** Candidates looked up in the shared cool-down at a time. */
+const COOLDOWN_LOOKUP_BATCH = 500;
+
+/** The shared cool-down's key for an agent. */
+export const movedKey = (agentId: string): string => `moved:${agentId}`;
 
 /**
  * How many of its agents hub `self` should ask to move so the live hubs end near an even share.
@@ -72,56 +81,59 @@ export function moveRetryAfterMs(index: number): number {
  * directory) and asks its excess to move, each agent pointed at a hub short of its share
  * (`moveTargets`): `hub:draining` with reason `rebalance`, newest
  * connections first, never a machine with an open terminal or a live view, never one moved in
- * the last MOVE_COOLDOWN_MS. A round is skipped while agents of the previous one are still on
- * their way. Every hub decides for itself from shared counts, so it needs no leader.
+ * the last MOVE_COOLDOWN_MS by any hub (`recentMoves`, shared). A round is skipped while agents of
+ * the previous one are still on their way. Every hub decides for itself from shared counts, so
+ * it needs no leader.
  */
 export function createAgentRebalancer({
   presence,
   directory,
   busyAgents,
+  recentMoves,
   logger,
   intervalMs,
   tolerancePercent = DEFAULT_REBALANCE_TOLERANCE,
   onMoved,
-  now = Date.now,
   random = Math.random,
 }: {
   presence: Pick<PresenceService, 'connections' | 'shed' | 'movingCount'>;
   directory: Pick<PresenceDirectory, 'hubLoads' | 'hubUrls' | 'hubId'>;
   /** Agents not to move now (open terminals, live views), across hubs. */
   busyAgents: () => Promise<Set<string>>;
+  /** Which agents some hub moved within MOVE_COOLDOWN_MS (the shared cache, keys `movedKey`). */
+  recentMoves: Pick<SharedCache, 'mark' | 'marked'>;
   logger: Logger;
   intervalMs: number;
   tolerancePercent?: number;
   onMoved?: (count: number) => void;
-  now?: () => number;
   random?: () => number;
 }) {
-  /** When each agent was last asked to move (pruned every round). */
-  const movedAt = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | null = null;
   let stopped = false;
 
   async function round(): Promise<number> {
-    const at = now();
-    for (const [agentId, when] of movedAt) if (at - when >= MOVE_COOLDOWN_MS) movedAt.delete(agentId);
     if (presence.movingCount() > 0) return 0;
     const loads = await directory.hubLoads();
     const wanted = agentsToShed(loads, directory.hubId, tolerancePercent);
     if (wanted === 0) return 0;
     const busy = await busyAgents();
+    const candidates = presence.connections().flatMap(({ agentId }) => (busy.has(agentId) ? [] : [agentId]));
     const chosen: string[] = [];
-    for (const { agentId } of presence.connections()) {
-      if (chosen.length >= wanted) break;
-      if (busy.has(agentId) || movedAt.has(agentId)) continue;
-      chosen.push(agentId);
+    for (let i = 0; i < candidates.length && chosen.length < wanted; i += COOLDOWN_LOOKUP_BATCH) {
+      const batch = candidates.slice(i, i + COOLDOWN_LOOKUP_BATCH);
+      const cooling = await recentMoves.marked(batch.map(movedKey));
+      for (const agentId of batch) {
+        if (chosen.length >= wanted) break;
+        if (!cooling.has(movedKey(agentId))) chosen.push(agentId);
+      }
     }
     if (chosen.length === 0) return 0;
+    // Recorded before anyone is asked: should the shared store fail, the round moves nobody.
+    await recentMoves.mark(chosen.map(movedKey), MOVE_COOLDOWN_MS);
     // Pointed at the hubs short of their share, so an agent does not land on another hub that has too many.
     const targets = moveTargets(loads, await directory.hubUrls(), directory.hubId, chosen.length);
     const asked = presence.shed(chosen, moveRetryAfterMs, MOVE_GRACE_MS, (index) => targets[index]);
-    for (const agentId of chosen) movedAt.set(agentId, at);
     logger.info({ asked, wanted, loads: Object.fromEntries(loads) }, 'this hub holds more than its share of the fleet; asked agents to move to another hub');
     onMoved?.(asked);
     return asked;
