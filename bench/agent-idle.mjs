@@ -2,6 +2,8 @@
 // The real agent's own cost when idle: one bundled agent enrolled to a local hub, heartbeats
 // every 10 s, measured from /proc after a warm-up.
 //   node bench/agent-idle.mjs --duration 300 [--node-args '--max-semi-space-size=1'] [--heap-snapshot]
+// --exe PATH: measure a one-file agent (scripts/build-agent-exe.mjs) instead of the bundle; its
+// Node flags are its own (the SEA configuration's execArgv), so --node-args does not apply.
 // --heap-snapshot: at the end, the agent's heap is written to bench/results/agent-idle.heapsnapshot
 // (read it with bench/heap-retainers.mjs).
 // --node-args: Node flags for the agent, by default those install.sh's service units and the agent
@@ -20,6 +22,7 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: '10s' },
     'node-args': { type: 'string', default: '--max-semi-space-size=1' },
     'heap-snapshot': { type: 'boolean', default: false },
+    exe: { type: 'string' },
   },
 });
 const dataDir = mkdtempSync(path.join(tmpdir(), 'farol-bench-agent-'));
@@ -27,14 +30,19 @@ const hub = await startHub({ dataDir });
 const { token } = await api(hub, 'POST', '/api/join-tokens', { note: 'bench agent' });
 // As the installed service does: enroll once, then run (enrolling loads fetch, which stays).
 const state = path.join(dataDir, 'agent');
-const enroll = spawn(process.execPath, [agentBundle, 'enroll', '--hub', hub.url, '--token', token, '--state', state], { stdio: 'inherit' });
+/** The agent program and the arguments before its own: the bundle under this Node, or a one-file agent. */
+const program = (nodeArgs) => (args.exe ? [path.resolve(args.exe), []] : [process.execPath, [...nodeArgs, agentBundle]]);
+const [enrollProgram, enrollPrefix] = program([]);
+const enroll = spawn(enrollProgram, [...enrollPrefix, 'enroll', '--hub', hub.url, '--token', token, '--state', state], { stdio: 'inherit' });
 if ((await waitExit(enroll)) !== 0) throw new Error('enroll failed');
-const nodeArgs = args['node-args'].split(' ').filter(Boolean);
+const nodeArgs = args.exe ? [] : args['node-args'].split(' ').filter(Boolean);
 const snapshotArgs = args['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2'] : [];
-const agent = spawn(process.execPath, [...nodeArgs, ...snapshotArgs, agentBundle, 'run', '--state', state, '--interval', args.interval], {
+const [agentProgram, agentPrefix] = program([...nodeArgs, ...snapshotArgs]);
+const agent = spawn(agentProgram, [...agentPrefix, 'run', '--state', state, '--interval', args.interval], {
   cwd: dataDir,
   stdio: ['ignore', 'ignore', 'inherit'],
-  env: { ...process.env, FAROL_LOG_LEVEL: 'warn' },
+  // A one-file agent takes Node flags from NODE_OPTIONS only.
+  env: { ...process.env, FAROL_LOG_LEVEL: 'warn', ...(args.exe && args['heap-snapshot'] ? { NODE_OPTIONS: '--heapsnapshot-signal=SIGUSR2' } : {}) },
 });
 await sleep(Number(args.warmup) * 1000);
 const watch = watchProcess(agent.pid);
@@ -56,6 +64,7 @@ const result = {
   when: new Date().toISOString(),
   machine: machine(),
   interval: args.interval,
+  program: args.exe ? path.basename(args.exe) : 'farol-agent.mjs',
   nodeArgs,
   measuredSeconds: Math.round(stats.seconds),
   agentOnline: agents[0]?.status === 'online',

@@ -49,7 +49,7 @@ export const HubConfigSchema = z.object({
   rollupInterval: Duration.prefault('60s').describe('FAROL_ROLLUP_INTERVAL: how often rollups and retention run'),
   screenshotMaxCount: z.coerce.number().int().min(1).max(100_000).default(200).describe('FAROL_SCREENSHOT_MAX_COUNT: screenshots kept (in the database, so every hub serves them); the oldest go first'),
   screenshotMaxAge: Duration.prefault('7d').describe('FAROL_SCREENSHOT_MAX_AGE: screenshots older than this are deleted'),
-  writeBatchWindow: Duration.prefault('2ms').describe('FAROL_WRITE_BATCH_WINDOW: heartbeats arriving within this window are committed in one transaction'),
+  writeBatchWindow: Duration.prefault('10ms').describe('FAROL_WRITE_BATCH_WINDOW: heartbeats arriving within this window are committed in one transaction (a longer window: fewer transactions, less CPU, later acks; docs/adr/0035-heartbeat-batch-window.md)'),
   missedHeartbeats: z.coerce.number().int().min(2).max(20).default(3).describe('FAROL_MISSED_HEARTBEATS: an agent silent for this many intervals is marked offline'),
   agentRebalanceInterval: Duration.prefault('60s').describe('FAROL_AGENT_REBALANCE_INTERVAL: with several hubs (FAROL_REDIS_URL), how often each hub compares how many agents the hubs hold and asks its excess to reconnect to another hub (after every hub restarted, or a rolling upgrade); 0s turns it off (docs/scaling.md, "Rebalancing")'),
   agentRebalanceTolerance: z.coerce.number().int().min(0).max(1000).default(20).describe('FAROL_AGENT_REBALANCE_TOLERANCE: a hub moves agents only when it holds more than this percent over an even share (and at least 10 agents over it)'),
