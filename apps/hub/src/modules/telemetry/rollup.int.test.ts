@@ -120,8 +120,8 @@ describe('rollups', () => {
       return createUnitOfWork(db)(work);
     };
     await rollupAt(START + DAY, counting).runOnce();
-    // 4,400 raw rows in 2,200 minute buckets: 9 transactions of minutes (250 each); 2,200 hour buckets: 22 of hours.
-    expect(transactions).toBe(9 + 22);
+    // 4,400 raw rows in 2,200 minute buckets: 22 transactions of minutes (100 each); 2,200 hour buckets: 22 of hours.
+    expect(transactions).toBe(22 + 22);
     for (const agentSeq of [seqs[0]!, seqs[49]!, seqs[50]!, seqs[fleet - 1]!]) {
       const base = agentSeq % 50;
       const hours = await repos.telemetry.queryRange(agentSeq, '1h', START, START + 2 * HOUR);

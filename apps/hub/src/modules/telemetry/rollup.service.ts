@@ -11,9 +11,11 @@ const HOUR_WATERMARK_KEY = 'rollup.hour_raw_id';
 /**
  * Minute buckets recomputed per transaction. SQLite work blocks the event loop, so a pass is cut
  * into small transactions with a yield between them: heartbeats keep flowing while it runs. Each
- * bucket reads its minute's raw samples (6 at 10 s, 60 at 1 s).
+ * bucket reads its minute's raw samples (6 at 10 s, 60 at 1 s): at 1 s, 100 buckets hold the
+ * loop ~15 ms. With 250, 2,000 agents at 1 s had a heartbeat commit-lag p99 of 67–96 ms against
+ * 33–48 ms with 100 (issue #16, docs/benchmarks.md, sixth round).
  */
-const MINUTE_BUCKETS_PER_CHUNK = 250;
+const MINUTE_BUCKETS_PER_CHUNK = 100;
 /**
  * Raw rows whose minute buckets are gathered at once. Each bucket is recomputed once per window
  * (issue #16): when each chunk of 2,000 raw rows recomputed the buckets it touched, 2,000 agents at
