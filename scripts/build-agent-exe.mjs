@@ -100,8 +100,6 @@ async function bundleAgent(file) {
     format: 'cjs',
     target: 'node24',
     minifySyntax: true,
-    // As the bundled agent (scripts/build.mjs): names kept, the source held in the heap smaller.
-    minifyWhitespace: true,
     logLevel: 'error',
     external: ['node-pty'],
     define: { __FAROL_VERSION__: JSON.stringify(rootPkg.version), 'import.meta.url': '__farolExecutableUrl' },

@@ -97,7 +97,6 @@ await Promise.all([
     banner: { js: `#!/usr/bin/env node\n${banner}` },
     sourcemap: false,
     minifySyntax: true,
-    minifyWhitespace: true,
   }),
   build({
     ...common,

@@ -3,9 +3,10 @@ import type { Clock } from './clock.js';
 
 /**
  * Short-lived state that every hub must agree on (issue #14): "this one-time value was already
- * used" (item 5), and "this agent was moved a moment ago" (rebalancing's cool-down). In memory
- * for one hub; in Redis when several hubs share a fleet, so a connect token replayed against
- * another hub is refused there too, and a hub does not move again an agent another hub just sent it.
+ * used" (item 5), and "this hub asked that agent to move a moment ago" (rebalancing's
+ * cool-down). In memory for one hub; in Redis when several hubs share a fleet, so a connect
+ * token replayed against another hub is refused there too, and a hub that restarts remembers
+ * whom it asked to move.
  *
  * Rate-limit buckets are shared through the same Redis by @fastify/rate-limit's own store
  * (server.ts); sign-in and lockout counters live in the database (migration 0060).

@@ -14,15 +14,20 @@ export const MOVES_PER_SECOND = 200;
 /** An agent asked to move that no hub holds this long after its `retryAfterMs` is offline. */
 export const MOVE_GRACE_MS = 30_000;
 /**
- * An agent moved once is not asked again for this long, by any hub (one that cannot reach the
- * others stays put; one that arrived on a hub is not sent on from there).
+ * An agent a hub asked to move is not asked again by that hub for this long (one that cannot
+ * reach the others comes back and stays put). Other hubs may move it: the hub it arrived on
+ * sends it on only if that hub becomes crowded itself, which is when moving it again is wanted
+ * (the next step of a rolling upgrade).
  */
 export const MOVE_COOLDOWN_MS = 15 * 60_000;
-/** Candidates looked up in the shared cool-down at a time. */
+/** Candidates looked up in the cool-down at a time. */
 const COOLDOWN_LOOKUP_BATCH = 500;
 
-/** The shared cool-down's key for an agent. */
-export const movedKey = (agentId: string): string => `moved:${agentId}`;
+/**
+ * The cool-down's key: which hub asked which agent. Kept in the shared cache rather than in the
+ * hub's memory, so a hub that restarts remembers whom it asked.
+ */
+export const movedKey = (hubId: string, agentId: string): string => `moved:${hubId}:${agentId}`;
 
 /**
  * How many of its agents hub `self` should ask to move so the live hubs end near an even share.
@@ -81,9 +86,9 @@ export function moveRetryAfterMs(index: number): number {
  * directory) and asks its excess to move, each agent pointed at a hub short of its share
  * (`moveTargets`): `hub:draining` with reason `rebalance`, newest
  * connections first, never a machine with an open terminal or a live view, never one moved in
- * the last MOVE_COOLDOWN_MS by any hub (`recentMoves`, shared). A round is skipped while agents of
- * the previous one are still on their way. Every hub decides for itself from shared counts, so
- * it needs no leader.
+ * the last MOVE_COOLDOWN_MS by this hub (`recentMoves`, in the shared cache so that it outlives
+ * a restart). A round is skipped while agents of the previous one are still on their way. Every
+ * hub decides for itself from shared counts, so it needs no leader.
  */
 export function createAgentRebalancer({
   presence,
@@ -100,7 +105,7 @@ export function createAgentRebalancer({
   directory: Pick<PresenceDirectory, 'hubLoads' | 'hubUrls' | 'hubId'>;
   /** Agents not to move now (open terminals, live views), across hubs. */
   busyAgents: () => Promise<Set<string>>;
-  /** Which agents some hub moved within MOVE_COOLDOWN_MS (the shared cache, keys `movedKey`). */
+  /** Which agents this hub asked to move within MOVE_COOLDOWN_MS (the shared cache, keys `movedKey`). */
   recentMoves: Pick<SharedCache, 'mark' | 'marked'>;
   logger: Logger;
   intervalMs: number;
@@ -108,6 +113,7 @@ export function createAgentRebalancer({
   onMoved?: (count: number) => void;
   random?: () => number;
 }) {
+  const keyOf = (agentId: string): string => movedKey(directory.hubId, agentId);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | null = null;
   let stopped = false;
@@ -122,15 +128,15 @@ export function createAgentRebalancer({
     const chosen: string[] = [];
     for (let i = 0; i < candidates.length && chosen.length < wanted; i += COOLDOWN_LOOKUP_BATCH) {
       const batch = candidates.slice(i, i + COOLDOWN_LOOKUP_BATCH);
-      const cooling = await recentMoves.marked(batch.map(movedKey));
+      const cooling = await recentMoves.marked(batch.map(keyOf));
       for (const agentId of batch) {
         if (chosen.length >= wanted) break;
-        if (!cooling.has(movedKey(agentId))) chosen.push(agentId);
+        if (!cooling.has(keyOf(agentId))) chosen.push(agentId);
       }
     }
     if (chosen.length === 0) return 0;
     // Recorded before anyone is asked: should the shared store fail, the round moves nobody.
-    await recentMoves.mark(chosen.map(movedKey), MOVE_COOLDOWN_MS);
+    await recentMoves.mark(chosen.map(keyOf), MOVE_COOLDOWN_MS);
     // Pointed at the hubs short of their share, so an agent does not land on another hub that has too many.
     const targets = moveTargets(loads, await directory.hubUrls(), directory.hubId, chosen.length);
     const asked = presence.shed(chosen, moveRetryAfterMs, MOVE_GRACE_MS, (index) => targets[index]);
