@@ -1,5 +1,5 @@
 // First: sets the agent's V8 flags before anything else is evaluated (issue #16).
-import { wantsLeanV8 } from './runtime/lean-v8.js';
+import { isLeanAgentProgram } from './runtime/lean-v8.js';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
@@ -16,7 +16,7 @@ import { releaseSchemaRegistry } from './runtime/schema-registry.js';
 
 // The agent program itself (not a test that imports this file), every module loaded: the schema
 // registry serves only the hub's API documents (runtime/schema-registry.ts).
-if (wantsLeanV8(process.argv, import.meta.url)) releaseSchemaRegistry();
+if (isLeanAgentProgram) releaseSchemaRegistry();
 
 function identityOptions(command: Command): Command {
   return command

@@ -30,5 +30,8 @@ export function wantsLeanV8(argv: readonly string[], moduleUrl: string): boolean
   }
 }
 
+/** This process is the agent program running a command other than `simulate` (read once, at start). */
+export const isLeanAgentProgram = wantsLeanV8(process.argv, import.meta.url);
+
 // Imported first by main.ts, so this runs before the rest of the agent is evaluated.
-if (wantsLeanV8(process.argv, import.meta.url)) setFlagsFromString(LEAN_V8_FLAGS.join(' '));
+if (isLeanAgentProgram) setFlagsFromString(LEAN_V8_FLAGS.join(' '));

@@ -83,7 +83,6 @@ export function createRedisSharedCache(redis: Redis, prefix: string): SharedCach
       const found = new Set<string>();
       for (let i = 0; i < keys.length; i += MARK_BATCH) {
         const batch = keys.slice(i, i + MARK_BATCH);
-        if (batch.length === 0) continue;
         const values = await redis.mget(...batch.map((key) => `${prefix}mark:${key}`));
         batch.forEach((key, index) => {
           if (values[index] !== null) found.add(key);

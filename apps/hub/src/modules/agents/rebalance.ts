@@ -128,11 +128,9 @@ export function createAgentRebalancer({
     const chosen: string[] = [];
     for (let i = 0; i < candidates.length && chosen.length < wanted; i += COOLDOWN_LOOKUP_BATCH) {
       const batch = candidates.slice(i, i + COOLDOWN_LOOKUP_BATCH);
-      const cooling = await recentMoves.marked(batch.map(keyOf));
-      for (const agentId of batch) {
-        if (chosen.length >= wanted) break;
-        if (!cooling.has(keyOf(agentId))) chosen.push(agentId);
-      }
+      const keys = batch.map(keyOf);
+      const cooling = await recentMoves.marked(keys);
+      for (let j = 0; j < batch.length && chosen.length < wanted; j++) if (!cooling.has(keys[j]!)) chosen.push(batch[j]!);
     }
     if (chosen.length === 0) return 0;
     // Recorded before anyone is asked: should the shared store fail, the round moves nobody.
