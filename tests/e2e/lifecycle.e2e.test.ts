@@ -1,27 +1,30 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AgentList } from '@farol/protocol';
 import { agentBundle, api, farolBin, freePort, joinToken, run, startHubProcess, tempDir, waitFor, type Proc } from './support/processes.js';
 
 const dir = tempDir('lifecycle');
 const procs: Proc[] = [];
-afterAll(async () => {
-  for (const proc of procs) await proc.stop('SIGKILL');
-  dir.remove();
+// A failed attempt's processes go before a retry starts (the hub holds its data-dir lock).
+afterEach(async () => {
+  for (const proc of procs.splice(0)) await proc.stop('SIGKILL');
 });
+afterAll(() => dir.remove());
+let attempt = 0;
 
 describe('process lifecycle', () => {
   it('stops agent and hub cleanly on SIGTERM', async () => {
-    const hub = await startHubProcess(path.join(dir.path, 'hub'), await freePort());
+    attempt++;
+    const hub = await startHubProcess(path.join(dir.path, `hub-${attempt}`), await freePort());
     procs.push(hub);
-    const agent = run([agentBundle, 'run', '--hub', hub.url, '--token', await joinToken(hub.url), '--state', path.join(dir.path, 'agent'), '--interval', '1s']);
+    const agent = run([agentBundle, 'run', '--hub', hub.url, '--token', await joinToken(hub.url), '--state', path.join(dir.path, `agent-${attempt}`), '--interval', '1s']);
     procs.push(agent);
     await waitFor(async () => ((await api<AgentList>(hub.url, 'GET', '/api/agents?status=online')).body.agents.length ? true : undefined), 30_000, 'online');
 
     const agentStopped = Date.now();
     expect(await agent.stop('SIGTERM')).toBe(0);
-    expect(Date.now() - agentStopped).toBeLessThan(3_000);
+    expect(Date.now() - agentStopped, agent.output()).toBeLessThan(3_000);
     await waitFor(async () => ((await api<AgentList>(hub.url, 'GET', '/api/agents?status=offline')).body.agents.length ? true : undefined), 5_000, 'offline');
 
     const hubStopped = Date.now();

@@ -113,6 +113,37 @@ describe('hub link (against a real Socket.IO test hub)', () => {
     expect(outcome).toEqual({ kind: 'stopped' });
   });
 
+  it('stops at once when asked while it reads the system info for its hello', async () => {
+    // A SIGTERM in that window closed the socket; the hello then went into Socket.IO's send
+    // buffer and held the shutdown for the whole 10 s hello timeout.
+    const exit = h.start();
+    await waitFor(() => h.stored().length >= 1, 8_000, 'first heartbeat');
+    h.stopAgent();
+    expect(await exit).toBe(0);
+    const identity = JSON.parse(readFileSync(path.join(h.stateDir, 'identity.json'), 'utf8')) as { agentId: string; privateKeyJwk: never; hubPublicKey: never };
+    const hellos = h.hubState.hellos;
+    const link: HubLink = createHubLink({
+      hubs: createHubRotation([h.hub.url], mathRandom),
+      agentId: identity.agentId,
+      privateKey: await importEd25519Key(identity.privateKeyJwk),
+      hubPublicKey: await importEd25519Key(identity.hubPublicKey),
+      heartbeatIntervalMs: 1_000,
+      systemInfo: async () => {
+        const info = await collectSystemInfo(defaultCollectorSource());
+        link.stop();
+        return info;
+      },
+      backoff: createBackoff({ baseMs: 100, capMs: 1_000, random: mathRandom }),
+      clock: systemClock,
+      logger: createMemoryLogger('debug').logger,
+    });
+    const started = Date.now();
+    const outcome = await Promise.race([link.run(), new Promise((resolve) => setTimeout(() => resolve('hung'), 12_000))]);
+    expect(outcome).toEqual({ kind: 'stopped' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(h.hubState.hellos).toBe(hellos);
+  });
+
   it('retries a refused token with a fresh one each attempt', async () => {
     let refusals = 2;
     h.hubState.refuse = () => (refusals-- > 0 ? { code: 'token_invalid', message: 'jti already used' } : null);

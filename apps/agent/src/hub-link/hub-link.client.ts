@@ -45,6 +45,8 @@ import type { HubRotation } from './hub-rotation.js';
 export const FATAL_CONNECT_CODES: ReadonlySet<ErrorCode> = new Set(STOP_RETRYING_CODES);
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** What a wait cut short by `stop()` resolves to. */
+const STOPPED: unique symbol = Symbol('stopped');
 /** Commands the hub may send between its hello ack and our check of its proof. */
 const MAX_HELD_COMMANDS = 10_000;
 /** Clock skew beyond which the hub will reject our 30 s connect tokens. */
@@ -294,14 +296,19 @@ export function createHubLink(options: HubLinkOptions): HubLink {
   /** Hello with a challenge; the hub must sign it back with the pinned key. */
   async function hello(socket: Socket): Promise<AttemptResult> {
     const system = await options.systemInfo();
+    // A stop while the system info was read has closed the socket: an emit now would be
+    // buffered by Socket.IO and hold the shutdown for the whole hello timeout.
+    if (stopper.signal.aborted || socket.disconnected) return stopper.signal.aborted ? { kind: 'stopped' } : { kind: 'retry' };
     const challenge = createChallenge();
     let ack: CheckedAck<AgentHelloAck>;
     try {
-      const raw: unknown = await socket
-        .timeout(HELLO_TIMEOUT_MS)
-        .emitWithAck('agent:hello', { system, heartbeatIntervalMs: options.heartbeatIntervalMs, challenge });
+      const raw = await untilStopped(
+        socket.timeout(HELLO_TIMEOUT_MS).emitWithAck('agent:hello', { system, heartbeatIntervalMs: options.heartbeatIntervalMs, challenge }) as Promise<unknown>,
+      );
+      if (raw === STOPPED) return { kind: 'stopped' };
       ack = parseAck(raw, AgentHelloAckSchema);
     } catch (error) {
+      if (stopper.signal.aborted) return { kind: 'stopped' };
       logger.warn({ err: error }, 'hello failed');
       return { kind: 'retry' };
     }
@@ -326,6 +333,25 @@ export function createHubLink(options: HubLinkOptions): HubLink {
     logger.info({ agentId: options.agentId, name: ack.data.name, hubUrl: hubs.current() }, 'connected to hub');
     options.onLinked?.(ack.data, system);
     return { kind: 'linked', socket };
+  }
+
+  /** `work`, or STOPPED as soon as the link is stopped, whichever comes first. */
+  function untilStopped<T>(work: Promise<T>): Promise<T | typeof STOPPED> {
+    if (stopper.signal.aborted) return Promise.resolve(STOPPED);
+    return new Promise<T | typeof STOPPED>((resolve, reject) => {
+      const onAbort = (): void => resolve(STOPPED);
+      stopper.signal.addEventListener('abort', onAbort, { once: true });
+      work.then(
+        (value) => {
+          stopper.signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          stopper.signal.removeEventListener('abort', onAbort);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   }
 
   function waitForDisconnect(socket: Socket): Promise<void> {
