@@ -491,7 +491,10 @@ export function createHubLink(options: HubLinkOptions): HubLink {
     async request<E extends AgentToHubEventName>(event: E, payload: AckPayload<E>, timeoutMs: number) {
       const socket = current;
       if (!linked || !socket?.connected) throw new Error('not connected to the hub');
-      const raw: unknown = await socket.timeout(timeoutMs).emitWithAck(event, payload);
+      // Socket.IO keeps an emit it could not send (a ping overdue) in its buffer, where a closing
+      // socket does not fail it: a stop must not wait out the timeout for it.
+      const raw = await untilStopped(socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<unknown>);
+      if (raw === STOPPED) throw new Error('the link to the hub was stopped');
       // The table pairs each event with its ack schema; TypeScript cannot follow the index.
       return parseAck(raw, agentToHubEvents[event].ack as unknown as z.ZodType<AckData<E>>);
     },
