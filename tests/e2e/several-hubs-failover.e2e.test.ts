@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '@farol/protocol';
-import { agentBundle, api, freePort, joinToken, root, run, waitFor, type Proc } from './support/processes.js';
+import { balancerConfig, has, LB_DIR, startBalancer as startExampleBalancer, type Balancer, type BalancerKind } from './support/balancers.js';
+import { agentBundle, api, joinToken, run, waitFor, type Proc } from './support/processes.js';
 import { startSeveralHubs, type FleetHub, type SeveralHubs } from './support/several-hubs.js';
 
 /*
@@ -18,11 +19,9 @@ import { startSeveralHubs, type FleetHub, type SeveralHubs } from './support/sev
  *     an agent when those programs are installed).
  */
 
-const has = (program: string): boolean => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
 const HAPROXY = has('haproxy');
 const NGINX = has('nginx');
 const CADDY = has('caddy');
-const LB_DIR = path.join(root, 'deploy/load-balancers');
 
 /** This file's fleet: two hubs, its own database and Redis database number 11. */
 let fleet: SeveralHubs;
@@ -121,78 +120,15 @@ describe('an agent given several hubs (--hub a,b)', () => {
   });
 });
 
-/** A load balancer from deploy/load-balancers, pointed at the two hubs on loopback. */
-interface Balancer {
-  url: string;
-  proc: Proc;
-}
-
-function configFor(kind: 'haproxy' | 'nginx' | 'caddy', port: number, work: string): string {
-  const [a, b] = hubs as [Hub, Hub];
-  if (kind === 'haproxy') {
-    let text = readFileSync(path.join(LB_DIR, 'haproxy.cfg'), 'utf8');
-    text = text.replace(/^ {4}bind :8080$/m, `    bind 127.0.0.1:${port}`);
-    // The file descriptor limit of a test run is lower than a production unit's.
-    text = text.replace(/^ {4}maxconn \d+$/m, '    maxconn 1000');
-    text = text.replace(/^ {4}server hub-a .*$/m, `    server hub-a 127.0.0.1:${a.port} check`);
-    text = text.replace(/^ {4}server hub-b .*$/m, `    server hub-b 127.0.0.1:${b.port} check`);
-    text = text.replace(/^ {4}server hub-c .*\n/m, '');
-    return text;
-  }
-  if (kind === 'nginx') {
-    let text = readFileSync(path.join(LB_DIR, 'nginx.conf'), 'utf8');
-    text = text.replace(/^ {8}server 10\.0\.0\.11:8080 /m, `        server 127.0.0.1:${a.port} `);
-    text = text.replace(/^ {8}server 10\.0\.0\.12:8080 /m, `        server 127.0.0.1:${b.port} `);
-    text = text.replace(/^ {8}server 10\.0\.0\.13:8080 .*\n/m, '');
-    text = text.replace(/^ {8}listen 8080;$/m, `        listen 127.0.0.1:${port};`);
-    // Where a user-less test run can write: pid, logs and temporary files under `work`.
-    text = text.replace(/^worker_processes auto;$/m, `worker_processes 1;\npid ${work}/nginx.pid;\nerror_log stderr;`);
-    text = text.replace(/^http \{$/m, `http {\n    access_log off;\n    client_body_temp_path ${work}/body;\n    proxy_temp_path ${work}/proxy;`);
-    return text;
-  }
-  let text = readFileSync(path.join(LB_DIR, 'Caddyfile'), 'utf8');
-  text = text.replace(/^:8080 \{$/m, `{\n\tadmin off\n\tstorage file_system ${work}/caddy\n}\n\nhttp://127.0.0.1:${port} {`);
-  text = text.replace(/reverse_proxy 10\.0\.0\.11:8080 10\.0\.0\.12:8080 10\.0\.0\.13:8080/, `reverse_proxy 127.0.0.1:${a.port} 127.0.0.1:${b.port}`);
-  return text;
-}
-
-async function startBalancer(kind: 'haproxy' | 'nginx' | 'caddy'): Promise<Balancer> {
-  const port = await freePort();
-  const work = path.join(fleet.dir, kind);
-  mkdirSync(work, { recursive: true });
-  const file = path.join(work, kind === 'caddy' ? 'Caddyfile' : `${kind}.conf`);
-  writeFileSync(file, configFor(kind, port, work));
-  const args =
-    kind === 'haproxy' ? ['haproxy', '-db', '-f', file] : kind === 'nginx' ? ['nginx', '-c', file, '-g', 'daemon off;'] : ['caddy', 'run', '--adapter', 'caddyfile', '--config', file];
-  const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: work, XDG_DATA_HOME: work, XDG_CONFIG_HOME: work } });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const proc: Proc = {
-    child,
-    output: () => output,
-    exited,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
-  others.push(proc);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`${kind} exited: ${output}`);
-    try {
-      return (await fetch(`${url}/ready`)).ok || undefined;
-    } catch {
-      return undefined;
-    }
-  }, 20_000, `${kind} answering`);
-  return { url, proc };
+/** A balancer from deploy/load-balancers in front of this file's two hubs. */
+async function startBalancer(kind: BalancerKind): Promise<Balancer> {
+  const balancer = await startExampleBalancer(kind, hubs.map((hub) => hub.port), fleet.dir);
+  others.push(balancer.proc);
+  return balancer;
 }
 
 /** Through a balancer: an agent links, its hub is killed, it links again through the balancer. */
-async function failoverThrough(kind: 'haproxy' | 'nginx' | 'caddy'): Promise<void> {
+async function failoverThrough(kind: BalancerKind): Promise<void> {
   await reviveHubs();
   const balancer = await startBalancer(kind);
   const name = `via-${kind}`;
@@ -230,7 +166,7 @@ describe('load balancer examples (deploy/load-balancers)', () => {
     const work = path.join(fleet.dir, 'nginx-check');
     mkdirSync(work, { recursive: true });
     const file = path.join(work, 'nginx.conf');
-    writeFileSync(file, configFor('nginx', 8080, work));
+    writeFileSync(file, balancerConfig('nginx', 8080, hubs.map((hub) => hub.port), work));
     const check = spawnSync('nginx', ['-t', '-c', file], { encoding: 'utf8' });
     expect(check.status, check.stderr).toBe(0);
     expect(check.stderr).toContain('syntax is ok');

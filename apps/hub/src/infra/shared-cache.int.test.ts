@@ -94,6 +94,23 @@ describe.each(kinds)('marks in the shared cache in %s', (_name, make) => {
   });
 });
 
+describe.each(kinds)('taking marks off in the shared cache in %s', (_name, make) => {
+  it('is seen from every hub at once, leaves the other marks, and a key without a mark is no error', async () => {
+    const { a, b } = make();
+    const tag = randomBytes(4).toString('hex');
+    const keys = Array.from({ length: 1_100 }, (_, i) => `moved:ag_${tag}_${i}`);
+    await a.mark(keys, 60_000);
+    // More than one batch, and one key that never had a mark.
+    await b.unmark([...keys.slice(0, 600), `moved:ag_${tag}_never`]);
+    const left = await a.marked(keys);
+    expect(left.size).toBe(500);
+    expect(left.has(keys[599]!)).toBe(false);
+    expect(left.has(keys[600]!)).toBe(true);
+    await a.unmark([]);
+    expect((await b.marked(keys)).size).toBe(500);
+  });
+});
+
 describe('the Redis shared cache', () => {
   it('keeps fleets with different prefixes apart and sets an expiry on every key', async () => {
     const key = `jti:${randomBytes(4).toString('hex')}`;

@@ -21,6 +21,8 @@ export interface SharedCache {
   mark(keys: readonly string[], ttlMs: number): Promise<void>;
   /** Which of `keys` carry a mark now. */
   marked(keys: readonly string[]): Promise<Set<string>>;
+  /** Takes the marks off `keys` (a key without one is left as it is). */
+  unmark(keys: readonly string[]): Promise<void>;
 }
 
 /** One hub: a map of claims with their expiry, swept as it is used. */
@@ -51,6 +53,9 @@ export function createMemorySharedCache(clock: Clock): SharedCache {
     async marked(keys) {
       const now = clock.now();
       return new Set(keys.filter((key) => (marks.get(key) ?? 0) > now));
+    },
+    async unmark(keys) {
+      for (const key of keys) marks.delete(key);
     },
   };
 }
@@ -89,6 +94,12 @@ export function createRedisSharedCache(redis: Redis, prefix: string): SharedCach
         });
       }
       return found;
+    },
+    async unmark(keys) {
+      for (let i = 0; i < keys.length; i += MARK_BATCH) {
+        const batch = keys.slice(i, i + MARK_BATCH);
+        if (batch.length > 0) await redis.del(...batch.map((key) => `${prefix}mark:${key}`));
+      }
     },
   };
 }

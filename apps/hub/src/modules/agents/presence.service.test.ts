@@ -236,6 +236,14 @@ describe('presence: agents asked to move to another hub (rebalancing, ADR 0033)'
     expect(a.statuses.get(4)).toBe('online');
     expect(a.events.map(([, status]) => status)).toEqual(['online', 'online']);
     expect(a.presence.holderOf(back)).toBe('hub-a');
+    // …and tells the rebalancer once that it came back; one that reached hub B is not listed.
+    expect(a.presence.takeReturned()).toEqual([back]);
+    expect(a.presence.takeReturned()).toEqual([]);
+    const moved = await a.connect(5);
+    a.presence.shed([moved], () => 0, 30_000);
+    a.held.set(moved, { hubId: 'hub-b', sessionId: 'b5', lastHeard: 1, intervalMs: 10_000 });
+    await a.presence.settleMoves();
+    expect(a.presence.takeReturned()).toEqual([]);
   });
 
   it('forgets an agent removed while it moves: its entry goes at once and no offline change follows', async () => {

@@ -90,6 +90,8 @@ export function createPresenceService({
   const live = new Map<string, LiveAgent>();
   /** Agents this hub asked to move (rebalancing), until another hub holds them or their deadline passes. */
   const moving = new Map<string, MovingAgent>();
+  /** Agents asked to move that came back to this hub since the rebalancer last asked (`takeReturned`). */
+  const returned = new Set<string>();
   let movingTimer: NodeJS.Timeout | undefined;
   const unsubscribers: Array<() => void> = [];
   let sweeper: NodeJS.Timeout | undefined;
@@ -191,7 +193,7 @@ export function createPresenceService({
       };
       live.set(agent.id, entry);
       // Asked to move, it came back here (a load balancer may send it anywhere): online all along.
-      moving.delete(agent.id);
+      if (moving.delete(agent.id)) returned.add(agent.id);
       if (previous && previous.session.sessionId !== session.sessionId) {
         logger.info({ agentId: agent.id }, 'agent reconnected; closing its previous connection');
         previous.session.disconnect();
@@ -253,6 +255,16 @@ export function createPresenceService({
       return asked;
     },
 
+    /**
+     * The agents asked to move that connected to this hub again instead (behind a load balancer
+     * that has not yet seen the hub they were meant for), since the last call; the list is emptied.
+     */
+    takeReturned(): string[] {
+      const agentIds = [...returned];
+      returned.clear();
+      return agentIds;
+    },
+
     /** Agents asked to move that have not reached a hub yet (their connection here may still be closing). */
     movingCount(): number {
       return moving.size;
@@ -307,6 +319,7 @@ export function createPresenceService({
 
     /** Forgets an agent that was removed, closing its connection. */
     kick(agentId: string): void {
+      returned.delete(agentId);
       const move = moving.get(agentId);
       if (move) {
         // Removed while on its way to another hub: nothing to settle, and its entry goes now.

@@ -69,6 +69,7 @@ describe('the rebalancer', () => {
     const held = new Set(connections.map((c) => c.agentId));
     let moving = options.moving ?? 0;
     const moved: number[] = [];
+    const returned: string[] = [];
     const rebalancer = createAgentRebalancer({
       presence: {
         // Newest first, as presence lists them.
@@ -80,6 +81,7 @@ describe('the rebalancer', () => {
           return agentIds.length;
         },
         movingCount: () => moving,
+        takeReturned: () => returned.splice(0),
       },
       directory: {
         hubId: self,
@@ -92,7 +94,13 @@ describe('the rebalancer', () => {
       intervalMs: 60_000,
       onMoved: (count) => moved.push(count),
     });
-    return { rebalancer, asked, hints, connections, held, moved, setMoving: (n: number) => (moving = n), advance: (ms: number) => (clock.t += ms), giveBack: (ids: string[]) => ids.forEach((id) => held.add(id)) };
+    return { rebalancer, asked, hints, connections, held, moved, setMoving: (n: number) => (moving = n), advance: (ms: number) => (clock.t += ms), giveBack: (ids: string[]) => ids.forEach((id) => held.add(id)),
+      /** Asked to move, they connected here again (presence reports them to the next round). */
+      comeBack: (ids: string[]) => ids.forEach((id) => {
+        held.add(id);
+        returned.push(id);
+      }),
+    };
   }
 
   it('asks its newest connections to move, never a busy machine', async () => {
@@ -115,13 +123,37 @@ describe('the rebalancer', () => {
     expect(await s.rebalancer.round()).toBe(0);
     s.setMoving(0);
     expect(await s.rebalancer.round()).toBe(40);
-    // They could not reach the other hubs and came back here.
+    // Back here without presence seeing them return (a restart of this hub in between, say):
+    // only the agents never asked yet are asked now; then every agent here has been asked.
     s.giveBack(s.asked[0]!);
-    // Only the agents never asked yet are asked now; then every agent here has been asked.
     expect(await s.rebalancer.round()).toBe(20);
     s.giveBack(s.asked[1]!);
     expect(await s.rebalancer.round()).toBe(0);
     s.advance(MOVE_COOLDOWN_MS);
+    expect(await s.rebalancer.round()).toBe(40);
+  });
+
+  it('asks an agent that came straight back once more, and not a third time within the cool-down', async () => {
+    const s = setup({ connected: 60, others: { b: 0, c: 0 } });
+    expect(await s.rebalancer.round()).toBe(40);
+    const first = s.asked[0]!;
+    // A balancer that had not yet marked b and c up sent them back here: asked again.
+    s.comeBack(first);
+    expect(await s.rebalancer.round()).toBe(40);
+    expect(new Set(s.asked[1])).toEqual(new Set(first));
+    // Back a second time (the balancer keeps them here): they sit out the cool-down, and the
+    // hub asks the agents it has not asked yet instead.
+    s.comeBack(first);
+    expect(await s.rebalancer.round()).toBe(20);
+    expect(s.asked[2]!.some((id) => first.includes(id))).toBe(false);
+    s.comeBack(s.asked[2]!);
+    expect(await s.rebalancer.round()).toBe(20);
+    s.comeBack(s.asked[3]!);
+    expect(await s.rebalancer.round()).toBe(0);
+    // The once-more is per cool-down: after it, a returning agent is forgiven again.
+    s.advance(MOVE_COOLDOWN_MS);
+    expect(await s.rebalancer.round()).toBe(40);
+    s.comeBack(s.asked[4]!);
     expect(await s.rebalancer.round()).toBe(40);
   });
 

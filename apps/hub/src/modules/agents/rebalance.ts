@@ -28,6 +28,12 @@ const COOLDOWN_LOOKUP_BATCH = 500;
  * hub's memory, so a hub that restarts remembers whom it asked.
  */
 export const movedKey = (hubId: string, agentId: string): string => `moved:${hubId}:${agentId}`;
+/**
+ * Set when an agent that hub asked to move came back to it and its cool-down was lifted: that
+ * happens once per MOVE_COOLDOWN_MS, so a balancer that keeps sending an agent back (source
+ * hashing, a hub it cannot reach) does not make the agent move every round.
+ */
+export const returnedKey = (hubId: string, agentId: string): string => `returned:${hubId}:${agentId}`;
 
 /**
  * How many of its agents hub `self` should ask to move so the live hubs end near an even share.
@@ -87,7 +93,7 @@ export function moveRetryAfterMs(index: number): number {
  * (`moveTargets`): `hub:draining` with reason `rebalance`, newest
  * connections first, never a machine with an open terminal or a live view, never one moved in
  * the last MOVE_COOLDOWN_MS by this hub (`recentMoves`, in the shared cache so that it outlives
- * a restart). A round is skipped while agents of the previous one are still on their way. Every
+ * a restart), except once for an agent that came straight back. A round is skipped while agents of the previous one are still on their way. Every
  * hub decides for itself from shared counts, so it needs no leader.
  */
 export function createAgentRebalancer({
@@ -101,12 +107,12 @@ export function createAgentRebalancer({
   onMoved,
   random = Math.random,
 }: {
-  presence: Pick<PresenceService, 'connections' | 'shed' | 'movingCount'>;
+  presence: Pick<PresenceService, 'connections' | 'shed' | 'movingCount' | 'takeReturned'>;
   directory: Pick<PresenceDirectory, 'hubLoads' | 'hubUrls' | 'hubId'>;
   /** Agents not to move now (open terminals, live views), across hubs. */
   busyAgents: () => Promise<Set<string>>;
-  /** Which agents this hub asked to move within MOVE_COOLDOWN_MS (the shared cache, keys `movedKey`). */
-  recentMoves: Pick<SharedCache, 'mark' | 'marked'>;
+  /** Which agents this hub asked to move within MOVE_COOLDOWN_MS (the shared cache, keys `movedKey` and `returnedKey`). */
+  recentMoves: Pick<SharedCache, 'mark' | 'marked' | 'unmark'>;
   logger: Logger;
   intervalMs: number;
   tolerancePercent?: number;
@@ -118,7 +124,28 @@ export function createAgentRebalancer({
   let running: Promise<number> | null = null;
   let stopped = false;
 
+  /**
+   * Agents asked to move that came straight back (a load balancer whose health check had not yet
+   * seen the hub short of agents) may be asked once more: their first cool-down is lifted.
+   */
+  async function forgiveReturned(): Promise<void> {
+    const back = presence.takeReturned();
+    if (back.length === 0) return;
+    const returnedKeys = back.map((agentId) => returnedKey(directory.hubId, agentId));
+    const before = await recentMoves.marked(returnedKeys);
+    const again = back.filter((_agentId, i) => !before.has(returnedKeys[i]!));
+    if (again.length > 0) {
+      await recentMoves.mark(again.map((agentId) => returnedKey(directory.hubId, agentId)), MOVE_COOLDOWN_MS);
+      await recentMoves.unmark(again.map(keyOf));
+    }
+    logger.info(
+      { returned: back.length, askAgain: again.length },
+      'agents asked to move came back to this hub (a load balancer may not have seen the other hubs up yet); those back for the first time may be asked again',
+    );
+  }
+
   async function round(): Promise<number> {
+    await forgiveReturned();
     if (presence.movingCount() > 0) return 0;
     const loads = await directory.hubLoads();
     const wanted = agentsToShed(loads, directory.hubId, tolerancePercent);
