@@ -165,15 +165,24 @@ try {
     const job = await api(hubs[0], 'POST', '/api/jobs', { command: { kind: 'shell', argv: ['echo', `fan-out ${i}`] }, targets: fanOutTargets });
     const createdMs = performance.now() - started;
     let summary;
+    // A hub starved of database connections answers 503 for a while (see /ready): counted, polled again.
+    let unavailable = 0;
     for (;;) {
       // The job list's summaries come from the owning hub's memory while a job runs: cheap to poll.
-      summary = (await api(hubs[0], 'GET', '/api/jobs?limit=1')).jobs[0];
+      try {
+        summary = (await api(hubs[0], 'GET', '/api/jobs?limit=1')).jobs[0];
+      } catch (error) {
+        if (!/: 503 /.test(String(error))) throw error;
+        unavailable++;
+        await sleep(200);
+        continue;
+      }
       if (summary.id === job.id && summary.state === 'done') break;
       if (performance.now() - started > 600_000) break; // reported with its counts as they stand
       await sleep(50);
     }
     const doneMs = performance.now() - started;
-    results.fanOut.push({ targets: summary.total, done: summary.id === job.id && summary.state === 'done', counts: summary.counts, createdMs: Math.round(createdMs), allResultsStoredMs: Math.round(doneMs), loadAverage: [loadBefore, load()] });
+    results.fanOut.push({ targets: summary.total, done: summary.id === job.id && summary.state === 'done', counts: summary.counts, createdMs: Math.round(createdMs), allResultsStoredMs: Math.round(doneMs), unavailableAnswers: unavailable, loadAverage: [loadBefore, load()] });
     console.error(`bench: fan-out ${i}: ${JSON.stringify(results.fanOut.at(-1))}`);
     await sleep(5_000);
   }

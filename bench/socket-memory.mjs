@@ -2,11 +2,12 @@
 // What one WebSocket connection costs the hub's heap below Farol's own code: a Socket.IO server
 // configured as the hub configures it (no compression, the engine's request dropped at
 // connection) and N socket.io-client connections from another process, live heap measured after
-// a full collection. Variants: `plain` (as before issue #16), `release` (engine.io's upgrade
-// response unsubscribed, apps/hub/src/infra/socket-memory.ts). Live heap does not depend on the
+// a full collection. Variants (apps/hub/src/infra/socket-memory.ts): `plain` (as before issue
+// #16), `release` (engine.io's upgrade response unsubscribed), `current` (and ws's mask in four
+// bytes of its own: what the hub does). Live heap does not depend on the
 // machine's load, so this runs on a busy machine where bench/heartbeats.mjs cannot connect
 // thousands of agents.
-//   node bench/socket-memory.mjs [--connections 2000] [--variants plain,release]
+//   node bench/socket-memory.mjs [--connections 2000] [--variants plain,release,current]
 import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
@@ -18,7 +19,7 @@ import { loadAverage } from './pg.mjs';
 const { values: args } = parseArgs({
   options: {
     connections: { type: 'string', default: '2000' },
-    variants: { type: 'string', default: 'plain,release' },
+    variants: { type: 'string', default: 'plain,release,current' },
     role: { type: 'string', default: 'main' },
     variant: { type: 'string', default: 'plain' },
     url: { type: 'string', default: '' },
@@ -49,13 +50,19 @@ if (args.role === 'clients') {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc');
   const { Server } = await import('socket.io');
-  const { releaseUpgradeRequests } = await importHubSource('socket-memory', ["export { releaseUpgradeRequests } from './apps/hub/src/infra/socket-memory.ts';"]);
+  const { releaseUpgradeRequests, releaseReceivedChunks } = await importHubSource('socket-memory', [
+    "export { releaseUpgradeRequests, releaseReceivedChunks } from './apps/hub/src/infra/socket-memory.ts';",
+  ]);
   const http = createServer();
   const server = new Server(http, { perMessageDeflate: false, serveClient: false, pingInterval: 25_000, pingTimeout: 20_000 });
   server.engine.on('connection', (rawSocket) => {
     rawSocket.request = null;
   });
-  if (args.variant === 'release') releaseUpgradeRequests(server.engine);
+  if (args.variant !== 'plain') releaseUpgradeRequests(server.engine);
+  if (args.variant === 'current') {
+    const { Receiver } = await import('ws');
+    releaseReceivedChunks(Receiver);
+  }
   let connected = 0;
   server.of('/bench').on('connection', () => connected++);
   await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
