@@ -339,8 +339,11 @@ def cap_utf8(data: bytes) -> tuple:
 
 
 class Agent:
-    def __init__(self, hub: str, state_dir: str, identity: dict, interval_s: float):
+    def __init__(self, hub: str, state_dir: str, identity: dict, interval_s: float, link: str = "lean"):
         self.hub, self.state_dir, self.identity, self.interval_s = hub, state_dir, identity, interval_s
+        # "lean": ask the hub for its lean agent server (the same protocol, less memory on the
+        # hub; docs/protocol.md); "socket.io": leave the query alone and get Socket.IO's server.
+        self.link = link
         self.private = Ed25519PrivateKey.from_private_bytes(unb64url(identity["privateKey"]))
         self.hub_key = Ed25519PublicKey.from_public_bytes(unb64url(identity["hubPublicKey"]))
         self.sampler = Sampler()
@@ -403,7 +406,8 @@ class Agent:
             sio.on("hub:draining", lambda data: setattr(self, "retry_after_s", data.get("retryAfterMs", 0) / 1000), namespace=NAMESPACE)
             try:
                 # wait=False: python-socketio would otherwise sit out its whole wait timeout after a refusal.
-                sio.connect(self.hub, auth={"protocolVersion": PROTOCOL_VERSION, "token": self.connect_token()}, transports=["websocket"], namespaces=[NAMESPACE], wait=False)
+                url = self.hub + ("?link=lean" if self.link == "lean" else "")
+                sio.connect(url, auth={"protocolVersion": PROTOCOL_VERSION, "token": self.connect_token()}, transports=["websocket"], namespaces=[NAMESPACE], wait=False)
                 failure = None if answered.wait(15) and not refusal else refusal or "no answer"
             except socketio.exceptions.ConnectionError as error:
                 failure = error
@@ -582,12 +586,13 @@ def main() -> int:
     parser.add_argument("--join-token", default=os.environ.get("FAROL_JOIN_TOKEN", ""))
     parser.add_argument("--name", default="")
     parser.add_argument("--interval", type=float, default=10.0, help="heartbeat interval, seconds (at least 1)")
+    parser.add_argument("--link", choices=["lean", "socket.io"], default="lean", help="which of the hub's agent servers to ask for (default lean)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     os.makedirs(args.state, mode=0o700, exist_ok=True)
     hub = args.hub.rstrip("/")
     identity = load_or_enroll(args.state, hub, args.join_token, args.name)
-    agent = Agent(hub, args.state, identity, max(1.0, args.interval))
+    agent = Agent(hub, args.state, identity, max(1.0, args.interval), args.link)
 
     def stop(_signum, _frame):
         agent.stopping.set()

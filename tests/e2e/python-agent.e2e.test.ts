@@ -71,8 +71,9 @@ describe.skipIf(skip !== null)('the Python agent against a real hub (#17)', () =
   it('enrolls, comes online with its own numbers, runs farol exec with output and exit code, and goes offline on stop', async () => {
     const first = start('one');
     await waitFor(() => (first.output().includes('linked as py') ? true : undefined), 20_000, 'the first agent linked');
-    // A name clash: the second asks for the same name and takes the one the hub gives it.
-    const second = start('two');
+    // A name clash: the second asks for the same name and takes the one the hub gives it. It
+    // also takes Socket.IO's server, the first the hub's lean one (ADR 0036): both carry all below.
+    const second = start('two', ['--link', 'socket.io']);
     await waitFor(async () => ((await api<AgentList>(hub.url, 'GET', '/api/agents?status=online')).body.agents.length === 2 ? true : undefined), 30_000, 'two python agents online');
     const py = await waitFor(async () => {
       const agent = await agentNamed('py');

@@ -639,7 +639,7 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
     scanEveryMs: config.containerUpdateScan,
   });
 
-  const { app, io, detach, routes } = await buildServer({
+  const { app, io, agentLink, detach, routes } = await buildServer({
     secrets,
     screenshots,
     https: tls,
@@ -783,6 +783,7 @@ export async function startHub(overrides: HubOverrides = {}, env: NodeJS.Process
       stopBackups?.();
       detach();
       // Closes every socket and the HTTP server; in-flight reports are still committed below.
+      await agentLink.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await app.close();
       await telemetry.drain();

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import fastifyCookie from '@fastify/cookie';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
@@ -16,6 +18,7 @@ import WebSocket from 'ws';
 import { AGENT_NAMESPACE, buildProtocolSchema, FAROL_VERSION, MAX_MESSAGE_BYTES, PROTOCOL_SCHEMA_PATH, UI_NAMESPACE, problemFor } from '@farol/protocol';
 import type { Redis } from 'ioredis';
 import type { Bus } from './infra/bus.js';
+import { isLeanUpgrade, LeanSocketServer } from './infra/lean-socket-server.js';
 import type { Clock } from './infra/clock.js';
 import { notifyRoutes } from './modules/notify/notify.routes.js';
 import { pushRoutes } from './modules/push/push.routes.js';
@@ -90,6 +93,10 @@ import type { TerminalService } from './modules/terminal/terminal.service.js';
 import { attachUiGateway } from './modules/ui/ui.gateway.js';
 import { baselineSecurityHeaders, securityHeaders } from './modules/web/security-headers.hook.js';
 import { webRoutes } from './modules/web/web.routes.js';
+
+/** Engine.IO's heartbeat on every socket, agents' and dashboards': a ping every 25 s, a pong within 20 s. */
+const SOCKET_PING_INTERVAL_MS = 25_000;
+const SOCKET_PING_TIMEOUT_MS = 20_000;
 
 /** Rate-limit buckets in Redis, shared by every hub of a fleet. */
 export interface SharedRateLimitStore {
@@ -183,7 +190,7 @@ export interface ServerDeps {
 }
 
 /** Builds HTTP and realtime on one server without listening (tests inject requests). */
-export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInstance; io: SocketServer; detach: () => void; routes: readonly string[] }> {
+export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInstance; io: SocketServer; agentLink: LeanSocketServer; detach: () => void; routes: readonly string[] }> {
   // Request lines only at debug: errors are logged by the error handler with context.
   const httpLogger = deps.logger.child({ component: 'http' }, { level: deps.logger.level === 'debug' || deps.logger.level === 'trace' ? deps.logger.level : 'warn' });
   // With `https`, Fastify (and Socket.IO on app.server) speak TLS on the one port. The cast:
@@ -292,12 +299,13 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   const detachContainerMetrics = registerContainerMetrics(deps.observability, deps.bus, heldHere);
   if (deps.network) registerNetworkMetrics(deps.observability, deps.network);
 
+  const upgradeListenersBefore = new Set(app.server.listeners('upgrade'));
   const io = new SocketServer(app.server, {
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     perMessageDeflate: false,
     serveClient: false,
-    pingInterval: 25_000,
-    pingTimeout: 20_000,
+    pingInterval: SOCKET_PING_INTERVAL_MS,
+    pingTimeout: SOCKET_PING_TIMEOUT_MS,
   });
   // Socket.IO keeps each session's first HTTP request unless told not to; nothing here needs it
   // after the handshake, and with 10,000 agents it is megabytes (Socket.IO's memory guide).
@@ -312,7 +320,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   // Socket.IO answers its polling requests itself, outside Fastify's hooks.
   const engineHeaders = baselineSecurityHeaders({ tls: Boolean(deps.https) });
   io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, engineHeaders));
-  attachAgentLinkGateway(io.of(AGENT_NAMESPACE), {
+  const agentGateway = attachAgentLinkGateway(io.of(AGENT_NAMESPACE), {
     identity: deps.identity,
     agents: deps.agents,
     presence: deps.presence,
@@ -328,6 +336,24 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     observability: deps.observability,
     clock: deps.clock,
     logger: deps.logger.child({ component: 'agent-link' }),
+  });
+  // Agents that ask for it (`link=lean`, as Farol's own agent does) are served the same protocol
+  // without Engine.IO's and Socket.IO's objects per connection (issue #16, ADR 0036); every other
+  // upgrade (dashboards, the CLI, third-party agents) goes to Socket.IO as before.
+  const agentLink = new LeanSocketServer({
+    namespace: AGENT_NAMESPACE,
+    admit: agentGateway.admit,
+    onConnection: agentGateway.connected,
+    maxPayload: MAX_MESSAGE_BYTES,
+    pingIntervalMs: SOCKET_PING_INTERVAL_MS,
+    pingTimeoutMs: SOCKET_PING_TIMEOUT_MS,
+    logger: deps.logger.child({ component: 'agent-link' }),
+  });
+  const engineUpgrades = app.server.listeners('upgrade').filter((listener) => !upgradeListenersBefore.has(listener)) as Array<(request: IncomingMessage, socket: Duplex, head: Buffer) => void>;
+  for (const listener of engineUpgrades) app.server.removeListener('upgrade', listener);
+  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (isLeanUpgrade(request)) agentLink.handleUpgrade(request, socket, head);
+    else for (const listener of engineUpgrades) listener.call(app.server, request, socket, head);
   });
   const detachUiGuard = attachUiGuard(io.of(UI_NAMESPACE), {
     accounts: deps.accounts,
@@ -351,6 +377,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   return {
     app,
     io,
+    agentLink,
     routes,
     detach: () => {
       detachContainerMetrics();

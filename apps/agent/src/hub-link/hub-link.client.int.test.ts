@@ -33,6 +33,8 @@ describe('hub link (against a real Socket.IO test hub)', () => {
     expect(identity.agentId).toBe(h.agent()!.agentId);
     expect(identity.hubPublicKey).toEqual(h.hubState.hubKey.publicJwk);
     expect(h.hubState.hellos).toBe(1);
+    // It asks a Farol hub for its lean agent server (ADR 0036); Socket.IO servers ignore that.
+    expect(h.hubState.handshakes[0]!.link).toBe('lean');
     for (const sample of h.stored()) expect(HeartbeatSampleSchema.safeParse(sample).success).toBe(true);
 
     const stoppingAt = Date.now();

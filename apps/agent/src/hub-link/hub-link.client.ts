@@ -219,6 +219,9 @@ export function createHubLink(options: HubLinkOptions): HubLink {
     const hubUrl = hubs.current();
     const socket = io(`${hubUrl}${AGENT_NAMESPACE}`, {
       transports: ['websocket'],
+      // Asks the hub for its lean agent server (same protocol, less memory per connection on the
+      // hub, ADR 0036); a hub without one ignores the parameter and serves it with Socket.IO.
+      query: { link: 'lean' },
       reconnection: false,
       forceNew: true,
       timeout: options.connectTimeoutMs ?? 20_000,

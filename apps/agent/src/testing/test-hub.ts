@@ -56,7 +56,8 @@ export interface TestHubState {
   hubKey: { privateKey: CryptoKey; publicJwk: Ed25519PublicJwk };
   agents: Map<string, TestHubAgent>;
   /** Every handshake seen: the JWT's jti and subject. */
-  handshakes: Array<{ agentId: string; jti: string; iat: number; exp: number }>;
+  /** `link`: what the agent asked for in the handshake query (`lean`: the hub's lean agent server). */
+  handshakes: Array<{ agentId: string; jti: string; iat: number; exp: number; link: string | undefined }>;
   hellos: number;
   /** SystemInfo received with agent:info. */
   infos: SystemInfo[];
@@ -198,7 +199,8 @@ export async function startTestHub(state: TestHubState, port = 0): Promise<TestH
           audience: AGENT_TOKEN_AUDIENCE,
           algorithms: ['EdDSA'],
         });
-        state.handshakes.push({ agentId: agent.agentId, jti: String(payload.jti), iat: payload.iat!, exp: payload.exp! });
+        const link = socket.handshake.query.link;
+        state.handshakes.push({ agentId: agent.agentId, jti: String(payload.jti), iat: payload.iat!, exp: payload.exp!, link: typeof link === 'string' ? link : undefined });
       } catch (error) {
         return next(connectError({ code: 'token_invalid', message: `token rejected: ${(error as Error).message}` }));
       }

@@ -1,10 +1,21 @@
-import type { Socket } from 'socket.io';
 import type { z } from 'zod';
 import { BAD_MESSAGE_WINDOW_MS, errorAck, FarolError, MAX_BAD_MESSAGES, toFieldIssues, type Ack, type ErrorAck, type ErrorCode } from '@farol/protocol';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 
 type EventTable = Record<string, { payload: z.ZodType; ack: z.ZodType }>;
+
+/**
+ * What the dispatcher needs of a socket: a Socket.IO server socket, or a connection of the lean
+ * agent server (infra/lean-socket-server.ts), which has the same shape for these members.
+ */
+export interface DispatchSocket {
+  readonly id: string;
+  readonly data?: unknown;
+  disconnect(close?: boolean): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Socket.IO's own signature
+  onAny(listener: (...args: any[]) => void): unknown;
+}
 
 /**
  * Handlers for every event of a table; each gets the parsed payload (and the socket's context,
@@ -50,10 +61,10 @@ export function socketDispatcher<T extends EventTable, C = undefined>(
   table: T,
   handlers: EventHandlersOf<T, C>,
   { logger, clock, maxStrikes = MAX_BAD_MESSAGES, strikeWindowMs = BAD_MESSAGE_WINDOW_MS, onBadMessage, strikeOn }: DispatchOptions,
-): (socket: Socket, ...context: C extends undefined ? [] : [context: C]) => void {
-  const states = new WeakMap<Socket, SocketState<C>>();
+): (socket: DispatchSocket, ...context: C extends undefined ? [] : [context: C]) => void {
+  const states = new WeakMap<DispatchSocket, SocketState<C>>();
 
-  function strike(socket: Socket, state: SocketState<C>, reason: string): void {
+  function strike(socket: DispatchSocket, state: SocketState<C>, reason: string): void {
     const now = clock.now();
     state.strikes = state.strikes.filter((t) => now - t < strikeWindowMs);
     state.strikes.push(now);
@@ -65,7 +76,7 @@ export function socketDispatcher<T extends EventTable, C = undefined>(
     }
   }
 
-  function handle(socket: Socket, state: SocketState<C>, event: string, args: unknown[], reply: (response: Ack<unknown>) => void): void {
+  function handle(socket: DispatchSocket, state: SocketState<C>, event: string, args: unknown[], reply: (response: Ack<unknown>) => void): void {
     const entry = table[event]!;
     const parsed = entry.payload.safeParse(args.length > 1 ? args[0] : undefined);
     if (!parsed.success) {
@@ -90,11 +101,11 @@ export function socketDispatcher<T extends EventTable, C = undefined>(
       );
   }
 
-  function onEvent(this: Socket, event: unknown, ...args: unknown[]): void {
+  function onEvent(this: DispatchSocket, event: unknown, ...args: unknown[]): void {
     dispatchEvent(this, event, args);
   }
 
-  function dispatchEvent(socket: Socket, event: unknown, args: unknown[]): void {
+  function dispatchEvent(socket: DispatchSocket, event: unknown, args: unknown[]): void {
     const state = states.get(socket);
     if (!state) return;
     const last = args.at(-1);
@@ -144,7 +155,7 @@ export function socketDispatcher<T extends EventTable, C = undefined>(
 
 /** A dispatcher for one socket (namespaces with few sockets); see `socketDispatcher`. */
 export function dispatchSocketEvents<T extends EventTable, C = undefined>(
-  socket: Socket,
+  socket: DispatchSocket,
   table: T,
   handlers: EventHandlersOf<T, C>,
   options: DispatchOptions,
@@ -159,10 +170,10 @@ export function dispatchSocketEvents<T extends EventTable, C = undefined>(
  */
 export type EventGuard = (event: string, payload: unknown) => Promise<void>;
 
-const dispatchedBySocket = new WeakMap<Socket, EventTable[]>();
+const dispatchedBySocket = new WeakMap<DispatchSocket, EventTable[]>();
 
 /** Events this socket's dispatch tables handle (and authorize themselves). */
-export function isDispatchedEvent(socket: Socket, event: string): boolean {
+export function isDispatchedEvent(socket: DispatchSocket, event: string): boolean {
   return dispatchedBySocket.get(socket)?.some((table) => Object.hasOwn(table, event)) ?? false;
 }
 

@@ -104,9 +104,15 @@ export async function connectToken(peer: PeerIdentity, options: TokenOptions = {
 
 export type ConnectResult = { socket: Socket; error?: undefined } | { socket?: undefined; error: { message: string; data?: { code: string; supportedProtocolVersions?: { min: number; max: number } } } };
 
+/**
+ * Which of the hub's servers carries the connection: Socket.IO's (what third-party agents get)
+ * or the lean agent server that Farol's agent asks for with `link=lean` (ADR 0036).
+ */
+export type AgentLinkKind = 'socket.io' | 'lean';
+
 /** Opens an /agent connection with the given auth; resolves on connect or connect_error. */
-export function connectRaw(hubUrl: string, auth: Record<string, unknown>): Promise<ConnectResult> {
-  const socket = io(`${hubUrl}${AGENT_NAMESPACE}`, { transports: ['websocket'], reconnection: false, auth, timeout: 5_000 });
+export function connectRaw(hubUrl: string, auth: Record<string, unknown>, link: AgentLinkKind = 'socket.io'): Promise<ConnectResult> {
+  const socket = io(`${hubUrl}${AGENT_NAMESPACE}`, { transports: ['websocket'], reconnection: false, auth, timeout: 5_000, ...(link === 'lean' ? { query: { link: 'lean' } } : {}) });
   return new Promise((resolve) => {
     socket.once('connect', () => resolve({ socket }));
     socket.once('connect_error', (error: Error & { data?: { code: string } }) => {
@@ -116,8 +122,8 @@ export function connectRaw(hubUrl: string, auth: Record<string, unknown>): Promi
   });
 }
 
-export async function connectPeer(hubUrl: string, peer: PeerIdentity, token?: string): Promise<ConnectResult> {
-  return connectRaw(hubUrl, { protocolVersion: PROTOCOL_VERSION, token: token ?? (await connectToken(peer)) });
+export async function connectPeer(hubUrl: string, peer: PeerIdentity, token?: string, link: AgentLinkKind = 'socket.io'): Promise<ConnectResult> {
+  return connectRaw(hubUrl, { protocolVersion: PROTOCOL_VERSION, token: token ?? (await connectToken(peer)) }, link);
 }
 
 export function newChallenge(): string {

@@ -1,4 +1,4 @@
-import type { Namespace, Socket } from 'socket.io';
+import type { Namespace } from 'socket.io';
 import {
   AgentHandshakeAuthSchema,
   agentToHubEvents,
@@ -9,7 +9,7 @@ import {
 import type { Clock } from '../../infra/clock.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Observability } from '../../infra/observability.js';
-import { connectRefusal, socketDispatcher, type EventHandlersOf } from '../../infra/socket-dispatch.js';
+import { connectRefusal, socketDispatcher, type DispatchSocket, type EventHandlersOf } from '../../infra/socket-dispatch.js';
 import type { AgentCaller } from './agent-caller.js';
 import type { AgentIdentityService } from '../enrollment/agent-identity.service.js';
 import { jobsAgentHandlers } from '../jobs/jobs.gateway.js';
@@ -26,7 +26,7 @@ import { terminalAgentHandlers } from '../terminal/terminal.gateway.js';
 import { checksAgentHandlers } from '../checks/checks.gateway.js';
 import type { ChecksService } from '../checks/checks.service.js';
 import { networkAgentHandlers } from '../network/network.gateway.js';
-import type { NetworkService } from '../network/network.service.js';
+import type { HeartbeatSource, NetworkService } from '../network/network.service.js';
 import type { TerminalService } from '../terminal/terminal.service.js';
 import type { AgentRecord, AgentsService } from './agents.service.js';
 import type { AgentSession, PresenceService } from './presence.service.js';
@@ -40,11 +40,33 @@ interface AgentSocketData {
   helloSeen: boolean;
 }
 
+/**
+ * An agent's connection as this gateway uses it: a Socket.IO server socket on /agent, or a
+ * connection of the lean agent server (infra/lean-socket-server.ts, ADR 0036), which serves the
+ * same protocol with less memory per connection.
+ */
+export interface AgentSocket extends DispatchSocket {
+  data: unknown;
+  readonly handshake: { auth: unknown; address: string };
+  readonly conn: HeartbeatSource & { readonly transport: { readonly name: string } };
+  emit(event: string, ...args: unknown[]): unknown;
+  on(event: 'disconnect', listener: (reason: string) => void): unknown;
+}
+
+/** Admits or refuses an /agent connection (a Socket.IO middleware's signature). */
+export type AgentAdmission = (socket: AgentSocket, next: (error?: Error) => void) => void;
+
+/** The gateway, for whichever server carries agent connections. */
+export interface AgentLinkGateway {
+  admit: AgentAdmission;
+  connected(socket: AgentSocket): void;
+}
+
 /** An agent's connection as presence holds it: methods on the prototype, not closures per socket. */
 class SocketSession implements AgentSession {
   readonly sessionId: string;
 
-  constructor(private readonly socket: Socket) {
+  constructor(private readonly socket: AgentSocket) {
     this.sessionId = socket.id;
   }
 
@@ -84,46 +106,53 @@ class LinkedAgent implements AgentCaller {
  * WebSocket only) and what an agent may say once connected. The agent's identity is the one
  * proven at connect, never an id inside a payload.
  */
-export function attachAgentLinkGateway(
-  namespace: Namespace,
-  {
-    identity,
-    agents,
-    presence,
-    telemetry,
-    live,
-    jobs,
-    terminals,
-    secrets,
-    screenshots,
-    checks,
-    network,
-    containerAutoUpdate,
-    observability,
-    clock,
-    logger,
-  }: {
-    identity: AgentIdentityService;
-    agents: Pick<AgentsService, 'recordHello' | 'findRecord' | 'setSystem'>;
-    presence: PresenceService;
-    telemetry: TelemetryService;
-    live: LiveService;
-    jobs: JobsService;
-    terminals: TerminalService;
-    secrets: SecretsService;
-    screenshots: ScreenshotsService;
-    /** Service checks (issue #19); absent: `check:results` is refused as unavailable. */
-    checks?: ChecksService;
-    /** The network view (issue #19); absent: no round trips measured, `tailscale:report` refused as unavailable. */
-    network?: NetworkService;
-    /** Container auto-update: answers `registry:credentials` (ADR 0023); absent: refused as unavailable. */
-    containerAutoUpdate?: AutoUpdateService | undefined;
-    observability: Observability;
-    clock: Clock;
-    logger: Logger;
-  },
-): void {
-  namespace.use((socket, next) => {
+export function attachAgentLinkGateway(namespace: Namespace, deps: AgentLinkGatewayDeps): AgentLinkGateway {
+  const gateway = createAgentLinkGateway(deps);
+  namespace.use((socket, next) => gateway.admit(socket, next));
+  namespace.on('connection', (socket) => gateway.connected(socket));
+  return gateway;
+}
+
+export interface AgentLinkGatewayDeps {
+  identity: AgentIdentityService;
+  agents: Pick<AgentsService, 'recordHello' | 'findRecord' | 'setSystem'>;
+  presence: PresenceService;
+  telemetry: TelemetryService;
+  live: LiveService;
+  jobs: JobsService;
+  terminals: TerminalService;
+  secrets: SecretsService;
+  screenshots: ScreenshotsService;
+  /** Service checks (issue #19); absent: `check:results` is refused as unavailable. */
+  checks?: ChecksService;
+  /** The network view (issue #19); absent: no round trips measured, `tailscale:report` refused as unavailable. */
+  network?: NetworkService;
+  /** Container auto-update: answers `registry:credentials` (ADR 0023); absent: refused as unavailable. */
+  containerAutoUpdate?: AutoUpdateService | undefined;
+  observability: Observability;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The /agent rules, independent of the server that carries the connections. */
+export function createAgentLinkGateway({
+  identity,
+  agents,
+  presence,
+  telemetry,
+  live,
+  jobs,
+  terminals,
+  secrets,
+  screenshots,
+  checks,
+  network,
+  containerAutoUpdate,
+  observability,
+  clock,
+  logger,
+}: AgentLinkGatewayDeps): AgentLinkGateway {
+  const admit: AgentAdmission = (socket, next) => {
     const auth = AgentHandshakeAuthSchema.safeParse(socket.handshake.auth);
     if (!auth.success) {
       next(connectRefusal('bad_request', 'the handshake auth must be { protocolVersion, token }'));
@@ -165,7 +194,7 @@ export function attachAgentLinkGateway(
         }
       },
     );
-  });
+  };
 
   // One handler table for the namespace; each socket passes its own caller (issue #16).
   const handlers: EventHandlersOf<typeof agentToHubEvents, LinkedAgent> = {
@@ -244,7 +273,7 @@ export function attachAgentLinkGateway(
     strikeOn: (event, code) => code === 'forbidden' && (event.startsWith('command:') || event === 'screenshot:upload'),
   });
 
-  namespace.on('connection', (socket: Socket) => {
+  const connected = (socket: AgentSocket): void => {
     const data = socket.data as AgentSocketData;
     const { agent } = data;
     observability.socketConnections.inc({ namespace: 'agent' });
@@ -270,5 +299,6 @@ export function attachAgentLinkGateway(
         logger.error({ err: error, agentId: agent.id }, 'could not record agent as offline');
       });
     });
-  });
+  };
+  return { admit, connected };
 }

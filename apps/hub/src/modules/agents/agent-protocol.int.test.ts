@@ -7,7 +7,7 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BAD_MESSAGES, MAX_SAMPLE_FUTURE_SKEW_MS, type Agent, type CommandClaims, type CommandResult, type CommandRun, type Job } from '@farol/protocol';
 import { startHubFixture, waitFor, type HubFixture } from '../../testing/hub-fixture.js';
-import { connectPeer, emitAck, enrollPeer, hello, readCommandRun, sample, type PeerIdentity } from '../../testing/protocol-peer.js';
+import { connectPeer, emitAck, enrollPeer, hello, readCommandRun, sample, type AgentLinkKind, type PeerIdentity } from '../../testing/protocol-peer.js';
 
 // The protocol as a public contract (issue #17): what the hub refuses, and the frozen messages
 // of deployed agents replayed against a real hub.
@@ -28,9 +28,13 @@ interface Linked {
   commands: CommandClaims[];
 }
 
-async function linked(hostname: string): Promise<Linked> {
+/** Both of the hub's agent servers answer the same protocol the same way (ADR 0036). */
+const LINKS: AgentLinkKind[] = ['socket.io', 'lean'];
+
+async function linked(name: string, link: AgentLinkKind): Promise<Linked> {
+  const hostname = link === 'lean' ? `${name}-lean` : name;
   const peer = await enrollPeer(hub.url, await hub.createJoinToken(), hostname);
-  const result = await connectPeer(hub.url, peer);
+  const result = await connectPeer(hub.url, peer, undefined, link);
   if (!result.socket) throw new Error(`connect failed: ${JSON.stringify(result.error)}`);
   const socket = result.socket;
   const commands: CommandClaims[] = [];
@@ -108,9 +112,9 @@ describe('the published schema is JSON Schema 2020-12 a stranger can use (#17)',
   });
 });
 
-describe('a hub that refuses what it should (#17)', () => {
+describe.each(LINKS)('a hub that refuses what it should, over %s (#17)', (link) => {
   it('refuses a sample stamped years ahead or in 1970, and a future stamp never becomes the latest', async () => {
-    const agent = await linked('proto-clock');
+    const agent = await linked('proto-clock', link);
     const now = Date.now();
     expect(await emitAck(agent.socket, 'metrics:report', { samples: [sample(now - 1_000, 11)] })).toMatchObject({ ok: true, data: { stored: 1 } });
 
@@ -132,7 +136,7 @@ describe('a hub that refuses what it should (#17)', () => {
   });
 
   it('takes a backfill in any order: newest-first stores every sample and the newest is the latest', async () => {
-    const agent = await linked('proto-order');
+    const agent = await linked('proto-order', link);
     const now = Date.now();
     const newestFirst = [sample(now - 1_000, 30), sample(now - 11_000, 20), sample(now - 21_000, 10)];
     expect(await emitAck(agent.socket, 'metrics:report', { samples: newestFirst })).toMatchObject({ ok: true, data: { stored: 3, duplicates: 0 } });
@@ -146,7 +150,7 @@ describe('a hub that refuses what it should (#17)', () => {
   });
 
   it('refuses a second agent:hello on the same connection', async () => {
-    const agent = await linked('proto-hello');
+    const agent = await linked('proto-hello', link);
     const again = await hello(agent.socket, 10_000, 'proto-hello');
     expect(again).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(JSON.stringify(again)).toContain('reconnect');
@@ -156,7 +160,7 @@ describe('a hub that refuses what it should (#17)', () => {
   });
 
   it('counts an event emitted without an ack callback as a bad message: the 11th within a minute disconnects', async () => {
-    const agent = await linked('proto-noack');
+    const agent = await linked('proto-noack', link);
     const closed = new Promise<string>((resolve) => agent.socket.once('disconnect', resolve));
     for (let i = 0; i < MAX_BAD_MESSAGES; i++) agent.socket.emit('metrics:report', { samples: [sample(Date.now() - i, 1)] });
     // Still connected after ten: an acknowledged request is answered.
@@ -166,7 +170,7 @@ describe('a hub that refuses what it should (#17)', () => {
   });
 
   it('counts output limits in bytes: a 120,000-byte UTF-8 stdout (60,000 characters) is refused', async () => {
-    const agent = await linked('proto-bytes');
+    const agent = await linked('proto-bytes', link);
     const { claims } = await command(agent);
     const wide = 'é'.repeat(60_000);
     const refused = await emitAck(agent.socket, 'command:result', result(claims, { stdout: wide }));
@@ -177,7 +181,7 @@ describe('a hub that refuses what it should (#17)', () => {
   });
 
   it('refuses a result that says succeeded with exit code 7', async () => {
-    const agent = await linked('proto-consistent');
+    const agent = await linked('proto-consistent', link);
     const { claims, jobId } = await command(agent);
     const refused = await emitAck(agent.socket, 'command:result', result(claims, { state: 'succeeded', exitCode: 7 }));
     expect(refused).toMatchObject({ ok: false, error: { code: 'validation_failed', issues: [{ path: 'exitCode' }] } });
@@ -187,7 +191,7 @@ describe('a hub that refuses what it should (#17)', () => {
   });
 
   it('keeps a command the agent refused refused: a later succeeded result is refused', async () => {
-    const agent = await linked('proto-refused');
+    const agent = await linked('proto-refused', link);
     const { claims, jobId } = await command(agent);
     expect(await emitAck(agent.socket, 'command:ack', { commandId: claims.commandId, status: 'refused', reason: 'not here', at: Date.now() })).toMatchObject({ ok: true });
     await waitFor(async () => ((await getJob(jobId)).targets[0]!.state === 'refused') || undefined, 5_000, 'the refused target');
@@ -203,7 +207,7 @@ describe('a hub that refuses what it should (#17)', () => {
   });
 
   it('drops an output chunk whose seq is not above the last one taken (late or repeated)', async () => {
-    const agent = await linked('proto-seq');
+    const agent = await linked('proto-seq', link);
     const { claims, jobId } = await command(agent);
     const chunk = (data: string, seq: number) => emitAck(agent.socket, 'command:output', { commandId: claims.commandId, stream: 'stdout', data, seq });
     expect(await chunk('a', 0)).toMatchObject({ ok: true });
@@ -243,22 +247,22 @@ function revive(value: unknown, context: { commandId: string; tsShift: number })
   return value;
 }
 
-describe('frozen protocol-1 agent messages against a real hub (#17)', () => {
+describe.each(LINKS)('frozen protocol-1 agent messages against a real hub, over %s (#17)', (link) => {
   it('the hub accepts every message of packages/protocol/fixtures/v1', async () => {
     const files = readdirSync(path.join(root, 'packages/protocol/fixtures/v1')).filter((name) => name.endsWith('.json'));
     expect(files.length).toBeGreaterThanOrEqual(14);
     const enroll = fixture('enroll-request');
     // Enrollment with the frozen SystemInfo: the peer's key, a real join token.
-    const peer = await enrollPeer(hub.url, await hub.createJoinToken(), 'fixture-host');
+    const peer = await enrollPeer(hub.url, await hub.createJoinToken(), `fixture-host-${link === 'lean' ? 'lean' : 'sio'}`);
     const base = enroll.payloads[0] as { system: unknown };
     const response = await fetch(`${hub.url}/api/enroll`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...base, token: await hub.createJoinToken(), publicKey: { kty: 'OKP', crv: 'Ed25519', x: Buffer.alloc(32, 7).toString('base64url') } }),
+      body: JSON.stringify({ ...base, token: await hub.createJoinToken(), publicKey: { kty: 'OKP', crv: 'Ed25519', x: Buffer.alloc(32, link === 'lean' ? 8 : 7).toString('base64url') } }),
     });
     expect(response.status).toBe(201);
 
-    const connected = await connectPeer(hub.url, peer);
+    const connected = await connectPeer(hub.url, peer, undefined, link);
     if (!connected.socket) throw new Error(`connect failed: ${JSON.stringify(connected.error)}`);
     const socket = connected.socket;
     const commands: CommandClaims[] = [];
