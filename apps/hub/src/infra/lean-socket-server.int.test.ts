@@ -129,6 +129,20 @@ describe('the lean agent server with socket.io-client', () => {
     expect(await socket.timeout(5_000).emitWithAck('size', { seq: 1, data })).toEqual({ bytes: 50_000, first: 0xab });
   });
 
+  it('sends binary values to the client as attachments (terminal input)', async () => {
+    const h = await startServer();
+    const { socket } = await client(h.url, 'good');
+    const got = new Promise<{ sessionId: string; data: unknown; parts: unknown[] }>((resolve) => socket.once('terminal:input', resolve));
+    const bytes = Buffer.from([0x1b, 0x5b, 0x41, 0xff, 0x00]);
+    h.sockets[0]!.emit('terminal:input', { sessionId: 's1', data: bytes, parts: [new Uint8Array([1, 2]), 'text', 3] });
+    const input = await got;
+    expect(input.sessionId).toBe('s1');
+    expect(Buffer.isBuffer(input.data)).toBe(true);
+    expect([...(input.data as Buffer)]).toEqual([0x1b, 0x5b, 0x41, 0xff, 0x00]);
+    expect([...(input.parts[0] as Buffer)]).toEqual([1, 2]);
+    expect(input.parts.slice(1)).toEqual(['text', 3]);
+  });
+
   it('says "io server disconnect" to the client when the hub disconnects it, and tells the hub once', async () => {
     const h = await startServer();
     const { socket } = await client(h.url, 'good');

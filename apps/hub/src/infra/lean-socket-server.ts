@@ -140,10 +140,13 @@ export class LeanSocket {
     return this;
   }
 
-  /** Sends an event (no acknowledgement asked). Dropped once the connection is closing. */
+  /**
+   * Sends an event (no acknowledgement asked); binary values (terminal input) go as attachments.
+   * Dropped once the connection is closing.
+   */
   emit(event: string, ...args: unknown[]): boolean {
     if (!this.connected || this.closed) return false;
-    this.server.sendPacket(this, `${EVENT}${this.server.nsp},${JSON.stringify([event, ...args])}`);
+    this.server.sendData(this, EVENT, undefined, [event, ...args]);
     return true;
   }
 
@@ -263,8 +266,10 @@ export class LeanSocketServer {
         if (now - socket.pingSentAt > this.pingTimeoutMs) this.end(socket, 'ping timeout');
       } else if (now >= socket.nextPingAt) {
         socket.pingSentAt = now;
-        socket.ws.send('2');
+        // Before the write, as Engine.IO emits `packetCreate`: a round trip timed from here can
+        // only come out long, never shorter than the wire (the process may pause in between).
         call(socket.onPingSent, { type: 'ping' });
+        socket.ws.send('2');
       }
       if (!socket.connected && !socket.closed && now - socket.openedAt > this.connectTimeoutMs) this.end(socket, 'parse error');
     }
@@ -273,6 +278,19 @@ export class LeanSocketServer {
   /** @internal */
   sendPacket(socket: LeanSocket, packet: string): void {
     socket.ws.send(`4${packet}`);
+  }
+
+  /** @internal An EVENT or ACK; with binary values inside, a BINARY_EVENT / BINARY_ACK and its attachments. */
+  sendData(socket: LeanSocket, type: typeof EVENT | typeof ACK, id: number | undefined, data: unknown[]): void {
+    const buffers: Uint8Array[] = [];
+    const json = JSON.stringify(deconstruct(data, buffers));
+    const ackId = id === undefined ? '' : String(id);
+    if (buffers.length === 0) {
+      this.sendPacket(socket, `${type}${this.nsp},${ackId}${json}`);
+      return;
+    }
+    this.sendPacket(socket, `${type === EVENT ? BINARY_EVENT : BINARY_ACK}${buffers.length}-${this.nsp},${ackId}${json}`);
+    for (const buffer of buffers) socket.ws.send(buffer);
   }
 
   /** @internal One WebSocket message: an Engine.IO packet, or a binary attachment. */
@@ -379,7 +397,7 @@ export class LeanSocketServer {
     const ack = (...response: unknown[]): void => {
       if (answered || socket.closed) return;
       answered = true;
-      this.sendPacket(socket, `${ACK}${this.nsp},${id}${JSON.stringify(response)}`);
+      this.sendData(socket, ACK, id, response);
     };
     listener.call(socket, ...args, ack);
   }
@@ -507,6 +525,31 @@ export function decodePacket(text: string, offset = 0): { type: number; attachme
             : Array.isArray(data);
   if (!valid) throw new Error('invalid payload');
   return { type, attachments, nsp, id, data };
+}
+
+/**
+ * A copy of `value` with every binary value (Buffer, typed array, ArrayBuffer) replaced by a
+ * placeholder `{ _placeholder: true, num }` and appended to `buffers` (socket.io-parser's format).
+ */
+function deconstruct(value: unknown, buffers: Uint8Array[], depth = 0): unknown {
+  if (depth > 32) throw new Error('a message nested too deep to send');
+  if (value instanceof Uint8Array || value instanceof ArrayBuffer) {
+    buffers.push(value instanceof ArrayBuffer ? new Uint8Array(value) : value);
+    return { _placeholder: true, num: buffers.length - 1 };
+  }
+  if (ArrayBuffer.isView(value)) {
+    buffers.push(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+    return { _placeholder: true, num: buffers.length - 1 };
+  }
+  if (Array.isArray(value)) return value.map((entry) => deconstruct(entry, buffers, depth + 1));
+  if (typeof value === 'object' && value !== null && !(value instanceof Date)) {
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return value;
+    const copy: Record<string, unknown> = {};
+    for (const [key, entry] of Object.entries(value)) copy[key] = deconstruct(entry, buffers, depth + 1);
+    return copy;
+  }
+  return value;
 }
 
 /** Puts the binary attachments back where the sender's placeholders (`{ _placeholder: true, num }`) are. */
