@@ -129,6 +129,26 @@ describe('the lean agent server with socket.io-client', () => {
     expect(await socket.timeout(5_000).emitWithAck('size', { seq: 1, data })).toEqual({ bytes: 50_000, first: 0xab });
   });
 
+  it('keeps a "__proto__" key of an event with attachments a plain key', async () => {
+    const h = await startServer();
+    const peer = await raw(h.url);
+    let seen: unknown;
+    h.sockets.length = 0;
+    peer.ws.send('40/agent,{"token":"good"}');
+    await waitFor(() => h.sockets.length > 0 || undefined, 5_000, 'the connect');
+    h.sockets[0]!.onAny((_event: unknown, payload: unknown) => {
+      seen = payload;
+    });
+    peer.ws.send('451-/agent,["probe",{"__proto__":{"polluted":true},"data":{"_placeholder":true,"num":0}}]');
+    peer.ws.send(Buffer.from([9]));
+    await waitFor(() => seen !== undefined || undefined, 5_000, 'the event');
+    const payload = seen as Record<string, unknown> & { polluted?: unknown };
+    expect(Object.getPrototypeOf(payload)).toBe(Object.prototype);
+    expect(payload.polluted).toBeUndefined();
+    expect(Buffer.isBuffer(payload.data)).toBe(true);
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
   it('sends binary values to the client as attachments (terminal input)', async () => {
     const h = await startServer();
     const { socket } = await client(h.url, 'good');
@@ -141,6 +161,10 @@ describe('the lean agent server with socket.io-client', () => {
     expect([...(input.data as Buffer)]).toEqual([0x1b, 0x5b, 0x41, 0xff, 0x00]);
     expect([...(input.parts[0] as Buffer)]).toEqual([1, 2]);
     expect(input.parts.slice(1)).toEqual(['text', 3]);
+    // Data that came from JSON keeps a `__proto__` key as a key on the way out.
+    const echoed = new Promise<Record<string, unknown>>((resolve) => socket.once('checks:assign', resolve));
+    h.sockets[0]!.emit('checks:assign', JSON.parse('{"headers":{"__proto__":"x","a":"b"}}') as unknown);
+    expect(JSON.stringify(await echoed)).toBe('{"headers":{"__proto__":"x","a":"b"}}');
   });
 
   it('says "io server disconnect" to the client when the hub disconnects it, and tells the hub once', async () => {

@@ -546,7 +546,8 @@ function deconstruct(value: unknown, buffers: Uint8Array[], depth = 0): unknown 
     const toJSON = (value as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') return value;
     const copy: Record<string, unknown> = {};
-    for (const [key, entry] of Object.entries(value)) copy[key] = deconstruct(entry, buffers, depth + 1);
+    // Defined, not assigned: a key named `__proto__` (data that came from JSON) stays a key.
+    for (const [key, entry] of Object.entries(value)) Object.defineProperty(copy, key, { value: deconstruct(entry, buffers, depth + 1), enumerable: true, writable: true, configurable: true });
     return copy;
   }
   return value;
