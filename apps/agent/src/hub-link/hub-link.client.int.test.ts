@@ -14,7 +14,7 @@ import { importEd25519Key } from '../identity/connect-token.js';
 import { createMemoryLogger } from '../logging/logger.js';
 import { mathRandom, systemClock } from '../runtime/clock.js';
 import { createBackoff } from './backoff.js';
-import { createHubLink, type HubLink } from './hub-link.client.js';
+import { createHubLink, type HubLink, type HubLinkOptions } from './hub-link.client.js';
 import { createHubRotation } from './hub-rotation.js';
 import { useAgentHarness, waitFor } from '../testing/agent-harness.js';
 import { createImpostorKey } from '../testing/test-hub.js';
@@ -85,17 +85,14 @@ describe('hub link (against a real Socket.IO test hub)', () => {
     expect(Date.now() - drainedAt).toBeGreaterThanOrEqual(2_400);
   });
 
-  it('stops when asked while the hello is finishing, instead of waiting forever for a disconnect', async () => {
-    // The flaky hang under load: a stop landing after the hello ack but before the link is
-    // handed back closed the socket and fired 'abort' before anything listened for either.
+  /** Enrolls through a real agent run (then stopped), and builds a bare link with its identity. */
+  async function enrolledLink(overrides: Partial<HubLinkOptions>): Promise<HubLink> {
     const exit = h.start();
     await waitFor(() => h.stored().length >= 1, 8_000, 'first heartbeat');
     h.stopAgent();
     expect(await exit).toBe(0);
     const identity = JSON.parse(readFileSync(path.join(h.stateDir, 'identity.json'), 'utf8')) as { agentId: string; privateKeyJwk: never; hubPublicKey: never };
-    const memory = createMemoryLogger('debug');
-    let linked = 0;
-    const link: HubLink = createHubLink({
+    return createHubLink({
       hubs: createHubRotation([h.hub.url], mathRandom),
       agentId: identity.agentId,
       privateKey: await importEd25519Key(identity.privateKeyJwk),
@@ -104,7 +101,16 @@ describe('hub link (against a real Socket.IO test hub)', () => {
       systemInfo: () => collectSystemInfo(defaultCollectorSource()),
       backoff: createBackoff({ baseMs: 100, capMs: 1_000, random: mathRandom }),
       clock: systemClock,
-      logger: memory.logger,
+      logger: createMemoryLogger('debug').logger,
+      ...overrides,
+    });
+  }
+
+  it('stops when asked while the hello is finishing, instead of waiting forever for a disconnect', async () => {
+    // The flaky hang under load: a stop landing after the hello ack but before the link is
+    // handed back closed the socket and fired 'abort' before anything listened for either.
+    let linked = 0;
+    const link: HubLink = await enrolledLink({
       onLinked: () => {
         linked++;
         link.stop();
@@ -118,27 +124,14 @@ describe('hub link (against a real Socket.IO test hub)', () => {
   it('stops at once when asked while it reads the system info for its hello', async () => {
     // A SIGTERM in that window closed the socket; the hello then went into Socket.IO's send
     // buffer and held the shutdown for the whole 10 s hello timeout.
-    const exit = h.start();
-    await waitFor(() => h.stored().length >= 1, 8_000, 'first heartbeat');
-    h.stopAgent();
-    expect(await exit).toBe(0);
-    const identity = JSON.parse(readFileSync(path.join(h.stateDir, 'identity.json'), 'utf8')) as { agentId: string; privateKeyJwk: never; hubPublicKey: never };
-    const hellos = h.hubState.hellos;
-    const link: HubLink = createHubLink({
-      hubs: createHubRotation([h.hub.url], mathRandom),
-      agentId: identity.agentId,
-      privateKey: await importEd25519Key(identity.privateKeyJwk),
-      hubPublicKey: await importEd25519Key(identity.hubPublicKey),
-      heartbeatIntervalMs: 1_000,
+    const link: HubLink = await enrolledLink({
       systemInfo: async () => {
         const info = await collectSystemInfo(defaultCollectorSource());
         link.stop();
         return info;
       },
-      backoff: createBackoff({ baseMs: 100, capMs: 1_000, random: mathRandom }),
-      clock: systemClock,
-      logger: createMemoryLogger('debug').logger,
     });
+    const hellos = h.hubState.hellos;
     const started = Date.now();
     const outcome = await Promise.race([link.run(), new Promise((resolve) => setTimeout(() => resolve('hung'), 12_000))]);
     expect(outcome).toEqual({ kind: 'stopped' });

@@ -282,13 +282,15 @@ export class LeanSocketServer {
 
   /** @internal An EVENT or ACK; with binary values inside, a BINARY_EVENT / BINARY_ACK and its attachments. */
   sendData(socket: LeanSocket, type: typeof EVENT | typeof ACK, id: number | undefined, data: unknown[]): void {
-    const buffers: Uint8Array[] = [];
-    const json = JSON.stringify(deconstruct(data, buffers));
     const ackId = id === undefined ? '' : String(id);
-    if (buffers.length === 0) {
-      this.sendPacket(socket, `${type}${this.nsp},${ackId}${json}`);
+    // Most messages carry no binary: they are written as they are, with no copy (a fan-out
+    // sends thousands); only those with binary values are rebuilt around placeholders.
+    if (!hasBinary(data)) {
+      this.sendPacket(socket, `${type}${this.nsp},${ackId}${JSON.stringify(data)}`);
       return;
     }
+    const buffers: Uint8Array[] = [];
+    const json = JSON.stringify(deconstruct(data, buffers));
     this.sendPacket(socket, `${type === EVENT ? BINARY_EVENT : BINARY_ACK}${buffers.length}-${this.nsp},${ackId}${json}`);
     for (const buffer of buffers) socket.ws.send(buffer);
   }
@@ -525,6 +527,16 @@ export function decodePacket(text: string, offset = 0): { type: number; attachme
             : Array.isArray(data);
   if (!valid) throw new Error('invalid payload');
   return { type, attachments, nsp, id, data };
+}
+
+/** Whether `value` holds a binary value (Buffer, typed array, ArrayBuffer) anywhere. */
+function hasBinary(value: unknown, depth = 0): boolean {
+  if (depth > 32) throw new Error('a message nested too deep to send');
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return true;
+  if (Array.isArray(value)) return value.some((entry) => hasBinary(entry, depth + 1));
+  if (typeof value !== 'object' || value === null || value instanceof Date || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  for (const entry of Object.values(value)) if (hasBinary(entry, depth + 1)) return true;
+  return false;
 }
 
 /**

@@ -133,13 +133,13 @@ export function createAgentRebalancer({
     if (back.length === 0) return;
     const returnedKeys = back.map((agentId) => returnedKey(directory.hubId, agentId));
     const before = await recentMoves.marked(returnedKeys);
-    const again = back.filter((_agentId, i) => !before.has(returnedKeys[i]!));
-    if (again.length > 0) {
-      await recentMoves.mark(again.map((agentId) => returnedKey(directory.hubId, agentId)), MOVE_COOLDOWN_MS);
-      await recentMoves.unmark(again.map(keyOf));
+    const fresh = back.flatMap((agentId, i) => (before.has(returnedKeys[i]!) ? [] : [i]));
+    if (fresh.length > 0) {
+      await recentMoves.mark(fresh.map((i) => returnedKeys[i]!), MOVE_COOLDOWN_MS);
+      await recentMoves.unmark(fresh.map((i) => keyOf(back[i]!)));
     }
     logger.info(
-      { returned: back.length, askAgain: again.length },
+      { returned: back.length, askAgain: fresh.length },
       'agents asked to move came back to this hub (a load balancer may not have seen the other hubs up yet); those back for the first time may be asked again',
     );
   }
