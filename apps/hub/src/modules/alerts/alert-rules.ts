@@ -65,6 +65,8 @@ export function createAlertRules({
   const rules = new Map<string, CompiledRule>();
   const directory = new Map<string, AgentEntry>();
   const sampleRulesByAgent = new Map<string, CompiledRule[]>();
+  /** One list per distinct set of rules: machines the same rules cover share it (10,000 machines, a handful of lists). */
+  const sharedRuleLists = new Map<string, CompiledRule[]>();
   /** Machines in the directory by id only, until the next reload reads their name and labels. */
   const provisional = new Set<string>();
   let reloading: Promise<void> | undefined;
@@ -94,9 +96,19 @@ export function createAlertRules({
         const kind = compiled.rule.condition.kind;
         if (compiled.rule.enabled && (kind === 'metric' || kind === 'container') && compiled.covers(agent)) found.push(compiled);
       }
+      const key = found.map((compiled) => compiled.rule.id).join('\n');
+      const shared = sharedRuleLists.get(key);
+      if (shared) found = shared;
+      else sharedRuleLists.set(key, found);
       sampleRulesByAgent.set(agent.id, found);
     }
     return found;
+  }
+
+  /** Rules or machines changed: every machine's rules are worked out again on its next sample. */
+  function forgetSampleRules(): void {
+    sampleRulesByAgent.clear();
+    sharedRuleLists.clear();
   }
 
   async function reloadDirectory(): Promise<void> {
@@ -112,7 +124,7 @@ export function createAlertRules({
       directory.delete(id);
       provisional.delete(id);
     }
-    sampleRulesByAgent.clear();
+    forgetSampleRules();
   }
 
   function reloadSoon(): Promise<void> {
@@ -175,7 +187,7 @@ export function createAlertRules({
 
   /** A rule changed or went: the per-machine lists are computed afresh, and the engine settles its alerts. */
   function settle(ruleId: string, why: string): void {
-    sampleRulesByAgent.clear();
+    forgetSampleRules();
     settleRuleAlerts(ruleId, why);
   }
 
@@ -246,7 +258,7 @@ export function createAlertRules({
       rules.delete(id);
       changed.push(id);
     }
-    sampleRulesByAgent.clear();
+    forgetSampleRules();
     return changed;
   }
 
@@ -279,7 +291,7 @@ export function createAlertRules({
       const rule = ruleFromSpec(spec, randomId('rule'), source, now, now);
       await alerts.insertRule(rule);
       rules.set(rule.id, compile(rule));
-      sampleRulesByAgent.clear();
+      forgetSampleRules();
       announce();
       await audit?.record({ actor, action: 'alert_rule.create', details: { ruleId: rule.id, name: rule.name, rule: spec } });
       return rule;
@@ -358,7 +370,7 @@ export function createAlertRules({
           counts.deleted++;
         }
       }
-      sampleRulesByAgent.clear();
+      forgetSampleRules();
       if (counts.created + counts.updated + counts.deleted > 0) announce();
       return counts;
     },

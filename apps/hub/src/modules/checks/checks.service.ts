@@ -79,6 +79,8 @@ export interface AgentFacts {
 
 type Send = <E extends keyof AgentServerToClientEvents>(agentId: string, event: E, payload: Parameters<AgentServerToClientEvents[E]>[0]) => boolean;
 
+const NO_CHECKS: ReadonlySet<string> = new Set();
+
 const STATUS_RANK: Record<CheckStatus, number> = { ok: 0, unknown: 1, warning: 2, critical: 3 };
 
 function covers(runOn: CheckRunOn, agent: AgentFacts): boolean {
@@ -145,7 +147,7 @@ export function createChecksService({
   /** checkId → location → newest state. */
   const latest = new Map<string, Map<string, Omit<CheckLocationState, 'location'> & { location: string }>>();
   /** What each agent connected to this hub was last told to run. */
-  const assigned = new Map<string, Set<string>>();
+  const assigned = new Map<string, ReadonlySet<string>>();
   /** Machine names by id, for the locations of alerts (kept current from results and renames). */
   const agentNames = new Map<string, string>();
   const unsubscribers: Array<() => void> = [];
@@ -196,7 +198,8 @@ export function createChecksService({
 
   function tell(agent: AgentFacts): void {
     const list = assignmentsFor(agent);
-    if (send(agent.id, 'checks:assign', { checks: list })) assigned.set(agent.id, new Set(list.map((c) => c.id)));
+    // Most machines run no check: they share one empty set (10,000 of them held 1.5 MiB of empty sets, #16).
+    if (send(agent.id, 'checks:assign', { checks: list })) assigned.set(agent.id, list.length === 0 ? NO_CHECKS : new Set(list.map((c) => c.id)));
     else assigned.delete(agent.id);
   }
 

@@ -82,7 +82,7 @@ const HOUR_RETENTION_MS = 90 * 86_400_000;
 const PING_TTL_MS = 60_000;
 const PING_WAIT_SLACK_MS = 5_000;
 const WINDOWS_CACHE_MS = 10_000;
-/** About 50 minutes of heartbeats per agent. */
+/** About 50 minutes of pings per agent (two numbers each). */
 const MAX_HELD_SAMPLES = 120;
 /** Machines whose round-trip minutes are stored per transaction. */
 export const AGENTS_PER_RTT_WRITE = 1_000;
@@ -92,22 +92,35 @@ interface RttWindows {
   baseline: Map<string, { p50s: number[]; minutes: number }>;
 }
 
+/**
+ * Round trips held in memory as one flat array of numbers, `at` then `ms` for each sample: a
+ * packed array of doubles, ~16 bytes a sample where an object per sample cost ~60 (issue #16).
+ */
+type Samples = number[];
+
 /** Samples summed per minute: count, median, min, max, sum. */
-function toMinutes(agentId: string, samples: ReadonlyArray<{ at: number; ms: number }>): RttMinute[] {
+function toMinutes(agentId: string, samples: Readonly<Samples>): RttMinute[] {
   const byMinute = new Map<number, number[]>();
-  for (const sample of samples) {
-    const minute = Math.floor(sample.at / 60_000) * 60_000;
+  for (let i = 0; i < samples.length; i += 2) {
+    const minute = Math.floor(samples[i]! / 60_000) * 60_000;
     const values = byMinute.get(minute);
-    if (values) values.push(sample.ms);
-    else byMinute.set(minute, [sample.ms]);
+    if (values) values.push(samples[i + 1]!);
+    else byMinute.set(minute, [samples[i + 1]!]);
   }
   return [...byMinute].map(([ts, values]) => ({ agentId, ts, n: values.length, p50Ms: median(values)!, minMs: Math.min(...values), maxMs: Math.max(...values), sumMs: values.reduce((a, b) => a + b, 0) }));
 }
 
+/** The newest sample of held samples (two numbers each), or null when there is none. */
+function newestOf(samples: Readonly<Samples>): { ms: number; at: number } | null {
+  return samples.length === 0 ? null : { at: samples[samples.length - 2]!, ms: samples[samples.length - 1]! };
+}
+
 interface Held {
   name: string;
-  samples: Array<{ at: number; ms: number }>;
-  last: { ms: number; at: number } | null;
+  samples: Samples;
+  /** The newest round trip (NaN before the first), kept after its minute is written. */
+  lastMs: number;
+  lastAt: number;
   /** Connections of this agent here (a reconnect may overlap the old one for a moment). */
   connections: number;
 }
@@ -168,10 +181,11 @@ export function createNetworkService({
     if (!entry) return;
     const at = clock.now();
     const rounded = Math.round(ms * 1000) / 1000;
-    entry.samples.push({ at, ms: rounded });
+    entry.samples.push(at, rounded);
     // Flushed every minute; if the database stays away, memory stays bounded (oldest dropped).
-    if (entry.samples.length > MAX_HELD_SAMPLES) entry.samples.splice(0, entry.samples.length - MAX_HELD_SAMPLES);
-    entry.last = { ms: rounded, at };
+    if (entry.samples.length > 2 * MAX_HELD_SAMPLES) entry.samples.splice(0, entry.samples.length - 2 * MAX_HELD_SAMPLES);
+    entry.lastMs = rounded;
+    entry.lastAt = at;
   }
 
   /** Finished minutes out of memory into the database (the current minute stays to fill up). */
@@ -189,12 +203,13 @@ export function createNetworkService({
       await yieldToEventLoop();
     };
     for (const [agentId, entry] of held) {
-      const done = all ? entry.samples : entry.samples.filter((s) => s.at < currentMinute);
+      const done: Samples = [];
+      const kept: Samples = [];
+      for (let i = 0; i < entry.samples.length; i += 2) (all || entry.samples[i]! < currentMinute ? done : kept).push(entry.samples[i]!, entry.samples[i + 1]!);
       if (done.length === 0) continue;
-      entry.samples = all ? [] : entry.samples.filter((s) => s.at >= currentMinute);
+      entry.samples = kept;
       minutes.push(...toMinutes(agentId, done));
-      const newest = done[done.length - 1]!;
-      last.set(agentId, { ms: newest.ms, at: newest.at });
+      last.set(agentId, newestOf(done)!);
       if (last.size === AGENTS_PER_RTT_WRITE) await store();
     }
     if (last.size > 0 || minutes.length > 0) await store();
@@ -320,7 +335,8 @@ export function createNetworkService({
     const machines: NetworkMachine[] = visible.map((record) => {
       const f = facts.get(record.id)!;
       const row = rowOf.get(record.id);
-      const mine = held.get(record.id)?.last ?? null;
+      const entry = held.get(record.id);
+      const mine = entry && !Number.isNaN(entry.lastAt) ? { ms: entry.lastMs, at: entry.lastAt } : null;
       const last = mine ?? (row?.rttLastMs != null && row.rttLastAt != null ? { ms: row.rttLastMs, at: row.rttLastAt } : null);
       const base = baseline.get(record.id);
       const rtt = rttGotWorse(recent.get(record.id) ?? [], base?.p50s ?? [], base?.minutes ?? 0);
@@ -350,7 +366,7 @@ export function createNetworkService({
 
   const service: NetworkService = {
     watchConnection(agent, connection, remoteAddress) {
-      const entry = held.get(agent.id) ?? { name: agent.name, samples: [], last: null, connections: 0 };
+      const entry = held.get(agent.id) ?? { name: agent.name, samples: [], lastMs: Number.NaN, lastAt: Number.NaN, connections: 0 };
       entry.connections += 1;
       entry.name = agent.name;
       held.set(agent.id, entry);
@@ -380,10 +396,10 @@ export function createNetworkService({
         // Its samples still go to the database with the next flush; then it is forgotten.
         const pending = current.samples;
         held.delete(agent.id);
-        if (pending.length > 0) {
-          const newest = pending[pending.length - 1]!;
+        const newest = newestOf(pending);
+        if (newest) {
           const write = repo
-            .addRttMinutes(toMinutes(agent.id, pending), new Map([[agent.id, { ms: newest.ms, at: newest.at }]]))
+            .addRttMinutes(toMinutes(agent.id, pending), new Map([[agent.id, newest]]))
             .catch((error: unknown) => logger.error({ err: error, agentId: agent.id }, 'storing the round trips of a disconnected agent failed'))
             .finally(() => disconnectWrites.delete(write));
           disconnectWrites.add(write);
@@ -486,7 +502,7 @@ export function createNetworkService({
 
     heldRtts() {
       const out: Array<{ agentId: string; name: string; ms: number }> = [];
-      for (const [agentId, entry] of held) if (entry.last) out.push({ agentId, name: entry.name, ms: entry.last.ms });
+      for (const [agentId, entry] of held) if (!Number.isNaN(entry.lastAt)) out.push({ agentId, name: entry.name, ms: entry.lastMs });
       return out;
     },
 
