@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { acceptWebSocket, type LeanWebSocket, type WebSocketEvents } from './lean-websocket.js';
 import type { Logger } from './logger.js';
 
 /**
  * The Socket.IO wire protocol (v5, over Engine.IO v4, WebSocket only) for one namespace, served
- * straight on `ws` (issue #16, ADR 0036).
+ * straight on WebSocket frames (lean-websocket.ts; issue #16, ADR 0036).
  *
  * Engine.IO's and Socket.IO's server objects cost about 6.5 KiB of heap per connection, a plain
  * `ws` connection about 2.5 KiB: at 10,000 agents that is ~65 MiB of the hub's live heap. Agents
@@ -21,7 +21,7 @@ import type { Logger } from './logger.js';
  *   EVENT from the hub without one; DISCONNECT either way.
  *
  * Every connection shares one timer for pings, pong deadlines and the connect deadline, and one
- * set of ws listeners. Anything outside that subset (another namespace, a malformed packet, a
+ * set of socket listeners. Anything outside that subset (another namespace, a malformed packet, a
  * binary frame nobody announced, an oversized message) closes the connection, as Socket.IO does
  * with a parse error. The same clients work unchanged against Socket.IO's own server: the hub
  * routes only upgrades that ask for this server (`isLeanUpgrade`) here.
@@ -87,7 +87,7 @@ export class LeanSocket {
   readonly handshake: { auth: unknown; address: string };
   /** Set once the namespace CONNECT was admitted. */
   connected = false;
-  /** @internal */ ws: WebSocket;
+  /** @internal */ ws: LeanWebSocket;
   /** @internal */ server: LeanSocketServer;
   /** @internal */ nextPingAt: number;
   /** @internal */ pingSentAt = 0;
@@ -99,7 +99,7 @@ export class LeanSocket {
   /** @internal A BINARY_EVENT waiting for its attachments. */ pending: { id: number | undefined; data: unknown[]; attachments: number; buffers: Buffer[] } | null = null;
   /** @internal */ closed = false;
 
-  constructor(server: LeanSocketServer, ws: WebSocket, address: string, now: number) {
+  constructor(server: LeanSocketServer, ws: LeanWebSocket, address: string, now: number) {
     this.server = server;
     this.ws = ws;
     this.id = randomBytes(15).toString('base64url');
@@ -184,29 +184,29 @@ export function isLeanUpgrade(request: IncomingMessage, path = '/socket.io/'): b
   return query >= 0 && new URLSearchParams(url.slice(query + 1)).get('link') === 'lean';
 }
 
-function onWsMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  const socket = (this as WebSocket & { farolSocket?: LeanSocket }).farolSocket;
-  if (socket) socket.server.receive(socket, data, isBinary);
-}
-
-function onWsClose(this: WebSocket): void {
-  const socket = (this as WebSocket & { farolSocket?: LeanSocket }).farolSocket;
-  if (socket) socket.server.end(socket, 'transport close');
-}
-
-function onWsError(this: WebSocket, error: Error): void {
-  const socket = (this as WebSocket & { farolSocket?: LeanSocket }).farolSocket;
-  if (!socket) return;
-  socket.server.logger.debug({ err: error, socketId: socket.id }, 'agent WebSocket error');
-  socket.server.end(socket, 'transport error');
-}
+/** The WebSocket events of every lean connection: each is handed to the connection's server. */
+const LEAN_EVENTS: WebSocketEvents = {
+  message(ws, data, isBinary) {
+    const socket = ws.owner as LeanSocket | undefined;
+    if (socket) socket.server.receive(socket, data, isBinary);
+  },
+  closed(ws) {
+    const socket = ws.owner as LeanSocket | undefined;
+    if (socket) socket.server.end(socket, 'transport close');
+  },
+  error(ws, error) {
+    const socket = ws.owner as LeanSocket | undefined;
+    if (!socket) return;
+    socket.server.logger.debug({ err: error, socketId: socket.id }, 'agent WebSocket error');
+    socket.server.end(socket, 'transport error');
+  },
+};
 
 export class LeanSocketServer {
   readonly nsp: string;
   readonly pingIntervalMs: number;
   readonly pingTimeoutMs: number;
   readonly logger: Logger;
-  private readonly wss: WebSocketServer;
   private readonly sockets = new Set<LeanSocket>();
   private readonly options: LeanSocketServerOptions;
   private readonly connectTimeoutMs: number;
@@ -223,7 +223,6 @@ export class LeanSocketServer {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 45_000;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
-    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: options.maxPayload });
     this.openPacket = JSON.stringify({ upgrades: [], pingInterval: options.pingIntervalMs, pingTimeout: options.pingTimeoutMs, maxPayload: options.maxPayload });
   }
 
@@ -244,15 +243,15 @@ export class LeanSocketServer {
       return;
     }
     const address = request.socket.remoteAddress ?? '';
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.open(ws, address));
+    const ws = acceptWebSocket(request, socket, { events: LEAN_EVENTS, maxPayload: this.options.maxPayload });
+    if (!ws) return;
+    this.open(ws, address);
+    ws.start(head);
   }
 
-  private open(ws: WebSocket, address: string): void {
+  private open(ws: LeanWebSocket, address: string): void {
     const socket = new LeanSocket(this, ws, address, this.now());
-    (ws as WebSocket & { farolSocket?: LeanSocket }).farolSocket = socket;
-    ws.on('message', onWsMessage);
-    ws.on('close', onWsClose);
-    ws.on('error', onWsError);
+    ws.owner = socket;
     this.sockets.add(socket);
     this.timer ??= setInterval(() => this.tick(), TICK_MS).unref();
     ws.send(`0{"sid":"${socket.id}",${this.openPacket.slice(1)}`);
@@ -296,13 +295,13 @@ export class LeanSocketServer {
   }
 
   /** @internal One WebSocket message: an Engine.IO packet, or a binary attachment. */
-  receive(socket: LeanSocket, data: RawData, isBinary: boolean): void {
+  receive(socket: LeanSocket, data: string | Buffer, isBinary: boolean): void {
     if (socket.closed) return;
     if (isBinary) {
-      this.attachment(socket, data);
+      this.attachment(socket, data as Buffer);
       return;
     }
-    const text = data.toString();
+    const text = data as string;
     switch (text.charAt(0)) {
       case '3':
         if (socket.pingSentAt > 0) {
@@ -369,13 +368,13 @@ export class LeanSocketServer {
     }
   }
 
-  private attachment(socket: LeanSocket, data: RawData): void {
+  private attachment(socket: LeanSocket, data: Buffer): void {
     const pending = socket.pending;
     if (!pending) {
       this.refuse(socket, 'a binary frame that no packet announced');
       return;
     }
-    pending.buffers.push(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
+    pending.buffers.push(data);
     if (pending.buffers.length < pending.attachments) return;
     socket.pending = null;
     let args: unknown[];
@@ -448,7 +447,7 @@ export class LeanSocketServer {
       this.timer = undefined;
     }
     const ws = socket.ws;
-    if (ws.readyState === ws.OPEN) {
+    if (ws.isOpen) {
       if (code === undefined) ws.terminate();
       else ws.close(code);
     }
@@ -469,7 +468,6 @@ export class LeanSocketServer {
     for (const socket of [...this.sockets]) this.end(socket, 'server shutting down', 1001);
     clearInterval(this.timer);
     this.timer = undefined;
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }
 
