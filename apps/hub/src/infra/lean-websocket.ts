@@ -70,19 +70,15 @@ function validCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
-/** Unmasks a frame's payload into a buffer of its own (the chunk it arrived in is not kept). */
-function unmasked(data: Buffer, maskAt: number, start: number, end: number): Buffer {
-  const out = Buffer.allocUnsafe(end - start);
-  const m0 = data[maskAt]!;
-  const m1 = data[maskAt + 1]!;
-  const m2 = data[maskAt + 2]!;
-  const m3 = data[maskAt + 3]!;
-  let i = 0;
-  for (let at = start; at < end; at++, i++) {
-    const m = (i & 3) === 0 ? m0 : (i & 3) === 1 ? m1 : (i & 3) === 2 ? m2 : m3;
-    out[i] = data[at]! ^ m;
-  }
-  return out;
+/**
+ * Unmasks a frame's payload where it lies (the bytes are this connection's own) and returns a
+ * view of it: text is decoded from the view at once, binary is copied out by the caller, so the
+ * chunk it arrived in is never kept.
+ */
+function unmaskInPlace(data: Buffer, maskAt: number, start: number, end: number): Buffer {
+  const mask = [data[maskAt]!, data[maskAt + 1]!, data[maskAt + 2]!, data[maskAt + 3]!];
+  for (let at = start, i = 0; at < end; at++, i++) data[at]! ^= mask[i & 3]!;
+  return data.subarray(start, end);
 }
 
 /** A frame header from this side (never masked) for a payload of `length` bytes. */
@@ -268,7 +264,7 @@ export class LeanWebSocket {
         break;
       }
       const maskAt = offset + headerLength;
-      const payload = unmasked(data, maskAt, maskAt + 4, offset + frameLength);
+      const payload = unmaskInPlace(data, maskAt, maskAt + 4, offset + frameLength);
       offset += frameLength;
       this.frame(fin, opcode, payload);
     }
@@ -292,19 +288,19 @@ export class LeanWebSocket {
         this.peerClosed(payload);
         return;
       case OP_CONTINUATION:
-        this.fragments!.push(payload);
+        this.fragments!.push(Buffer.from(payload));
         this.fragmentBytes += payload.length;
         if (fin) {
           const whole = Buffer.concat(this.fragments!, this.fragmentBytes);
           const binary = this.fragmentsBinary;
           this.fragments = null;
           this.fragmentBytes = 0;
-          this.deliver(whole, binary);
+          this.deliver(whole, binary, true);
         }
         return;
       default:
         if (!fin) {
-          this.fragments = [payload];
+          this.fragments = [Buffer.from(payload)];
           this.fragmentsBinary = opcode === OP_BINARY;
           this.fragmentBytes = payload.length;
           return;
@@ -313,9 +309,10 @@ export class LeanWebSocket {
     }
   }
 
-  private deliver(payload: Buffer, binary: boolean): void {
+  /** A whole message; unless `owned`, `payload` is a view into the received chunk (binary is copied out). */
+  private deliver(payload: Buffer, binary: boolean, owned = false): void {
     if (binary) {
-      this.events.message(this, payload, true);
+      this.events.message(this, owned ? payload : Buffer.from(payload), true);
       return;
     }
     if (!isUtf8(payload)) return this.fail(1007, 'a text message that is not UTF-8');
