@@ -155,7 +155,12 @@ describe.skipIf(severalHubsSkipReason !== null)('rebalancing agents over several
     expect(moves).toBeLessThanOrEqual(spread[2]! + 6);
   });
 
+  /** A retry starts over: the failed attempt's balancer and its agents are stopped first. */
+  const lbLeftovers: Proc[] = [];
   it.skipIf(!has('haproxy'))('behind HAProxy (leastconn, no hints it can use), the agents moved off crowded hubs land on the one that came back (needs haproxy)', { timeout: 240_000 }, async () => {
+    for (const proc of lbLeftovers.splice(0)) await proc.stop('SIGKILL');
+    const hubC = fleet.hub('c').proc.child;
+    if (hubC.exitCode !== null || hubC.signalCode !== null) await fleet.start('c');
     // Only agents behind the balancer this time: the others go offline (hubs count online agents).
     await simulator?.stop('SIGKILL');
     simulator = undefined;
@@ -163,6 +168,7 @@ describe.skipIf(severalHubsSkipReason !== null)('rebalancing agents over several
     await waitFor(async () => ((await heldBy(a))?.size ?? 0) === 0 || undefined, 60_000, 'the first simulator\'s agents offline');
     const balancer = await startBalancer('haproxy', fleet.hubs.map((hub) => hub.port), fleet.dir);
     others.push(balancer.proc);
+    lbLeftovers.push(balancer.proc);
     const group = `${fleet.runId}lb`;
     const viaBalancer = run(
       [agentBundle, 'simulate', '--hub', balancer.url, '--token', await joinToken(a.url, { uses: AGENTS, labels: { rebalance: group } }), '--agents', String(AGENTS),
@@ -170,6 +176,7 @@ describe.skipIf(severalHubsSkipReason !== null)('rebalancing agents over several
       { env: { FAROL_LOG_LEVEL: 'warn' } },
     );
     others.push(viaBalancer);
+    lbLeftovers.push(viaBalancer);
     const total = async (): Promise<number> => [...((await heldBy(a, group))?.values() ?? [])].reduce((sum, n) => sum + n, 0);
     await waitFor(async () => (await total()) === AGENTS || undefined, 120_000, `${AGENTS} agents online through HAProxy`);
 

@@ -58,7 +58,7 @@ describe('moveTargets', () => {
 });
 
 describe('the rebalancer', () => {
-  function setup(options: { connected: number; others: Record<string, number>; busy?: string[]; moving?: number; recentMoves?: SharedCache; clock?: { now: () => number; t: number }; self?: string; agentIds?: string[] }) {
+  function setup(options: { connected: number; others: Record<string, number>; busy?: string[]; moving?: number; recentMoves?: SharedCache; clock?: { now: () => number; t: number }; self?: string; agentIds?: string[]; settleMs?: number }) {
     const clock = options.clock ?? { t: 10_000_000, now() { return this.t; } };
     const recentMoves = options.recentMoves ?? createMemorySharedCache(clock);
     const ids = options.agentIds ?? Array.from({ length: options.connected }, (_, i) => `ag_${String(i).padStart(16, '0')}`);
@@ -93,6 +93,8 @@ describe('the rebalancer', () => {
       logger: createLogger('silent'),
       intervalMs: 60_000,
       onMoved: (count) => moved.push(count),
+      now: () => clock.now(),
+      settleMs: options.settleMs ?? 0,
     });
     return { rebalancer, asked, hints, connections, held, moved, setMoving: (n: number) => (moving = n), advance: (ms: number) => (clock.t += ms), giveBack: (ids: string[]) => ids.forEach((id) => held.add(id)),
       /** Asked to move, they connected here again (presence reports them to the next round). */
@@ -115,6 +117,16 @@ describe('the rebalancer', () => {
     // Each pointed at a hub short of its share, half to b and half to c.
     expect(s.hints[0]!.filter((url) => url === 'https://b')).toHaveLength(20);
     expect(s.hints[0]!.filter((url) => url === 'https://c')).toHaveLength(20);
+  });
+
+  it('moves nobody to a hub it has seen for less than the settle time (a load balancer would send them back)', async () => {
+    const s = setup({ connected: 60, others: { b: 0 }, settleMs: 10_000 });
+    expect(await s.rebalancer.round()).toBe(0);
+    s.advance(9_000);
+    expect(await s.rebalancer.round()).toBe(0);
+    s.advance(1_000);
+    expect(await s.rebalancer.round()).toBe(30);
+    expect(s.hints[0]!.every((url) => url === 'https://b')).toBe(true);
   });
 
   it('waits while moved agents are on their way, and does not move the same agent twice within the cool-down', async () => {

@@ -22,6 +22,13 @@ export const MOVE_GRACE_MS = 30_000;
 export const MOVE_COOLDOWN_MS = 15 * 60_000;
 /** Candidates looked up in the cool-down at a time. */
 const COOLDOWN_LOOKUP_BATCH = 500;
+/**
+ * A hub this hub has seen for less than this long (and less than one rebalancing interval) is not
+ * moved to yet: a load balancer's health check needs a few seconds to send it connections
+ * (HAProxy's defaults, two checks 2 s apart; Kubernetes readiness every 10 s), and agents asked to
+ * move before then come straight back.
+ */
+export const MIN_SETTLE_MS = 10_000;
 
 /**
  * The cool-down's key: which hub asked which agent. Kept in the shared cache rather than in the
@@ -93,7 +100,7 @@ export function moveRetryAfterMs(index: number): number {
  * (`moveTargets`): `hub:draining` with reason `rebalance`, newest
  * connections first, never a machine with an open terminal or a live view, never one moved in
  * the last MOVE_COOLDOWN_MS by this hub (`recentMoves`, in the shared cache so that it outlives
- * a restart), except once for an agent that came straight back. A round is skipped while agents of the previous one are still on their way. Every
+ * a restart), except once for an agent that came straight back. A round is skipped while agents of the previous one are still on their way, and while a hub has been seen for less than `settleMs` (load balancers' health checks). Every
  * hub decides for itself from shared counts, so it needs no leader.
  */
 export function createAgentRebalancer({
@@ -106,6 +113,8 @@ export function createAgentRebalancer({
   tolerancePercent = DEFAULT_REBALANCE_TOLERANCE,
   onMoved,
   random = Math.random,
+  now = Date.now,
+  settleMs = Math.max(intervalMs, MIN_SETTLE_MS),
 }: {
   presence: Pick<PresenceService, 'connections' | 'shed' | 'movingCount' | 'takeReturned'>;
   directory: Pick<PresenceDirectory, 'hubLoads' | 'hubUrls' | 'hubId'>;
@@ -118,11 +127,30 @@ export function createAgentRebalancer({
   tolerancePercent?: number;
   onMoved?: (count: number) => void;
   random?: () => number;
+  now?: () => number;
+  /** How long another hub must have been seen before agents are moved anywhere (MIN_SETTLE_MS). */
+  settleMs?: number;
 }) {
   const keyOf = (agentId: string): string => movedKey(directory.hubId, agentId);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | null = null;
   let stopped = false;
+  /** When this hub first saw each live hub (forgotten when it leaves the list). */
+  const firstSeen = new Map<string, number>();
+
+  /** The hubs seen for less than `settleMs`: while there is one, nobody is moved. */
+  function unsettled(loads: ReadonlyMap<string, number>): string[] {
+    const at = now();
+    for (const hub of firstSeen.keys()) if (!loads.has(hub)) firstSeen.delete(hub);
+    const waiting: string[] = [];
+    for (const hub of loads.keys()) {
+      if (hub === directory.hubId) continue;
+      const seen = firstSeen.get(hub);
+      if (seen === undefined) firstSeen.set(hub, at);
+      if (at - (seen ?? at) < settleMs || (seen === undefined && settleMs > 0)) waiting.push(hub);
+    }
+    return waiting;
+  }
 
   /**
    * Agents asked to move that came straight back (a load balancer whose health check had not yet
@@ -148,8 +176,13 @@ export function createAgentRebalancer({
     await forgiveReturned();
     if (presence.movingCount() > 0) return 0;
     const loads = await directory.hubLoads();
+    const waiting = unsettled(loads);
     const wanted = agentsToShed(loads, directory.hubId, tolerancePercent);
     if (wanted === 0) return 0;
+    if (waiting.length > 0) {
+      logger.info({ hubs: waiting, settleMs }, 'holding more than its share, but waiting until hubs that just appeared have been up a while (load balancers must see them first)');
+      return 0;
+    }
     const busy = await busyAgents();
     const candidates = presence.connections().flatMap(({ agentId }) => (busy.has(agentId) ? [] : [agentId]));
     const chosen: string[] = [];
