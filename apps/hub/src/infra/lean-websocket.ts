@@ -162,11 +162,8 @@ export class LeanWebSocket {
     if (this.state !== 0) return;
     const payload = Buffer.allocUnsafe(2);
     payload.writeUInt16BE(code, 0);
-    this.writeFrame(OP_CLOSE, payload);
+    this.sendClose(payload);
     this.state = 1;
-    this.socket.end();
-    // A peer that never closes its side does not hold the socket.
-    setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
   }
 
   /** Drops the connection at once (no closing handshake). */
@@ -177,11 +174,23 @@ export class LeanWebSocket {
 
   /** @internal The socket closed: the connection is gone (called once: the socket forgets it here). */
   gone(): void {
+    this.stopReading();
+    this.socket[OWNER] = undefined;
+    this.events.closed(this);
+  }
+
+  /** Our close frame, then the socket ends; a peer that never closes its side does not hold it. */
+  private sendClose(payload: Uint8Array): void {
+    this.writeFrame(OP_CLOSE, payload);
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
+  }
+
+  /** Nothing more is read or sent on this connection. */
+  private stopReading(): void {
     this.state = 2;
     this.held = null;
     this.fragments = null;
-    this.socket[OWNER] = undefined;
-    this.events.closed(this);
   }
 
   private writeFrame(opcode: number, payload: Uint8Array): void {
@@ -197,10 +206,8 @@ export class LeanWebSocket {
     if (this.state === 2) return;
     // The close frame first, so the peer learns why; then the owner hears of the error.
     if (this.state === 0) this.close(code);
-    this.state = 2;
+    this.stopReading();
     this.events.error(this, new Error(`WebSocket protocol: ${why}`));
-    this.held = null;
-    this.fragments = null;
   }
 
   /** @internal Bytes from the socket: frames are parsed once whole. */
@@ -327,14 +334,8 @@ export class LeanWebSocket {
       if (!validCloseCode(code)) return this.fail(1002, `close code ${code} may not be sent`);
       if (!isUtf8(payload.subarray(2))) return this.fail(1007, 'a close reason that is not UTF-8');
     }
-    if (this.state === 0) {
-      this.writeFrame(OP_CLOSE, payload.subarray(0, 2));
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
-    }
-    this.state = 2;
-    this.held = null;
-    this.fragments = null;
+    if (this.state === 0) this.sendClose(payload.subarray(0, 2));
+    this.stopReading();
   }
 }
 

@@ -147,7 +147,7 @@ export function createAgentRebalancer({
       if (hub === directory.hubId) continue;
       const seen = firstSeen.get(hub);
       if (seen === undefined) firstSeen.set(hub, at);
-      if (at - (seen ?? at) < settleMs || (seen === undefined && settleMs > 0)) waiting.push(hub);
+      if (at - (seen ?? at) < settleMs) waiting.push(hub);
     }
     return waiting;
   }
