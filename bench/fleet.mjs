@@ -12,6 +12,9 @@ import { farolBin, freePort, sleep, waitExit } from './lib.mjs';
  * `redisUrl` a hub runs on SQLite and an in-memory bus (one hub). `env` is added to every hub's
  * environment.
  */
+// FAROL_BENCH_HUB_NODE_ARGS adds Node flags to every hub, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const hubNodeArgs = (process.env.FAROL_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export async function createFleet({ count, work, databaseUrl, redisUrl, runId, name = 'fleet', env = {} }) {
   const adminToken = `fat_bench_${name}_${Math.random().toString(36).slice(2)}_0123456789`;
   const hubs = [];
@@ -22,7 +25,7 @@ export async function createFleet({ count, work, databaseUrl, redisUrl, runId, n
 
   async function start(hub) {
     const startedAt = performance.now();
-    hub.child = spawn(process.execPath, [farolBin, 'hub', '--port', String(hub.port), '--data', hub.dataDir], {
+    hub.child = spawn(process.execPath, [...hubNodeArgs, farolBin, 'hub', '--port', String(hub.port), '--data', hub.dataDir], {
       env: {
         ...process.env,
         FAROL_ADMIN_TOKEN: adminToken,

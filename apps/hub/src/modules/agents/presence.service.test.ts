@@ -267,4 +267,25 @@ describe('presence: agents asked to move to another hub (rebalancing, ADR 0033)'
     await a.presence.stop();
     expect(a.statuses.get(5)).toBe('offline');
   });
+  it('at stop, stores every agent offline in one write and turns away connections that arrive after', async () => {
+    const { agents, statuses, writes } = statusStore();
+    const logger = createLogger('silent');
+    const presence = createPresenceService({ agents, bus: createMemoryBus(logger), clock: { now: () => 1_000 }, logger, missedHeartbeats: 3 });
+    for (let seq = 1; seq <= 50; seq++) {
+      await presence.connected({ seq, id: `ag_${String(seq).padStart(16, '0')}`, name: `m${seq}`, heartbeatIntervalMs: 10_000 }, { ...session, sessionId: `s${seq}` });
+    }
+    writes.length = 0;
+    await presence.stop();
+    expect(writes).toEqual([50]);
+    expect([...statuses.values()].every((status) => status === 'offline')).toBe(true);
+
+    // An agent whose retry came before the sockets closed: sent away, not recorded online.
+    let disconnected = 0;
+    await presence.connected({ seq: 51, id: 'ag_0000000000000051', name: 'late', heartbeatIntervalMs: 10_000 }, { sessionId: 's51', send: () => undefined, disconnect: () => void disconnected++ });
+    expect(disconnected).toBe(1);
+    expect(statuses.has(51)).toBe(false);
+    expect(presence.isOnline('ag_0000000000000051')).toBe(false);
+    await presence.disconnected('ag_0000000000000051', 's51');
+    expect(writes).toEqual([50]);
+  });
 });

@@ -106,6 +106,10 @@ export function createPresenceService({
    */
   const statusQueue = new Map<number, { status: 'online' | 'offline'; lastSeen: number; waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> }>();
   let statusWriting = false;
+  /** Set by stop(): the hub is closing, so connections arriving now are turned away unrecorded. */
+  let stopping = false;
+  /** Wakes stop() once the status writer has nothing left. */
+  let statusDrained: (() => void) | null = null;
 
   /** Stores an agent's status; resolves once it is written (or kept for later when the disk refused). */
   function saveStatus(seq: number, status: 'online' | 'offline', lastSeen: number): Promise<void> {
@@ -147,6 +151,18 @@ export function createPresenceService({
       }
     }
     statusWriting = false;
+    statusDrained?.();
+  }
+
+  /** Resolves once every queued status change is written (shutdown: before the database closes). */
+  function statusesWritten(): Promise<void> {
+    if (!statusWriting && statusQueue.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      statusDrained = () => {
+        statusDrained = null;
+        resolve();
+      };
+    });
   }
 
   async function changeStatus(entry: LiveAgent, status: 'online' | 'offline', reason: AgentStatusEvent['reason']): Promise<void> {
@@ -183,6 +199,13 @@ export function createPresenceService({
 
   const service = {
     async connected(agent: Pick<AgentRecord, 'seq' | 'id' | 'name' | 'heartbeatIntervalMs'>, session: AgentSession): Promise<void> {
+      if (stopping) {
+        // Arrived between the drain notice and the sockets closing (an agent whose retry came
+        // early): not recorded online, as nothing would record it offline again; it reconnects
+        // to another hub, or to this one when it is back.
+        session.disconnect();
+        return;
+      }
       const previous = live.get(agent.id);
       const entry: LiveAgent = {
         agent: { seq: agent.seq, id: agent.id, name: agent.name },
@@ -433,7 +456,12 @@ export function createPresenceService({
           logger.debug({ err: error, agentId: entry.agent.id }, 'could not tell an agent the hub is draining');
         }
       });
-      for (const agentId of [...live.keys()]) await goOffline(agentId, 'hub_shutdown');
+      stopping = true;
+      // All at once: their status changes go to the database in one write, not one each.
+      const results = await Promise.allSettled([...live.keys()].map((agentId) => goOffline(agentId, 'hub_shutdown')));
+      const failed = results.filter((result) => result.status === 'rejected');
+      if (failed.length > 0) logger.error({ err: failed[0]!.reason, agents: failed.length }, 'could not record agents as offline at shutdown');
+      await statusesWritten();
       unsubscribers.forEach((unsubscribe) => unsubscribe());
       await directory.stop();
     },
