@@ -52,9 +52,10 @@ export async function createFleet({ count, work, databaseUrl, redisUrl, runId, n
     return performance.now() - startedAt;
   }
 
-  async function kill(hub) {
+  /** SIGKILL by default; SIGTERM lets the hub shut down (and write a --cpu-prof profile). */
+  async function kill(hub, signal = 'SIGKILL') {
     if (hub.child?.exitCode !== null || hub.child.signalCode !== null) return;
-    hub.child.kill('SIGKILL');
+    hub.child.kill(signal);
     await waitExit(hub.child);
   }
 

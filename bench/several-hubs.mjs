@@ -7,7 +7,7 @@
 //             (and, for comparison, to hub A itself), p50/p99;
 //   fan-out:  an `echo` job created on hub A for every agent, until every result is stored;
 //   kill -9:  of the hub holding the most agents: peak reconnect rate, time until 99 % are back.
-//   node bench/several-hubs.mjs --agents 3000 [--hubs 3] [--duration 60] [--commands 200] [--fanout-agents N] [--database-url …] [--redis-url …]
+//   node bench/several-hubs.mjs --agents 3000 [--hubs 3] [--duration 60] [--commands 200] [--fanout-agents N] [--no-kill] [--database-url …] [--redis-url …]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     'database-url': { type: 'string', default: process.env.FAROL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/12' },
     keep: { type: 'boolean', default: false },
+    // No kill -9 phase; the hubs stop with SIGTERM at the end (so FAROL_BENCH_HUB_NODE_ARGS="--cpu-prof …" profiles are written).
+    'no-kill': { type: 'boolean', default: false },
   },
 });
 const agents = Number(args.agents);
@@ -188,7 +190,7 @@ try {
   }
 
   // kill -9 of the hub holding the most agents (about a third).
-  {
+  if (!args['no-kill']) {
     linkLog.read();
     const counts = spread();
     const victim = hubs.reduce((most, hub) => (counts[hub.id] > counts[most.id] ? hub : most), hubs[0]);
@@ -209,7 +211,7 @@ try {
   await waitExit(sim);
 } finally {
   if (sim?.exitCode === null) sim.kill('SIGKILL');
-  for (const hub of hubs) await fleet.kill(hub);
+  for (const hub of hubs) await fleet.kill(hub, args['no-kill'] ? 'SIGTERM' : 'SIGKILL');
   await database.drop();
   if (!args.keep) rmSync(work, { recursive: true, force: true });
 }

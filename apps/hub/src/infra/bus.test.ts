@@ -31,4 +31,12 @@ describe('broadcast and local topics (issue #14)', () => {
     expect([...decoded.data]).toEqual([0, 255, 10]);
     expect(decoded.text).toBe('x');
   });
+
+  it('decodes messages without bytes as they were, text that looks like the bytes marker included', () => {
+    const event = { jobId: 'job_1', target: { stdout: '{"$b64":"AAE="} "$b64"', exitCode: 0, nested: [{ $b64: 'not bytes', other: 1 }] } };
+    expect(decodeMessage(encodeMessage(event))).toEqual(event);
+    const mixed = decodeMessage<{ text: string; data: Buffer }>(encodeMessage({ text: '"$b64"', data: Buffer.from('hi') }));
+    expect(mixed.text).toBe('"$b64"');
+    expect(mixed.data.toString()).toBe('hi');
+  });
 });

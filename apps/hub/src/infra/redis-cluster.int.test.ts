@@ -93,6 +93,59 @@ describe.skipIf(skipReason !== null)('several hubs over a real Redis', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
+  it('sends what one turn asks of a hub in batches, answers each request once and in order, and falls back to single messages for a hub from before batches', async () => {
+    const redisA = await connect();
+    const a = createRedisHubRelay({ redis: redisA, hubId: 'batch-a', logger });
+    const b = createRedisHubRelay({ redis: await connect(), hubId: 'batch-b', logger });
+    await a.start();
+    await b.start();
+    stops.push(a.stop, b.stop);
+    const served: number[] = [];
+    b.handle('echo', (payload) => {
+      const { n } = payload as { n: number };
+      served.push(n);
+      if (n === 7) throw new FarolError('conflict', 'seven is taken');
+      return n;
+    });
+    // Count what A publishes, by channel kind.
+    const published: string[] = [];
+    const publish = redisA.client.publish.bind(redisA.client);
+    redisA.client.publish = ((channel: string, message: string) => {
+      published.push(channel.slice(channel.lastIndexOf('relay')).split(':')[0]!);
+      return publish(channel, message);
+    }) as typeof redisA.client.publish;
+
+    const count = 1_203;
+    const answers = await Promise.allSettled(Array.from({ length: count }, (_, n) => a.call<number>('batch-b', 'echo', { n })));
+    expect(answers.filter((answer) => answer.status === 'fulfilled').map((answer) => answer.value)).toEqual(Array.from({ length: count }, (_, n) => n).filter((n) => n !== 7));
+    expect(answers[7]).toMatchObject({ status: 'rejected', reason: { code: 'conflict', message: 'seven is taken' } });
+    expect(served).toEqual(Array.from({ length: count }, (_, n) => n));
+    // 1,203 requests in three messages (500 + 500 + 203), not 1,203.
+    expect(published).toEqual(['relay-batch', 'relay-batch', 'relay-batch']);
+
+    // One request alone goes as it always did.
+    published.length = 0;
+    expect(await a.call('batch-b', 'echo', { n: 1 })).toBe(1);
+    expect(published).toEqual(['relay']);
+
+    // A hub from before batches listens only on its own channel: each request reaches it alone.
+    const old = await connect();
+    await old.subscriber.subscribe(`${old.prefix}relay:batch-old`);
+    old.subscriber.on('message', (_channel, text) => {
+      const request = JSON.parse(text) as { id: string; from: string; payload: { n: number } };
+      void old.client.publish(`${old.prefix}relay:${request.from}`, JSON.stringify({ kind: 'reply', id: request.id, ok: true, value: request.payload.n + 100 }));
+    });
+    published.length = 0;
+    expect(await Promise.all([1, 2, 3].map((n) => a.call('batch-old', 'echo', { n })))).toEqual([101, 102, 103]);
+    expect(published).toEqual(['relay-batch', 'relay', 'relay', 'relay']);
+
+    // Nobody on either channel: every request of the batch is unreachable at once.
+    const started = Date.now();
+    const gone = await Promise.allSettled([1, 2, 3].map((n) => a.call('batch-gone', 'echo', { n })));
+    expect(gone.every((answer) => answer.status === 'rejected' && answer.reason instanceof HubUnreachableError)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it('gives a job to one owner; another hub adopts it only once the owner\'s lease is gone', async () => {
     const redis = await connect();
     const a = createRedisHubRelay({ redis, hubId: 'owner-a', logger });

@@ -204,6 +204,16 @@ export function createJobsRepository(db: Db) {
       return rows.map(toTarget);
     },
 
+    /** The job of each of these commands that exists (one query per 1,000). */
+    async jobIdsOf(commandIds: readonly string[]): Promise<Map<string, string>> {
+      const jobIds = new Map<string, string>();
+      for (let i = 0; i < commandIds.length; i += UPDATE_CHUNK) {
+        const rows = await db.selectFrom('job_targets').select(['command_id', 'job_id']).where('command_id', 'in', commandIds.slice(i, i + UPDATE_CHUNK)).execute();
+        for (const row of rows) jobIds.set(row.command_id, row.job_id);
+      }
+      return jobIds;
+    },
+
     async findTarget(commandId: string): Promise<TargetRecord | undefined> {
       const row = await db.selectFrom('job_targets').selectAll().where('command_id', '=', commandId).executeTakeFirst();
       return row && toTarget(row);

@@ -187,17 +187,69 @@ export function createJobsService({
   /** The owner of the job of each command not in memory here, as last looked up (bounded). */
   const ownerByCommand = new Map<string, string | null>();
   const OWNER_CACHE_MAX = 10_000;
+  /**
+   * Another live hub's jobs, by id, for a few seconds: the acks and results of a job fanned out
+   * over several hubs ask Redis once per job, not once per machine. Only owners are kept (a job
+   * nobody owns may be adopted any moment); a hub that stops answering is forgotten at once.
+   */
+  const ownerByJob = new Map<string, { owner: Promise<string | null>; until: number }>();
+  const JOB_OWNER_TTL_MS = 5_000;
+  const JOB_OWNER_CACHE_MAX = 1_000;
+  /** Commands whose job is looked up on the next turn, in one query for all of them. */
+  let jobLookups: Map<string, Array<{ resolve(jobId: string | null): void; reject(error: unknown): void }>> | null = null;
+
+  function jobOfCommand(commandId: string): Promise<string | null> {
+    return new Promise((resolve, reject) => {
+      if (!jobLookups) {
+        const batch = (jobLookups = new Map());
+        setImmediate(() => {
+          jobLookups = null;
+          jobs.jobIdsOf([...batch.keys()]).then(
+            (found) => {
+              for (const [id, waiters] of batch) for (const waiter of waiters) waiter.resolve(found.get(id) ?? null);
+            },
+            (error: unknown) => {
+              for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+            },
+          );
+        });
+      }
+      let waiters = jobLookups.get(commandId);
+      if (!waiters) jobLookups.set(commandId, (waiters = []));
+      waiters.push({ resolve, reject });
+    });
+  }
+
+  function ownerOfJob(jobId: string): Promise<string | null> {
+    const now = clock.now();
+    const cached = ownerByJob.get(jobId);
+    if (cached && cached.until > now) return cached.owner;
+    const owner = relay.remoteOwnerOf('job', jobId);
+    if (ownerByJob.size >= JOB_OWNER_CACHE_MAX) ownerByJob.delete(ownerByJob.keys().next().value!);
+    ownerByJob.set(jobId, { owner, until: now + JOB_OWNER_TTL_MS });
+    // Kept only when another hub owns it; a failed look-up is not kept either.
+    owner.then(
+      (found) => {
+        if (found === null && ownerByJob.get(jobId)?.owner === owner) ownerByJob.delete(jobId);
+      },
+      () => {
+        if (ownerByJob.get(jobId)?.owner === owner) ownerByJob.delete(jobId);
+      },
+    );
+    return owner;
+  }
 
   async function remoteOwnerOf(commandId: string): Promise<string | null> {
     if (!relay.shared) return null;
     const known = ownerByCommand.get(commandId);
     if (known !== undefined) return known;
-    const target = await jobs.findTarget(commandId);
-    const owner = target ? await relay.remoteOwnerOf('job', target.jobId) : null;
+    const jobId = await jobOfCommand(commandId);
+    const owner = jobId === null ? null : await ownerOfJob(jobId);
     if (ownerByCommand.size >= OWNER_CACHE_MAX) ownerByCommand.delete(ownerByCommand.keys().next().value!);
     ownerByCommand.set(commandId, owner);
     return owner;
   }
+
 
   /**
    * What an agent connected here reports about a job another live hub owns goes to that hub,
@@ -211,7 +263,9 @@ export function createJobsService({
       return { value: await relay.call<T>(owner, `jobs.${method}`, { agentId, payload }) };
     } catch (error) {
       if (!(error instanceof HubUnreachableError)) throw error;
+      // That hub stopped answering: this command is handled here, and its jobs are looked up again.
       ownerByCommand.set(commandId, null);
+      ownerByJob.clear();
       return null;
     }
   }

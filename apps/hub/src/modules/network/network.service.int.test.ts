@@ -127,6 +127,27 @@ async function rowsOf(agentId: string): Promise<Record<string, number>> {
   return { rtt1m: await count('network_rtt_1m'), rtt1h: await count('network_rtt_1h'), agents: await count('network_agents'), peerLinks: await count('network_peer_links') };
 }
 
+describe('machines leaving at once (#16)', () => {
+  it('stores the held round trips of machines that disconnect in the same moment in one write', async () => {
+    const fleet = Array.from({ length: 5 }, (_, i) => record(`ag_leaving00000000${i}`, `leaving-${i}`));
+    const repo = createNetworkRepository((db as Kysely<unknown>).withTables<NetworkTables>());
+    const writes: number[] = [];
+    const counting: NetworkRepository = { ...repo, addRttMinutes: (minutes, last) => (writes.push(last.size), repo.addRttMinutes(minutes, last)) };
+    await network.stop();
+    network = networkOver(counting, fleet);
+    const stops = fleet.map((machine, i) => {
+      const connection = new EventEmitter();
+      const stop = network.watchConnection({ id: machine.id, name: machine.name }, connection, `10.0.1.${i + 1}`);
+      heartbeat(connection, 10 + i);
+      return stop;
+    });
+    stops.forEach((stop) => stop());
+    await network.stop();
+    expect(writes).toEqual([5]);
+    for (const machine of fleet) expect((await rowsOf(machine.id)).rtt1m).toBe(1);
+  });
+});
+
 describe('a removed machine (#19)', () => {
   it('charts the minute not yet written, and deletes every row of a machine when it is removed or found gone', async () => {
     network.start();

@@ -188,6 +188,31 @@ export function createNetworkService({
     entry.lastAt = at;
   }
 
+  /**
+   * The held round trips of machines that disconnected, stored together on the next turn of the
+   * event loop: a hub's agents leaving at once (the hub stopping, a network blip, a rebalance)
+   * make one write, not a transaction per machine.
+   */
+  let departed: { minutes: RttMinute[]; last: Map<string, { ms: number; at: number }> } | null = null;
+
+  function storeDeparted(agentId: string, samples: Samples, newest: { ms: number; at: number }): void {
+    if (!departed) {
+      const batch = (departed = { minutes: [], last: new Map() });
+      const write = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => {
+          if (departed === batch) departed = null;
+          return repo.addRttMinutes(batch.minutes, batch.last);
+        })
+        .catch((error: unknown) => logger.error({ err: error, agents: batch.last.size }, 'storing the round trips of disconnected agents failed'))
+        .finally(() => disconnectWrites.delete(write));
+      disconnectWrites.add(write);
+    }
+    departed.minutes.push(...toMinutes(agentId, samples));
+    departed.last.set(agentId, newest);
+    // As the minute flush: at most so many machines per transaction, heartbeats in between.
+    if (departed.last.size >= AGENTS_PER_RTT_WRITE) departed = null;
+  }
+
   /** Finished minutes out of memory into the database (the current minute stays to fill up). */
   async function flush(all = false): Promise<void> {
     const currentMinute = Math.floor(clock.now() / 60_000) * 60_000;
@@ -397,13 +422,7 @@ export function createNetworkService({
         const pending = current.samples;
         held.delete(agent.id);
         const newest = newestOf(pending);
-        if (newest) {
-          const write = repo
-            .addRttMinutes(toMinutes(agent.id, pending), new Map([[agent.id, newest]]))
-            .catch((error: unknown) => logger.error({ err: error, agentId: agent.id }, 'storing the round trips of a disconnected agent failed'))
-            .finally(() => disconnectWrites.delete(write));
-          disconnectWrites.add(write);
-        }
+        if (newest) storeDeparted(agent.id, pending, newest);
       };
     },
 
@@ -521,6 +540,7 @@ export function createNetworkService({
       unsubscribe?.();
       await flushing;
       await runFlush(true);
+      await Promise.allSettled([...disconnectWrites]);
     },
   };
   return service;
