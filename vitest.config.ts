@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Tests that drive real processes, sockets and browsers on a busy two-core machine are retried
@@ -8,6 +9,32 @@ import { defineConfig } from 'vitest/config';
  * twice fails the run. `FAROL_TEST_RETRY=0` turns the retry off (as when hunting a flaky test).
  */
 const retry = process.env.FAROL_TEST_RETRY === undefined ? 1 : Number(process.env.FAROL_TEST_RETRY);
+
+/**
+ * The longest files, longest first (seconds measured in CI, scripts/summary-reporter.mjs lists
+ * them). A clean clone has no timings cached, and vitest then starts the largest files first,
+ * which put the five-minute container image build near the end, on one worker while the other
+ * idled. Started first, the long files overlap everything else.
+ */
+const LONGEST_FIRST = [
+  'tests/e2e/container-images.e2e.test.ts', // 267-345 s
+  'tests/e2e/several-hubs-outages.e2e.test.ts', // ~130 s
+  'tests/e2e/several-hubs-rebalance.e2e.test.ts', // 65-87 s
+  'tests/e2e/containers-auto-update.e2e.test.ts', // 80-95 s
+  'tests/e2e/web/checks.e2e.test.ts', // ~67 s
+];
+
+class LongestFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (spec: TestSpecification): number => {
+      const index = LONGEST_FIRST.findIndex((file) => spec.moduleId.endsWith(file));
+      return index === -1 ? LONGEST_FIRST.length : index;
+    };
+    // A stable sort: the rest keep vitest's order.
+    return sorted.map((spec, order) => ({ spec, order })).sort((a, b) => rank(a.spec) - rank(b.spec) || a.order - b.order).map(({ spec }) => spec);
+  }
+}
 
 const version = (JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -84,6 +111,7 @@ export default defineConfig({
           ]
         : []),
     ],
+    sequence: { sequencer: LongestFirstSequencer },
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
