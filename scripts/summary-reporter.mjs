@@ -3,10 +3,28 @@
 // logs get the counts in a form any tool can read. The closing line stays last: CI reads it.
 // Tests that failed and then passed on their retry (vitest.config.ts, ADR 0029) are listed by
 // name above it as flaky: they passed, and they still need fixing. The slowest files come first,
+// then the last files to end with their start and end times (a long file started late is a tail),
 // so a CI run that grows past its budget says where the time went.
 const line = (counts) => `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`;
 
 export default class SummaryReporter {
+  /** When each file started and ended (ms since the run began): the last ones to end show a run's tail. */
+  started = new Map();
+  ended = new Map();
+  runStart = Date.now();
+
+  onTestRunStart() {
+    this.runStart = Date.now();
+  }
+
+  onTestModuleStart(testModule) {
+    this.started.set(testModule.moduleId, Date.now() - this.runStart);
+  }
+
+  onTestModuleEnd(testModule) {
+    this.ended.set(testModule.moduleId, Date.now() - this.runStart);
+  }
+
   onTestRunEnd(testModules) {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     const byTier = new Map();
@@ -35,8 +53,12 @@ export default class SummaryReporter {
     }
     const slowest = durations.sort((a, b) => b.ms - a.ms).slice(0, 15);
     const slowLines = slowest.length > 1 ? `slowest files:\n${slowest.map(({ name, ms }) => `  ${(ms / 1000).toFixed(1).padStart(6)} s  ${name}\n`).join('')}` : '';
+    const lastEnded = [...this.ended].sort((a, b) => b[1] - a[1]).slice(0, 5);
+    const seconds = (ms) => (ms / 1000).toFixed(0);
+    const tailLines =
+      lastEnded.length > 1 ? `last files to end (s since the run began):\n${lastEnded.map(([id, end]) => `  ${seconds(this.started.get(id) ?? 0).padStart(5)}-${seconds(end).padEnd(5)} ${id.replace(process.cwd() + '/', '')}\n`).join('')}` : '';
     const tiers = byTier.size > 1 || !byTier.has('tests') ? [...byTier].map(([tier, tierCounts]) => `${tier}: ${line(tierCounts)}\n`).join('') : '';
     const flakyLines = flaky.length > 0 ? `flaky, passed only on a retry (${flaky.length}):\n${flaky.map((name) => `  ${name}\n`).join('')}` : '';
-    process.stdout.write(`\n${slowLines}${flakyLines}${tiers}${line(counts)}\n`);
+    process.stdout.write(`\n${slowLines}${tailLines}${flakyLines}${tiers}${line(counts)}\n`);
   }
 }
