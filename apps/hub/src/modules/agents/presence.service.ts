@@ -108,8 +108,8 @@ export function createPresenceService({
   let statusWriting = false;
   /** Set by stop(): the hub is closing, so connections arriving now are turned away unrecorded. */
   let stopping = false;
-  /** Wakes stop() once the status writer has nothing left. */
-  let statusDrained: (() => void) | null = null;
+  /** Woken once the status writer has nothing left (stop() waits for it). */
+  let statusDrained: Array<() => void> = [];
 
   /** Stores an agent's status; resolves once it is written (or kept for later when the disk refused). */
   function saveStatus(seq: number, status: 'online' | 'offline', lastSeen: number): Promise<void> {
@@ -151,18 +151,15 @@ export function createPresenceService({
       }
     }
     statusWriting = false;
-    statusDrained?.();
+    const drained = statusDrained;
+    statusDrained = [];
+    drained.forEach((wake) => wake());
   }
 
   /** Resolves once every queued status change is written (shutdown: before the database closes). */
   function statusesWritten(): Promise<void> {
     if (!statusWriting && statusQueue.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      statusDrained = () => {
-        statusDrained = null;
-        resolve();
-      };
-    });
+    return new Promise((resolve) => statusDrained.push(resolve));
   }
 
   async function changeStatus(entry: LiveAgent, status: 'online' | 'offline', reason: AgentStatusEvent['reason']): Promise<void> {
