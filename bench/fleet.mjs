@@ -1,7 +1,7 @@
 // Several hubs for benchmarks (issue #14): hub processes sharing one PostgreSQL database and
 // one Redis and one hub identity, and the simulator's link log (which hub each simulated agent
 // is linked to, and when it linked). Used by bench/several-hubs.mjs.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { farolBin, freePort, sleep, waitExit } from './lib.mjs';
@@ -14,6 +14,22 @@ import { farolBin, freePort, sleep, waitExit } from './lib.mjs';
  */
 // FAROL_BENCH_HUB_NODE_ARGS adds Node flags to every hub, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
 const hubNodeArgs = (process.env.FAROL_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/**
+ * Spawns the simulator with room for one socket per agent: a process at its open-file limit
+ * cannot open the last agents' sockets (20,000 agents under a limit of 20,000 left 20 of them
+ * retrying forever, which the simulator says only at warn level, and the bench waited 30 min for
+ * them). The soft limit is raised in a shell first; above the hard limit (which only a process
+ * with CAP_SYS_RESOURCE may raise) the bench stops at once and says so.
+ */
+export function spawnSimulator(argv, agents, options) {
+  const files = agents + 1024;
+  const hard = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
+  if (hard !== 'unlimited' && Number(hard) < files) {
+    throw new Error(`${agents} simulated agents need ${files} open files in one process; the hard limit here is ${hard} (ulimit -Hn): run at most ${Number(hard) - 1024} agents, or raise the hard limit`);
+  }
+  return spawn('sh', ['-c', `ulimit -n ${files} && exec "$@"`, 'sh', process.execPath, ...argv], options);
+}
 
 export async function createFleet({ count, work, databaseUrl, redisUrl, runId, name = 'fleet', env = {} }) {
   const adminToken = `fat_bench_${name}_${Math.random().toString(36).slice(2)}_0123456789`;

@@ -12,12 +12,11 @@
 // The simulator sets up at most 200 connections at once (its default --connect-concurrency),
 // which bounds handshakes in flight, not their rate.
 //   node bench/reconnect-storm.mjs --agents 2000 --hubs 3 [--database-url postgres://…] [--redis-url redis://…/10]
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createFleet, createLinkLog, firstLinksAfter, measureReturn } from './fleet.mjs';
+import { createFleet, createLinkLog, firstLinksAfter, measureReturn, spawnSimulator } from './fleet.mjs';
 import { agentBundle, machine, root, sleep, waitExit } from './lib.mjs';
 import { createBenchDatabase } from './pg.mjs';
 
@@ -55,10 +54,10 @@ try {
 
   const { token } = await fleet.api(hubs[0], 'POST', '/api/join-tokens', { uses: agents, ttl: '2h', note: 'reconnect storm' });
   const linkFile = path.join(work, 'links.jsonl');
-  sim = spawn(
-    process.execPath,
+  sim = spawnSimulator(
     [agentBundle, 'simulate', '--hub', hubs.map((hub) => hub.url).join(','), '--token', token, '--agents', String(agents), '--interval', args.interval,
       '--state', path.join(work, 'sim'), '--link-log', linkFile],
+    agents,
     { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, FAROL_LOG_LEVEL: 'error' } },
   );
 

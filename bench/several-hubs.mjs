@@ -8,12 +8,11 @@
 //   fan-out:  an `echo` job created on hub A for every agent, until every result is stored;
 //   kill -9:  of the hub holding the most agents: peak reconnect rate, time until 99 % are back.
 //   node bench/several-hubs.mjs --agents 3000 [--hubs 3] [--duration 60] [--commands 200] [--fanout-agents N] [--no-kill] [--database-url …] [--redis-url …]
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createFleet, createLinkLog, histogramBuckets, measureReturn, percentileOf, quantileMs } from './fleet.mjs';
+import { createFleet, createLinkLog, histogramBuckets, measureReturn, percentileOf, quantileMs, spawnSimulator } from './fleet.mjs';
 import { agentBundle, machine, root, sleep, waitExit, watchProcess } from './lib.mjs';
 import { createBenchDatabase, loadAverage } from './pg.mjs';
 
@@ -98,10 +97,10 @@ try {
   const { token } = await api(hubs[0], 'POST', '/api/join-tokens', { uses: agents, ttl: '2h', note: 'several hubs', labels: { bench: 'fleet' } });
   const connectStart = Date.now();
   const connectLoad = load();
-  sim = spawn(
-    process.execPath,
+  sim = spawnSimulator(
     [agentBundle, 'simulate', '--hub', hubs.map((hub) => hub.url).join(','), '--token', token, '--agents', String(agents), '--interval', args.interval,
       '--state', path.join(work, 'sim'), '--link-log', linkFile],
+    agents,
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FAROL_LOG_LEVEL: 'error' } },
   );
   const allLinked = await linkLog.waitUntil((links) => links.holder.size === agents, 1_800_000, 'every agent linked');
