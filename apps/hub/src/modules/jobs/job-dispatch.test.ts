@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryBus } from '../../infra/bus.js';
 import { createLogger } from '../../infra/logger.js';
+import { runningJob } from '../../testing/running-job.js';
 import { noTracing } from '../../infra/tracing.js';
 import type { AgentChannel, Delivery } from '../agents/agent-channel.js';
 import { createJobDispatch } from './job-dispatch.js';
 import { createJobState } from './job-state.js';
 import { queuedTarget } from './job-targets.js';
-import type { JobRecord } from './jobs.repository.js';
 
 const AGENT = 'ag_0123456789abcdef';
 const COMMAND = 'cmd_0123456789abcdef';
@@ -43,21 +43,7 @@ function setUp(answers: Delivery[]) {
   const state = createJobState({ bus: createMemoryBus(logger), clock, summaryIntervalMs: 1_000, writes: { markFinal: () => undefined, markJob: () => undefined, queueAudit: () => undefined } });
   const port = channelOf(answers);
   const dispatch = createJobDispatch({ channel: port.channel, signer: { sign: (claims) => Promise.resolve(JSON.stringify(claims)) }, state, clock, logger, tracing: noTracing });
-  const job: JobRecord = {
-    seq: 1,
-    id: 'job_0123456789abcdef',
-    command: { kind: 'shell', argv: ['/bin/true'] },
-    targetsSpec: { agents: [AGENT] },
-    state: 'running',
-    ttlMs: 600_000,
-    timeoutMs: 60_000,
-    createdBy: 'admin',
-    createdAt: now,
-    expiresAt: now + 600_000,
-    cancelledAt: null,
-    finishedAt: null,
-    total: 1,
-  };
+  const job = runningJob(now, { id: 'job_0123456789abcdef', command: { kind: 'shell', argv: ['/bin/true'] }, targetsSpec: { agents: [AGENT] }, total: 1 });
   const live = state.track(job, [queuedTarget(job.id, COMMAND, { id: AGENT, name: 'web-1' })]);
   /** `ms` later, the sweeper's retry pass, and what it sent settled. */
   const retryAfter = async (ms: number): Promise<void> => {

@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobTargetEvent } from '@farol/protocol';
 import { createMemoryBus } from '../../infra/bus.js';
 import { createLogger } from '../../infra/logger.js';
+import { runningJob } from '../../testing/running-job.js';
 import { createJobState } from './job-state.js';
 import { queuedTarget } from './job-targets.js';
-import type { JobRecord } from './jobs.repository.js';
 
 const JOB = 'job_0123456789abcdef';
 const INTERVAL = 250;
@@ -22,21 +22,7 @@ function setUp() {
     summaryIntervalMs: INTERVAL,
     writes: { markFinal: (_live, target) => finals.push(`${target.commandId} ${target.state}`), markJob: () => undefined, queueAudit: () => undefined },
   });
-  const job: JobRecord = {
-    seq: 1,
-    id: JOB,
-    command: { kind: 'shell', argv: ['echo', 'hi'] },
-    targetsSpec: { selector: 'all' },
-    state: 'running',
-    ttlMs: 600_000,
-    timeoutMs: 60_000,
-    createdBy: 'admin',
-    createdAt: now,
-    expiresAt: now + 600_000,
-    cancelledAt: null,
-    finishedAt: null,
-    total: 3,
-  };
+  const job = runningJob(now, { id: JOB, command: { kind: 'shell', argv: ['echo', 'hi'] }, targetsSpec: { selector: 'all' }, total: 3 });
   const live = state.track(job, ['a', 'b', 'c'].map((name) => queuedTarget(JOB, `cmd_${name.repeat(16)}`, { id: `ag_${name.repeat(16)}`, name })));
   const target = (name: string) => live.targets.get(`cmd_${name.repeat(16)}`)!;
   return { state, live, target, steps, finals };

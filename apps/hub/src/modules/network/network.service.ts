@@ -198,7 +198,7 @@ export function createNetworkService({
   function storeDeparted(agentId: string, samples: Samples, newest: { ms: number; at: number }): void {
     if (!departed) {
       const batch = (departed = { minutes: [], last: new Map() });
-      const write = new Promise<void>((resolve) => setImmediate(resolve))
+      const write = yieldToEventLoop()
         .then(() => {
           if (departed === batch) departed = null;
           return repo.addRttMinutes(batch.minutes, batch.last);
