@@ -15,6 +15,12 @@ import { farolBin, freePort, sleep, waitExit } from './lib.mjs';
 // FAROL_BENCH_HUB_NODE_ARGS adds Node flags to every hub, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
 const hubNodeArgs = (process.env.FAROL_BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
+/** This process's hard open-file limit (`ulimit -Hn`), or Infinity when unlimited. */
+function hardFileLimit() {
+  const hard = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
+  return hard === 'unlimited' ? Infinity : Number(hard);
+}
+
 /**
  * Spawns the simulator with room for one socket per agent: a process at its open-file limit
  * cannot open the last agents' sockets (20,000 agents under a limit of 20,000 left 20 of them
@@ -24,11 +30,22 @@ const hubNodeArgs = (process.env.FAROL_BENCH_HUB_NODE_ARGS ?? '').split(' ').fil
  */
 export function spawnSimulator(argv, agents, options) {
   const files = agents + 1024;
-  const hard = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
-  if (hard !== 'unlimited' && Number(hard) < files) {
-    throw new Error(`${agents} simulated agents need ${files} open files in one process; the hard limit here is ${hard} (ulimit -Hn): run at most ${Number(hard) - 1024} agents, or raise the hard limit`);
+  const hard = hardFileLimit();
+  if (hard < files) {
+    throw new Error(`${agents} simulated agents need ${files} open files in one process; the hard limit here is ${hard} (ulimit -Hn): run at most ${hard - 1024} agents, or raise the hard limit`);
   }
   return spawn('sh', ['-c', `ulimit -n ${files} && exec "$@"`, 'sh', process.execPath, ...argv], options);
+}
+
+/**
+ * How many agents each simulator process runs: as few processes as the hard open-file limit
+ * allows, the agents shared evenly (20,000 agents under a limit of 20,000 → 10,000 and 10,000).
+ */
+export function simulatorShares(agents) {
+  const perProcess = hardFileLimit() - 1024;
+  if (perProcess < 1) throw new Error('the hard open-file limit (ulimit -Hn) leaves no room for simulated agents');
+  const processes = Math.ceil(agents / perProcess);
+  return Array.from({ length: processes }, (_, i) => Math.floor(agents / processes) + (i < agents % processes ? 1 : 0));
 }
 
 export async function createFleet({ count, work, databaseUrl, redisUrl, runId, name = 'fleet', env = {} }) {
@@ -98,21 +115,31 @@ export async function createFleet({ count, work, databaseUrl, redisUrl, runId, n
   return { hubs, adminToken, start, kill, startAll, api };
 }
 
-/** Reads the simulator's `--link-log` as it grows: the hub URL each agent is linked to now, and every event. */
-export function createLinkLog(file) {
-  const links = { offset: 0, events: [], holder: new Map() };
+/**
+ * Reads the simulators' `--link-log` files as they grow: the hub URL each agent is linked to now,
+ * and every event. With several simulator processes, `files` lists each one's log and the number
+ * its agents start at (`{ file, offset }`), so agent numbers stay unique across processes.
+ */
+export function createLinkLog(files) {
+  const sources = (Array.isArray(files) ? files : [{ file: files, offset: 0 }]).map((source) => ({ ...source, read: 0 }));
+  const links = { events: [], holder: new Map() };
   function read() {
-    if (!existsSync(file)) return links;
-    const text = readFileSync(file, 'utf8');
-    const fresh = text.slice(links.offset, text.lastIndexOf('\n') + 1);
-    links.offset += fresh.length;
-    for (const line of fresh.split('\n')) {
-      if (!line) continue;
-      const event = JSON.parse(line);
-      links.events.push(event);
-      if (event.event === 'linked') links.holder.set(event.agent, event.hubUrl);
-      else links.holder.delete(event.agent);
+    for (const source of sources) {
+      if (!existsSync(source.file)) continue;
+      const text = readFileSync(source.file, 'utf8');
+      const fresh = text.slice(source.read, text.lastIndexOf('\n') + 1);
+      source.read += fresh.length;
+      for (const line of fresh.split('\n')) {
+        if (!line) continue;
+        const event = JSON.parse(line);
+        event.agent += source.offset;
+        links.events.push(event);
+        if (event.event === 'linked') links.holder.set(event.agent, event.hubUrl);
+        else links.holder.delete(event.agent);
+      }
     }
+    // Events of several files interleave: kept in time order for the measurements.
+    if (sources.length > 1) links.events.sort((a, b) => a.at - b.at);
     return links;
   }
   async function waitUntil(condition, timeoutMs, what) {

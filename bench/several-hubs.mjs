@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createFleet, createLinkLog, histogramBuckets, measureReturn, percentileOf, quantileMs, spawnSimulator } from './fleet.mjs';
+import { createFleet, createLinkLog, histogramBuckets, measureReturn, percentileOf, quantileMs, simulatorShares, spawnSimulator } from './fleet.mjs';
 import { agentBundle, machine, root, sleep, waitExit, watchProcess } from './lib.mjs';
 import { createBenchDatabase, loadAverage } from './pg.mjs';
 
@@ -41,14 +41,22 @@ const database = await createBenchDatabase(args['database-url']);
 const runId = Math.random().toString(36).slice(2, 8);
 const fleet = await createFleet({ count: hubCount, work, databaseUrl: database.url, redisUrl: args['redis-url'], runId });
 const { hubs, api } = fleet;
-const linkFile = path.join(work, 'links.jsonl');
-const linkLog = createLinkLog(linkFile);
+// One simulator process holds at most the hard open-file limit's worth of agents; more run in
+// several processes, each with its own state and link log.
+const shares = simulatorShares(agents);
+const simulators = shares.map((count, i) => ({
+  count,
+  offset: shares.slice(0, i).reduce((sum, n) => sum + n, 0),
+  state: path.join(work, `sim-${i}`),
+  file: path.join(work, `links-${i}.jsonl`),
+}));
+const linkLog = createLinkLog(simulators);
 const load = () => loadAverage()[0];
 const results = { when: new Date().toISOString(), machine: machine(), agents, hubs: hubCount, interval: args.interval };
-let sim = null;
+let sims = [];
 process.on('exit', () => {
   for (const hub of hubs) if (hub.child?.exitCode === null) hub.child.kill('SIGKILL');
-  if (sim?.exitCode === null) sim.kill('SIGKILL');
+  for (const sim of sims) if (sim.exitCode === null) sim.kill('SIGKILL');
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
@@ -97,15 +105,17 @@ try {
   const { token } = await api(hubs[0], 'POST', '/api/join-tokens', { uses: agents, ttl: '2h', note: 'several hubs', labels: { bench: 'fleet' } });
   const connectStart = Date.now();
   const connectLoad = load();
-  sim = spawnSimulator(
-    [agentBundle, 'simulate', '--hub', hubs.map((hub) => hub.url).join(','), '--token', token, '--agents', String(agents), '--interval', args.interval,
-      '--state', path.join(work, 'sim'), '--link-log', linkFile],
-    agents,
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FAROL_LOG_LEVEL: 'error' } },
-  );
+  sims = simulators.map((simulator) =>
+    spawnSimulator(
+      [agentBundle, 'simulate', '--hub', hubs.map((hub) => hub.url).join(','), '--token', token, '--agents', String(simulator.count), '--interval', args.interval,
+        '--state', simulator.state, '--link-log', simulator.file],
+      simulator.count,
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FAROL_LOG_LEVEL: 'error' } },
+    ));
   const allLinked = await linkLog.waitUntil((links) => links.holder.size === agents, 1_800_000, 'every agent linked');
   results.firstConnect = {
     linked: linkLog.links.holder.size,
+    simulatorProcesses: shares,
     secondsUntilAllLinked: allLinked ? +((Date.now() - connectStart) / 1000).toFixed(1) : null,
     spread: spread(),
     loadAverage: [connectLoad, load()],
@@ -119,7 +129,7 @@ try {
   {
     const before = await Promise.all(hubs.map(async (hub) => (await fetch(`${hub.url}/metrics`)).text()));
     const watches = hubs.map((hub) => watchProcess(hub.child.pid));
-    const simWatch = watchProcess(sim.pid);
+    const simWatches = sims.map((sim) => watchProcess(sim.pid));
     const loads = [];
     const loadTimer = setInterval(() => loads.push(load()), 10_000);
     await sleep(Number(args.duration) * 1000);
@@ -139,10 +149,10 @@ try {
         const stats = watches[i].stop();
         return { hub: hub.id, agents: spread()[hub.id], cpuPercentOfOneCore: +stats.cpuPercentOfOneCore.toFixed(1), rssMaxMiB: +stats.rssMaxMiB.toFixed(1) };
       }),
-      simulator: (() => {
-        const stats = simWatch.stop();
+      simulators: simWatches.map((watch) => {
+        const stats = watch.stop();
         return { cpuPercentOfOneCore: +stats.cpuPercentOfOneCore.toFixed(1), rssMaxMiB: +stats.rssMaxMiB.toFixed(1) };
-      })(),
+      }),
       loadAverageEvery10s: loads,
     };
     console.error(`bench: steady state: ${JSON.stringify(results.steady)}`);
@@ -206,10 +216,10 @@ try {
     results.killOne = { victim: victim.id, ...measureReturn(linkLog.links, since, affected), wentTo, loadAverage: [loadBefore, load()] };
     console.error(`bench: kill -9 of ${victim.id}: ${JSON.stringify(results.killOne)}`);
   }
-  sim.kill('SIGINT');
-  await waitExit(sim);
+  for (const sim of sims) sim.kill('SIGINT');
+  await Promise.all(sims.map((sim) => waitExit(sim)));
 } finally {
-  if (sim?.exitCode === null) sim.kill('SIGKILL');
+  for (const sim of sims) if (sim.exitCode === null) sim.kill('SIGKILL');
   for (const hub of hubs) await fleet.kill(hub, args['no-kill'] ? 'SIGTERM' : 'SIGKILL');
   await database.drop();
   if (!args.keep) rmSync(work, { recursive: true, force: true });

@@ -141,6 +141,37 @@ describe('presence with a directory of several hubs (issue #14)', () => {
     expect(statuses.get(4)).toBe('offline');
     expect(presence.holderOf('ag_dddddddddddddddd')).toBeNull();
   });
+
+  it('does not store online a connection that closed while the directory was being written (Redis is slow)', async () => {
+    const { agents, statuses } = statusStore();
+    const logger = createLogger('silent');
+    const bus = createMemoryBus(logger);
+    const events: string[] = [];
+    bus.subscribe('agent.status', (event) => events.push(event.status));
+    const { directory } = sharedDirectory('hub-a');
+    const holds: Array<() => void> = [];
+    const slowDirectory: PresenceDirectory = {
+      ...directory,
+      hold: (agentId, entry) => directory.hold(agentId, entry).then(() => new Promise<void>((resolve) => holds.push(resolve))),
+    };
+    const presence = createPresenceService({ agents, bus, clock: { now: () => 0 }, logger, missedHeartbeats: 3, directory: slowDirectory });
+    const agent = { seq: 6, id: 'ag_ffffffffffffffff', name: 'blink', heartbeatIntervalMs: 10_000 };
+    const connecting = presence.connected(agent, session);
+    await presence.disconnected(agent.id, 's1');
+    holds.forEach((resolve) => resolve());
+    await connecting;
+    expect(statuses.get(6)).toBe('offline');
+    expect(events).toEqual(['offline']);
+    expect(presence.isOnline(agent.id)).toBe(false);
+
+    // The same at shutdown: stop() comes between the directory write and the online write.
+    const again = presence.connected(agent, { ...session, sessionId: 's2' });
+    await presence.stop();
+    holds.forEach((resolve) => resolve());
+    await again;
+    expect(statuses.get(6)).toBe('offline');
+    expect(events).toEqual(['offline', 'offline']);
+  });
 });
 
 describe('presence: agents asked to move to another hub (rebalancing, ADR 0033)', () => {

@@ -219,6 +219,10 @@ export function createPresenceService({
         previous.session.disconnect();
       }
       await directory.hold(agent.id, { sessionId: session.sessionId, lastHeard: entry.lastHeard, intervalMs: entry.intervalMs });
+      // The connection closed (or the hub began stopping, or a newer connection replaced it)
+      // while the directory was written: whoever ended it stored the status that is true now,
+      // and an online written after it would stay until another hub swept the machine.
+      if (live.get(agent.id) !== entry) return;
       await changeStatus(entry, 'online', 'connected');
     },
 
