@@ -6,6 +6,7 @@
 // Shares are of the busy time: every sample except (idle) and (program).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { groupOf, labelOf } from './profile-frames.mjs';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -24,17 +25,7 @@ const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
 const parent = new Map();
 for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 
-/** The package, or part of the runtime, a frame belongs to. */
-function groupOf(callFrame) {
-  const { url, functionName } = callFrame;
-  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1];
-  if (url.startsWith('node:')) return 'node internals';
-  const app = /(apps|packages)\/([^/]+)\//.exec(url);
-  return app ? `${app[1]}/${app[2]}` : url;
-}
-const label = (callFrame) => `${callFrame.functionName || '(anonymous)'} ${groupOf(callFrame)}:${callFrame.lineNumber + 1}`;
+const label = labelOf;
 
 // Sample i lasted timeDeltas[i + 1] µs (the last one: the mean).
 const { samples, timeDeltas } = profile;

@@ -29,3 +29,4 @@ export * from './units.js';
 export * from './checks.js';
 export * from './network.js';
 export * from './chat.js';
+export * from './schema-check.js';

@@ -47,8 +47,15 @@ export function attachUiGateway(
    */
   const scopedSockets = new Map<string, { socket: Socket; principal: Principal }>();
   const labelsOf = new Map<string, Labels>();
+  /**
+   * Whether a dashboard watches the whole fleet here. Rooms are this hub's own (other hubs get
+   * events from the bus), and an empty room is dropped: a hub nobody watches skips Socket.IO's
+   * broadcast, which costs its packet and sets per event (a thousand heartbeats a second).
+   */
+  const fleetWatched = (): boolean => namespace.adapter.rooms.has(FLEET_ROOM);
+
   function emitFleet(agentId: string | null, event: string, payload: unknown): void {
-    namespace.to(FLEET_ROOM).emit(event, payload);
+    if (fleetWatched()) namespace.to(FLEET_ROOM).emit(event, payload);
     if (scopedSockets.size === 0 || agentId === null || !authorizer) return;
     const scopedAuthorizer = authorizer;
     const deliver = (labels: Labels): void => {
@@ -79,7 +86,7 @@ export function attachUiGateway(
     // With `payloadFor`, each socket gets the payload its principal may read (one emit per socket).
     if (payloadFor) {
       for (const socket of namespace.sockets.values()) if (socket.rooms.has(FLEET_ROOM)) socket.emit(event, payloadFor(principalOf(socket)));
-    } else namespace.to(FLEET_ROOM).emit(event, payload);
+    } else if (fleetWatched()) namespace.to(FLEET_ROOM).emit(event, payload);
     if (scopedSockets.size === 0 || agentIds.length === 0 || !authorizer) return;
     const scopedAuthorizer = authorizer;
     scopedQueue = scopedQueue
