@@ -7,6 +7,7 @@
 //             (and, for comparison, to hub A itself), p50/p99;
 //   fan-out:  an `echo` job created on hub A for every agent, until every result is stored;
 //   kill -9:  of the hub holding the most agents: peak reconnect rate, time until 99 % are back.
+// More agents than one process's open-file limit allows run in several simulator processes.
 //   node bench/several-hubs.mjs --agents 3000 [--hubs 3] [--duration 60] [--commands 200] [--fanout-agents N] [--no-kill] [--database-url …] [--redis-url …]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
