@@ -59,8 +59,6 @@ const seconds = (performance.now() - started) / 1000;
 socket.close();
 if (args.save) writeFileSync(args.save, JSON.stringify(profile));
 
-const label = labelOf;
-
 const byGroup = new Map();
 const byFunction = new Map();
 const under = args.under.map((pattern) => ({ pattern, regex: new RegExp(pattern), bytes: 0 }));
@@ -70,9 +68,11 @@ function walk(node, inside) {
   const here = under.filter((entry) => !inside.has(entry) && entry.regex.test(node.callFrame.functionName));
   const nowInside = here.length > 0 ? new Set([...inside, ...here]) : inside;
   const self = node.selfSize;
+  const group = groupOf(node.callFrame);
+  const name = labelOf(node.callFrame);
   total += self;
-  byGroup.set(groupOf(node.callFrame), (byGroup.get(groupOf(node.callFrame)) ?? 0) + self);
-  byFunction.set(label(node.callFrame), (byFunction.get(label(node.callFrame)) ?? 0) + self);
+  byGroup.set(group, (byGroup.get(group) ?? 0) + self);
+  byFunction.set(name, (byFunction.get(name) ?? 0) + self);
   for (const entry of nowInside) entry.bytes += self;
   for (const child of node.children) walk(child, nowInside);
 }

@@ -25,8 +25,6 @@ const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
 const parent = new Map();
 for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 
-const label = labelOf;
-
 // Sample i lasted timeDeltas[i + 1] µs (the last one: the mean).
 const { samples, timeDeltas } = profile;
 const times = [];
@@ -53,7 +51,7 @@ for (let i = 0; i < samples.length; i++) {
   busy += us;
   const group = groupOf(node.callFrame);
   selfByGroup.set(group, (selfByGroup.get(group) ?? 0) + us);
-  const key = label(node.callFrame);
+  const key = labelOf(node.callFrame);
   selfByFunction.set(key, (selfByFunction.get(key) ?? 0) + us);
   for (const entry of under) {
     for (let id = node.id; id !== undefined; id = parent.get(id)) {

@@ -124,6 +124,7 @@ export function createLinkLog(files) {
   const sources = (Array.isArray(files) ? files : [{ file: files, offset: 0 }]).map((source) => ({ ...source, read: 0 }));
   const links = { events: [], holder: new Map() };
   function read() {
+    const before = links.events.length;
     for (const source of sources) {
       if (!existsSync(source.file)) continue;
       const text = readFileSync(source.file, 'utf8');
@@ -139,7 +140,7 @@ export function createLinkLog(files) {
       }
     }
     // Events of several files interleave: kept in time order for the measurements.
-    if (sources.length > 1) links.events.sort((a, b) => a.at - b.at);
+    if (sources.length > 1 && links.events.length > before) links.events.sort((a, b) => a.at - b.at);
     return links;
   }
   async function waitUntil(condition, timeoutMs, what) {

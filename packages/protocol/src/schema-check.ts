@@ -20,10 +20,17 @@ const ASK_ZOD = 2;
 type Verdict = typeof PASS | typeof INVALID | typeof ASK_ZOD;
 type Node = (value: unknown) => Verdict;
 
+/** A check, or a format schema (`z.uuid()` …), which is a check itself. */
+interface CheckLike {
+  _zod: { def: CheckDef; check(payload: { value: unknown; issues: unknown[] }): unknown };
+}
+
 /** zod's internals as far as this reads them (zod 4's `_zod.def`). */
 interface Def {
   type: string;
-  checks?: Array<{ _zod: { def: CheckDef; check(payload: { value: unknown; issues: unknown[] }): unknown } }>;
+  /** Set on a format schema: the schema is a check of that kind. */
+  check?: string;
+  checks?: CheckLike[];
   shape?: Record<string, z.ZodType>;
   catchall?: z.ZodType;
   element?: z.ZodType;
@@ -54,7 +61,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => type
 const askZod: Node = () => ASK_ZOD;
 
 /** A value check of a number, string or array; null when its kind is not one this knows. */
-function compileCheck(check: NonNullable<Def['checks']>[number]): ((value: never) => boolean) | null {
+function compileCheck(check: CheckLike): ((value: never) => boolean) | null {
   const def = check._zod.def;
   switch (def.check) {
     case 'greater_than': {
@@ -119,7 +126,7 @@ class AsyncRefinement extends Error {}
  * schema (`z.uuid()`, `z.int()`, `z.email()` …) is itself a check, before the ones chained on it.
  */
 function compileChecks(schema: z.ZodType, def: Def): ((value: never) => boolean) | null | undefined {
-  const own = (def as Def & { check?: string }).check !== undefined ? [schema as unknown as NonNullable<Def['checks']>[number]] : [];
+  const own = def.check !== undefined ? [schema as unknown as CheckLike] : [];
   const checks = [...own, ...(def.checks ?? [])].map(compileCheck);
   if (checks.some((check) => check === null)) return null;
   if (checks.length === 0) return undefined;
