@@ -4,6 +4,7 @@ import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  MAX_TERMINAL_CHUNK_BYTES,
   TERMINAL_JWS_TYPE,
   TerminalOpenClaimsSchema,
   UI_NAMESPACE,
@@ -147,6 +148,34 @@ describe('terminals through the real hub', () => {
     // and this hub's spool file is gone.
     const file = path.join(hub.dataDir, 'recordings', `${session.sessionId}.cast`);
     expect(existsSync(file)).toBe(false);
+    ops.socket.close();
+    agent.socket.close();
+  });
+
+  it('tells the operator a session ended only once its end is stored, so what reads it next finds it', async () => {
+    const agent = await terminalAgent('term-stored');
+    const ops = await operator();
+    const session = opened(await ops.open('term-stored', 100, 30));
+    // A 3 MiB recording: moving it into the database takes the hub several turns of its event
+    // loop, in which a request sent on hearing of the end would be served first.
+    const chunk = Buffer.alloc(MAX_TERMINAL_CHUNK_BYTES, 'x');
+    for (let seq = 0; seq < 48; seq++) expect((await emitAck(agent.socket, 'terminal:output', { sessionId: session.sessionId, seq, data: chunk })).ok).toBe(true);
+    expect((await emitAck(ops.socket, 'terminal:resize', { sessionId: session.sessionId, cols: 120, rows: 40 })).ok).toBe(true);
+    const onClosed = new Promise<[TerminalSessionList, AuditList]>((resolve, reject) => {
+      ops.socket.once('terminal:closed', () => {
+        Promise.all([hub.api('GET', '/api/terminal/sessions?agent=term-stored'), hub.api('GET', '/api/audit?limit=1000')]).then(
+          ([list, audit]) => resolve([list.body as TerminalSessionList, audit.body as AuditList]),
+          reject,
+        );
+      });
+    });
+    await emitAck(agent.socket, 'terminal:exit', { sessionId: session.sessionId, reason: 'exited', exitCode: 3, signal: null, message: null });
+    const [list, audit] = await onClosed;
+    expect(list.sessions).toEqual([expect.objectContaining({ id: session.sessionId, closeReason: 'exited', exitCode: 3, cols: 120, rows: 40, recorded: true })]);
+    expect(audit.entries.filter((entry) => entry.details.sessionId === session.sessionId).map((entry) => entry.action).sort()).toEqual(['terminal.close', 'terminal.open']);
+    const recording = await hub.api('GET', `/api/terminal/sessions/${session.sessionId}/recording`);
+    expect(recording.status).toBe(200);
+    expect((recording.body as string).length).toBeGreaterThan(48 * MAX_TERMINAL_CHUNK_BYTES);
     ops.socket.close();
     agent.socket.close();
   });

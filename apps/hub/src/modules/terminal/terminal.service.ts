@@ -199,10 +199,6 @@ export function createTerminalService({
   }
 
   /**
-   * Ends a session once: tells the agent (unless it told us) and the operator (unless they left),
-   * stores the end with its audit entry, closes the recording. Never throws.
-   */
-  /**
    * Moves a finished recording from this hub's spool file into the database (issue #14: every
    * hub serves it), then deletes the file. If the database refuses, the file stays and this hub
    * still serves it; the next start tries again.
@@ -215,6 +211,10 @@ export function createTerminalService({
     await rm(file, { force: true });
   }
 
+  /**
+   * Ends a session once: tells the agent (unless it told us), closes the recording, stores the end
+   * with its audit entry, then tells the operator (unless they left). Never throws.
+   */
   async function end(
     session: LiveSession,
     reason: TerminalCloseReason,
@@ -229,7 +229,6 @@ export function createTerminalService({
     session.undelivered.clear();
     if (!fromAgent) toAgent(session.agentId, 'terminal:close', { sessionId: session.id });
     const closed: TerminalClosed = { sessionId: session.id, reason, exitCode: exit.exitCode ?? null, signal: exit.signal ?? null, message: exit.message ?? null };
-    if (reason !== 'operator_disconnected') session.channel.closed(closed);
     if (session.opening) {
       session.opening.reject(new FarolError('terminal_unavailable', exit.message ?? `the terminal ended before it opened (${reason})`));
       session.opening = null;
@@ -241,7 +240,17 @@ export function createTerminalService({
     } catch (error) {
       logger.error({ err: error, sessionId: session.id }, 'could not finish a terminal recording');
     }
-    if (session.state !== 'open') return;
+    // The operator hears of the end once it is stored: a CLI that exits on it, or a script that
+    // then reads the session list or the audit log, finds the session closed with its exit code.
+    try {
+      if (session.state === 'open') await storeEnd(session, closed, closedAt);
+    } finally {
+      if (reason !== 'operator_disconnected') session.channel.closed(closed);
+    }
+  }
+
+  async function storeEnd(session: LiveSession, closed: TerminalClosed, closedAt: number): Promise<void> {
+    const { reason } = closed;
     try {
       await audit.transaction(async (repos, log) => {
         await repos.terminalSessions.finish(session.id, {
