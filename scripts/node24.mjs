@@ -116,10 +116,62 @@ function node24Hook() {
   return hook;
 }
 
+/**
+ * Runs `prepare` with the cache to itself: CI runs test tiers side by side, and two of them may
+ * prepare Node 24 at once (both would compile into the same work directory). A lock directory
+ * holds the preparing process's pid; a lock whose process is gone is taken over.
+ */
+function withCacheLock(prepare) {
+  mkdirSync(cacheDir, { recursive: true });
+  const lock = path.join(cacheDir, '.lock');
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+      if (lockHolderGone(lock)) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${lock} has been held for 15 min; remove it if nothing else is preparing Node 24`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    }
+  }
+  try {
+    return prepare();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function lockHolderGone(lock) {
+  let pid;
+  try {
+    pid = Number(readFileSync(path.join(lock, 'pid'), 'utf8'));
+  } catch (error) {
+    // No pid yet: its holder is between creating the lock and writing it.
+    if (error.code === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return error.code === 'ESRCH';
+  }
+}
+
+/** Node 24, better-sqlite3 built for it and the hook that loads it, prepared once per checkout. */
+export function prepareNode24() {
+  return withCacheLock(() => ({ nodeDir: node24Dir(), sqlite: betterSqlite3ForNode24(), hook: node24Hook() }));
+}
+
 /** Runs `argv` on Node 24: first on PATH, and every node it starts loads the better-sqlite3 hook. */
 function runOnNode24(argv) {
-  const nodeDir = node24Dir();
-  const hook = node24Hook();
+  const { nodeDir, hook } = prepareNode24();
   const nodeOptions = [process.env.NODE_OPTIONS, `--import=${pathToFileURL(hook).href}`].filter(Boolean).join(' ');
   log(`running on Node ${execFileSync(path.join(nodeDir, 'bin/node'), ['--version'], { encoding: 'utf8' }).trim()}: ${argv.join(' ')}`);
   const result = spawnSync(argv[0], argv.slice(1), {
@@ -132,8 +184,8 @@ function runOnNode24(argv) {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'prepare') {
-    const sqlite = betterSqlite3ForNode24();
-    console.log(JSON.stringify({ nodeDir: node24Dir(), nodeVersion: NODE_SEA_VERSION, betterSqlite3: sqlite }));
+    const { nodeDir, sqlite } = prepareNode24();
+    console.log(JSON.stringify({ nodeDir, nodeVersion: NODE_SEA_VERSION, betterSqlite3: sqlite }));
   } else if (command === 'run' && rest[0] === '--' && rest.length > 1) {
     process.exit(runOnNode24(rest.slice(1)));
   } else {

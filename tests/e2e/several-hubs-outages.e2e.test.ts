@@ -45,6 +45,8 @@ async function privateRedis(dir: string): Promise<PrivateRedis> {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
       await waitFor(async () => {
         const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        // Refused until the server listens: connect() rejects with it, so the event is not printed too.
+        probe.on('error', () => undefined);
         try {
           await probe.connect();
           return (await probe.ping()) === 'PONG' || undefined;
