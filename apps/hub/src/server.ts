@@ -104,12 +104,23 @@ export interface SharedRateLimitStore {
   prefix: string;
 }
 
-/** ws's frame receiver is patched once per process, however many hubs a process runs (tests). */
-let chunksReleased = false;
-function releaseChunksOnce(): void {
-  if (chunksReleased) return;
-  chunksReleased = true;
-  releaseReceivedChunks((WebSocket as unknown as { Receiver: FrameReceiverClass }).Receiver);
+/**
+ * ws's frame receiver is patched while any hub of this process serves (tests run several hubs in
+ * one process, one after another), and restored when the last one closes.
+ */
+let chunkReleaseHolders = 0;
+let restoreReceivedChunks: (() => void) | null = null;
+function holdChunkRelease(): () => void {
+  if (chunkReleaseHolders++ === 0) restoreReceivedChunks = releaseReceivedChunks((WebSocket as unknown as { Receiver: FrameReceiverClass }).Receiver);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    if (--chunkReleaseHolders === 0) {
+      restoreReceivedChunks?.();
+      restoreReceivedChunks = null;
+    }
+  };
 }
 
 export interface ServerDeps {
@@ -316,7 +327,8 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   // …and engine.io's upgrade response would keep it anyway (issue #16), as would ws the last
   // chunk each connection received.
   releaseUpgradeRequests(io.engine as unknown as UpgradeHandlingEngine);
-  releaseChunksOnce();
+  const letChunksGo = holdChunkRelease();
+  app.addHook('onClose', async () => letChunksGo());
   // Socket.IO answers its polling requests itself, outside Fastify's hooks.
   const engineHeaders = baselineSecurityHeaders({ tls: Boolean(deps.https) });
   io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, engineHeaders));
