@@ -60,7 +60,7 @@ export default defineConfig({
     // `unit` and `int` files share their worker's modules (`isolate: false`): loading the hub
     // anew for every file was 70 % of `unit`'s time and 40 % of `int`'s. What a file changes for
     // the whole process it undoes (a hub restores what it patched when it closes). `int-pg`
-    // stays isolated: its setup mocks the hub's entry module per file.
+    // too: its hubs go to PostgreSQL through testing/start-test-hub.ts, not a module mock.
     // `npx vitest run --project unit` runs one tier.
     projects: [
       {
@@ -91,6 +91,7 @@ export default defineConfig({
               test: {
                 name: 'int-pg',
                 retry,
+                isolate: false,
                 include: ['apps/hub/src/**/*.int.test.ts'],
                 exclude: [
                   '**/node_modules/**',

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startHub, type RunningHub } from '../main.js';
+import type { RunningHub } from '../main.js';
+import { startHub } from '../testing/start-test-hub.js';
 
 /** Debian's `prometheus` package ships promtool (.ci/run installs it). */
 function hasPromtool(): boolean {

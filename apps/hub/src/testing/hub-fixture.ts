@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { HubOverrides } from '../config.js';
-import { startHub, type RunningHub } from '../main.js';
+import type { RunningHub } from '../main.js';
+import { startHub } from './start-test-hub.js';
 
 /** A real hub on 127.0.0.1 with a fresh SQLite file in a temp directory. */
 export interface HubFixture extends RunningHub {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Agent, type AuditList } from '@farol/protocol';
-import { startHub } from '../../main.js';
+import { startHub } from '../../testing/start-test-hub.js';
 import { startHubFixture, type HubFixture } from '../../testing/hub-fixture.js';
 import { enrollPeer, systemInfo } from '../../testing/protocol-peer.js';
 import { isPostgresRun } from '../../testing/postgres-test-db.js';

@@ -6,7 +6,7 @@ import { io as connectSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert, AlertChangedEvent, AlertList, ContainerSample, AlertRule, AlertRuleList, Notification, Silence, CommandRun } from '@farol/protocol';
 import { ConfigError } from '../../config.js';
-import { startHub } from '../../main.js';
+import { startHub } from '../../testing/start-test-hub.js';
 import { startHubFixture, waitFor, type HubFixture } from '../../testing/hub-fixture.js';
 import { connectPeer, emitAck, enrollPeer, hello, sample, readCommandRun, type PeerIdentity } from '../../testing/protocol-peer.js';
 import { parseAlertsFile } from './alerts-file.js';

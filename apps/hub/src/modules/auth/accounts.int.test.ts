@@ -288,7 +288,7 @@ describe('first start', () => {
       expect((await first.api('POST', '/api/auth/login', { username: 'admin', password: first.adminPassword }, null)).status).toBe(200);
       await first.close();
 
-      const { startHub } = await import('../../main.js');
+      const { startHub } = await import('../../testing/start-test-hub.js');
       const second = await startHub({ port: 0, bind: '127.0.0.1', dataDir, logLevel: 'silent' }, { FAROL_ROLLUP_INTERVAL: '1h' });
       try {
         expect(second.adminPassword).toBeNull();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@farol/test-support';
-import { startHub } from '../../main.js';
+import { startHub } from '../../testing/start-test-hub.js';
 import { restoreBackup } from './backup-restore.js';
 import { isPostgresRun } from '../../testing/postgres-test-db.js';
 /** These tests open, damage or copy the SQLite file itself (or test a SQLite-only feature): not on the int-pg run (#13). */

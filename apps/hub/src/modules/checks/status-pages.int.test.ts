@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditList, Check, StatusPage } from '@farol/protocol';
 import type { ConfigError } from '../../config.js';
-import { startHub } from '../../main.js';
+import { startHub } from '../../testing/start-test-hub.js';
 import { startHubFixture, type HubFixture } from '../../testing/hub-fixture.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'farol-checks-file-'));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startHub } from '../../main.js';
+import { startHub } from '../../testing/start-test-hub.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'farol-no-channel-'));
 const env = { FAROL_ROLLUP_INTERVAL: '1h', FAROL_NOTIFY_ALLOW_NETWORKS: '127.0.0.1/32' };

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditList, type CommandClaims, type Job, type Problem, type SecretList, type SecretReveal, type SecretSummary, type CommandRun } from '@farol/protocol';
-import { startHub } from '../../main.js';
+import { startHub } from '../../testing/start-test-hub.js';
 import { startHubFixture, waitFor, type HubFixture } from '../../testing/hub-fixture.js';
 import { connectPeer, emitAck, enrollPeer, hello, type PeerIdentity, readCommandRun } from '../../testing/protocol-peer.js';
 import { isPostgresRun } from '../../testing/postgres-test-db.js';
