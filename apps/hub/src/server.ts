@@ -110,12 +110,10 @@ export interface SharedRateLimitStore {
  */
 let chunkReleaseHolders = 0;
 let restoreReceivedChunks: (() => void) | null = null;
+/** Holds the patch until the returned function is called (once, when the hub closes). */
 function holdChunkRelease(): () => void {
   if (chunkReleaseHolders++ === 0) restoreReceivedChunks = releaseReceivedChunks((WebSocket as unknown as { Receiver: FrameReceiverClass }).Receiver);
-  let held = true;
   return () => {
-    if (!held) return;
-    held = false;
     if (--chunkReleaseHolders === 0) {
       restoreReceivedChunks?.();
       restoreReceivedChunks = null;

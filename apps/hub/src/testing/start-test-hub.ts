@@ -3,6 +3,9 @@ import type { HubOverrides } from '../config.js';
 import { startHub as startRealHub, type HubSeams, type RunningHub } from '../main.js';
 import { createTestDatabase, isPostgresRun } from './postgres-test-db.js';
 
+/** The database of each data directory's hub, until the file ends. */
+const created = new Map<string, Awaited<ReturnType<typeof createTestDatabase>>>();
+
 /**
  * `startHub` for the hub's integration tests. In the `int-pg` project (`FAROL_TEST_DB=postgres`,
  * issue #13) every hub a test starts runs on PostgreSQL, in a database of its own keyed by the
@@ -10,8 +13,6 @@ import { createTestDatabase, isPostgresRun } from './postgres-test-db.js';
  * in parallel); `dropTestDatabases` (postgres-setup.ts, after each file) drops them. A test that
  * names its own database, and every run on SQLite, starts the hub as given.
  */
-const created = new Map<string, Awaited<ReturnType<typeof createTestDatabase>>>();
-
 export async function startHub(overrides: HubOverrides = {}, env: NodeJS.ProcessEnv = process.env, seams: HubSeams = {}): Promise<RunningHub> {
   if (!isPostgresRun() || overrides.databaseUrl !== undefined || env.FAROL_DATABASE_URL !== undefined) return startRealHub(overrides, env, seams);
   const dataDir = path.resolve(overrides.dataDir ?? env.FAROL_DATA_DIR ?? './data');

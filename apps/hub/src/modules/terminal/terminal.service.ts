@@ -242,13 +242,11 @@ export function createTerminalService({
     }
     // The operator hears of the end once it is stored: a CLI that exits on it, or a script that
     // then reads the session list or the audit log, finds the session closed with its exit code.
-    try {
-      if (session.state === 'open') await storeEnd(session, closed, closedAt);
-    } finally {
-      if (reason !== 'operator_disconnected') session.channel.closed(closed);
-    }
+    if (session.state === 'open') await storeEnd(session, closed, closedAt);
+    if (reason !== 'operator_disconnected') session.channel.closed(closed);
   }
 
+  /** Stores a session's end with its audit entry. Never throws: a failure is logged. */
   async function storeEnd(session: LiveSession, closed: TerminalClosed, closedAt: number): Promise<void> {
     const { reason } = closed;
     try {
